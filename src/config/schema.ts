@@ -1,0 +1,91 @@
+/**
+ * The one typed configuration schema. Sources, lowest precedence first: defaults, the YAML file,
+ * the environment, command-line flags (see load.ts). docs/configuration.md describes every key.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+/** Environment values arrive as text; `Boolean("false")` would be true, so spell the accepted words out. */
+const flag = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  return v;
+}, z.boolean());
+
+export const configSchema = z
+  .object({
+    /** Sandbox mode: ensure a hub named `sandbox` exists and print its connection strings. */
+    sandbox: flag.default(false),
+    data: z
+      .object({
+        /** Where the store, keys and the development CA live. */
+        dir: z.string().min(1).default('./data'),
+      })
+      .strict()
+      .default({ dir: './data' }),
+    server: z
+      .object({
+        /** Interface to bind. 127.0.0.1 keeps a laptop hub private; use 0.0.0.0 to serve a network. */
+        host: z.string().min(1).default('127.0.0.1'),
+        /** Plain HTTP port (0: any free port, -1 is not allowed: use `http: false`). */
+        port: port.default(8080),
+        /** HTTPS port, the one Azure connection strings name (`sb://host:tlsPort/`). */
+        tlsPort: port.default(8443),
+        /** Serve plain HTTP beside HTTPS. */
+        http: flag.default(true),
+        /** Host name put in connection strings and in the development certificate. */
+        publicHost: z.string().min(1).default('localhost'),
+        /** Largest request body; Azure answers 413 above 64 KB (wire spec §14). */
+        bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+        /** How long a shutdown waits for in-flight requests before closing their connections. */
+        shutdownGraceMs: z.coerce.number().int().min(0).max(600_000).default(10_000),
+      })
+      .strict()
+      .default({
+        host: '127.0.0.1',
+        port: 8080,
+        tlsPort: 8443,
+        http: true,
+        publicHost: 'localhost',
+        bodyLimitBytes: 64 * 1024,
+        shutdownGraceMs: 10_000,
+      }),
+    tls: z
+      .object({
+        /**
+         * `dev-ca`: generate a development CA and certificate into `<data>/tls/`;
+         * `files`: use certFile and keyFile; `off`: no HTTPS (the Azure client then needs a per-call option).
+         */
+        mode: z.enum(['dev-ca', 'files', 'off']).default('dev-ca'),
+        certFile: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((t) => t.mode !== 'files' || (t.certFile !== undefined && t.keyFile !== undefined), {
+        message: 'mode "files" needs both certFile and keyFile',
+      })
+      .default({ mode: 'dev-ca' }),
+    /** The namespace admin key for /_admin (Bearer). Generated into `<data>/admin.key` when absent. */
+    adminKey: z.string().min(32, 'must be at least 32 characters').optional(),
+    /**
+     * 32 bytes, base64: the key that encrypts PNS credentials at rest. Generated into
+     * `<data>/secret.key` when absent; every node of a scale-out deployment needs the same one.
+     */
+    secretKey: z
+      .string()
+      .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64')
+      .optional(),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+/** What a source may give: any subset, validated together after merging. */
+export type ConfigInput = Record<string, unknown>;

@@ -1,0 +1,23 @@
+/**
+ * The part of better-sqlite3 this adapter uses, and nothing more (house style: narrow interfaces over
+ * vendor libraries).
+ */
+import Database from 'better-sqlite3';
+
+export interface SqliteStatement {
+  run(...params: unknown[]): { changes: number };
+  get(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+}
+
+export interface SqliteDatabase {
+  prepare(sql: string): SqliteStatement;
+  exec(sql: string): void;
+  pragma(source: string, options?: { simple?: boolean }): unknown;
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  close(): void;
+}
+
+export function openSqliteDatabase(path: string): SqliteDatabase {
+  return new Database(path) as unknown as SqliteDatabase;
+}

@@ -1,0 +1,217 @@
+/**
+ * The embedded Store: SQLite in WAL mode through better-sqlite3. Synchronous calls are wrapped in
+ * promises to fit the Store interface; each operation is one short statement or transaction.
+ */
+import { HubError } from '../../shared/errors.ts';
+import { isRight, type Right } from '../../shared/rights.ts';
+import type {
+  CredentialRecord,
+  CredentialStore,
+  HubRecord,
+  HubStore,
+  RuleRecord,
+  RuleStore,
+  Store,
+} from '../store.ts';
+import { migrate } from './migrate.ts';
+import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
+
+interface HubRow {
+  name: string;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+interface RuleRow {
+  scope_key: string;
+  name: string;
+  rights: string;
+  primary_key: string;
+  secondary_key: string;
+  created_at: number;
+  updated_at: number;
+}
+interface CredentialRow {
+  hub_name: string;
+  platform: string;
+  sealed: string;
+  summary: string;
+  endpoint: string | null;
+  updated_at: number;
+}
+
+const key = (name: string) => name.toLowerCase();
+
+function toHub(row: HubRow): HubRecord {
+  return { name: row.name, settings: JSON.parse(row.settings), createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function toRule(row: RuleRow): RuleRecord {
+  return {
+    scope: row.scope_key,
+    name: row.name,
+    rights: row.rights.split(',').filter((r): r is Right => isRight(r)),
+    primaryKey: row.primary_key,
+    secondaryKey: row.secondary_key,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toCredential(row: CredentialRow): CredentialRecord {
+  return {
+    hub: row.hub_name,
+    platform: row.platform,
+    sealed: row.sealed,
+    summary: JSON.parse(row.summary),
+    endpoint: row.endpoint,
+    updatedAt: row.updated_at,
+  };
+}
+
+function hubStore(db: SqliteDatabase): HubStore {
+  const insertHub = db.prepare(
+    'INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
+  );
+  const insertRule = db.prepare(
+    'INSERT INTO authorization_rules (scope_key, name, rights, primary_key, secondary_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const selectHub = db.prepare('SELECT name, settings, created_at, updated_at FROM hubs WHERE name_key = ?');
+  const selectHubs = db.prepare('SELECT name, settings, created_at, updated_at FROM hubs ORDER BY name_key');
+  const deleteHub = db.prepare('DELETE FROM hubs WHERE name_key = ?');
+  const deleteRules = db.prepare('DELETE FROM authorization_rules WHERE scope_key = ?');
+
+  const create = db.transaction((hub: HubRecord, rules: readonly RuleRecord[]) => {
+    const { changes } = insertHub.run(key(hub.name), hub.name, JSON.stringify(hub.settings), hub.createdAt, hub.updatedAt);
+    if (changes === 0) throw new HubError('hub_exists', `A hub named '${hub.name}' already exists.`);
+    for (const r of rules) {
+      insertRule.run(key(hub.name), r.name, r.rights.join(','), r.primaryKey, r.secondaryKey, r.createdAt, r.updatedAt);
+    }
+  });
+  const remove = db.transaction((name: string) => {
+    deleteRules.run(key(name));
+    return deleteHub.run(key(name)).changes > 0;
+  });
+
+  return {
+    create: async (hub, rules) => create(hub, rules),
+    get: async (name) => {
+      const row = selectHub.get(key(name)) as HubRow | undefined;
+      return row && toHub(row);
+    },
+    list: async () => (selectHubs.all() as HubRow[]).map(toHub),
+    delete: async (name) => remove(name),
+  };
+}
+
+function ruleStore(db: SqliteDatabase): RuleStore {
+  const cols = 'scope_key, name, rights, primary_key, secondary_key, created_at, updated_at';
+  const selectAll = db.prepare(`SELECT ${cols} FROM authorization_rules WHERE scope_key = ? ORDER BY created_at, name`);
+  const selectOne = db.prepare(`SELECT ${cols} FROM authorization_rules WHERE scope_key = ? AND name = ?`);
+  const count = db.prepare('SELECT count(*) AS n FROM authorization_rules WHERE scope_key = ?');
+  const insert = db.prepare(`INSERT INTO authorization_rules (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+  const update = db.prepare(
+    'UPDATE authorization_rules SET primary_key = coalesce(?, primary_key), secondary_key = coalesce(?, secondary_key), updated_at = ? WHERE scope_key = ? AND name = ?',
+  );
+  const remove = db.prepare('DELETE FROM authorization_rules WHERE scope_key = ? AND name = ?');
+
+  const insertChecked = db.transaction((r: RuleRecord, maxRules: number) => {
+    const scope = key(r.scope);
+    if ((count.get(scope) as { n: number }).n >= maxRules) {
+      throw new HubError('too_many_rules', `At most ${maxRules} authorization rules are allowed per entity.`);
+    }
+    const { changes } = insert.run(scope, r.name, r.rights.join(','), r.primaryKey, r.secondaryKey, r.createdAt, r.updatedAt);
+    if (changes === 0) throw new HubError('rule_exists', `An authorization rule named '${r.name}' already exists.`);
+  });
+  const updateKeys = db.transaction(
+    (scope: string, name: string, keys: { primaryKey?: string; secondaryKey?: string }, at: number) => {
+      if (update.run(keys.primaryKey ?? null, keys.secondaryKey ?? null, at, key(scope), name).changes === 0) return undefined;
+      return toRule(selectOne.get(key(scope), name) as RuleRow);
+    },
+  );
+
+  return {
+    list: async (scope) => (selectAll.all(key(scope)) as RuleRow[]).map(toRule),
+    get: async (scope, name) => {
+      const row = selectOne.get(key(scope), name) as RuleRow | undefined;
+      return row && toRule(row);
+    },
+    insert: async (rule, maxRules) => insertChecked(rule, maxRules),
+    updateKeys: async (scope, name, keys, at) => updateKeys(scope, name, keys, at),
+    delete: async (scope, name) => remove.run(key(scope), name).changes > 0,
+  };
+}
+
+function credentialStore(db: SqliteDatabase): CredentialStore {
+  const cols = 'h.name AS hub_name, c.platform, c.sealed, c.summary, c.endpoint, c.updated_at';
+  const upsert = db.prepare(
+    `INSERT INTO pns_credentials (hub_key, platform, sealed, summary, endpoint, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hub_key, platform) DO UPDATE SET sealed = excluded.sealed, summary = excluded.summary,
+       endpoint = excluded.endpoint, updated_at = excluded.updated_at`,
+  );
+  const selectOne = db.prepare(
+    `SELECT ${cols} FROM pns_credentials c JOIN hubs h ON h.name_key = c.hub_key WHERE c.hub_key = ? AND c.platform = ?`,
+  );
+  const selectAll = db.prepare(
+    `SELECT ${cols} FROM pns_credentials c JOIN hubs h ON h.name_key = c.hub_key WHERE c.hub_key = ? ORDER BY c.platform`,
+  );
+  const remove = db.prepare('DELETE FROM pns_credentials WHERE hub_key = ? AND platform = ?');
+  const hubExists = db.prepare('SELECT 1 FROM hubs WHERE name_key = ?');
+
+  const put = db.transaction((r: CredentialRecord) => {
+    if (!hubExists.get(key(r.hub))) throw new HubError('hub_not_found', `Notification hub '${r.hub}' was not found.`);
+    upsert.run(key(r.hub), r.platform, r.sealed, JSON.stringify(r.summary), r.endpoint, r.updatedAt);
+  });
+
+  return {
+    put: async (r) => put(r),
+    get: async (hub, platform) => {
+      const row = selectOne.get(key(hub), platform) as CredentialRow | undefined;
+      return row && toCredential(row);
+    },
+    list: async (hub) => (selectAll.all(key(hub)) as CredentialRow[]).map(toCredential),
+    delete: async (hub, platform) => remove.run(key(hub), platform).changes > 0,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** A file path, or ':memory:' for tests. */
+  path: string;
+}
+
+/**
+ * Opens (creating if needed) the database, sets WAL and applies pending migrations. A file that is
+ * not a SQLite database, or cannot be opened, gives HubError `data_dir_unusable` naming the path.
+ */
+export function openSqliteStore(options: SqliteStoreOptions): Store {
+  let db: SqliteDatabase;
+  try {
+    db = openSqliteDatabase(options.path);
+    // WAL lets readers go on while one writer commits; NORMAL sync is durable across process crashes.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+  } catch (err) {
+    if (err instanceof HubError) throw err;
+    throw new HubError('data_dir_unusable', `cannot open the store ${options.path}: ${(err as Error).message}`);
+  }
+  const ping = db.prepare('SELECT 1');
+  let open = true;
+  return {
+    kind: 'sqlite',
+    capabilities: { sharedAcrossProcesses: false },
+    hubs: hubStore(db),
+    rules: ruleStore(db),
+    credentials: credentialStore(db),
+    ping: async () => {
+      ping.get();
+    },
+    close: async () => {
+      if (!open) return;
+      open = false;
+      db.close();
+    },
+  };
+}
