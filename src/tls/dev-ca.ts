@@ -14,7 +14,7 @@ import { isIP } from 'node:net';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -42,11 +42,11 @@ function serial(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-async function exportKey(key: CryptoKey): Promise<string> {
+async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
   return pem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', key));
 }
 
-async function importKey(keyPem: string): Promise<CryptoKey> {
+async function importKey(keyPem: string): Promise<webcrypto.CryptoKey> {
   const der = createPrivateKey(keyPem).export({ format: 'der', type: 'pkcs8' });
   return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
 }
@@ -56,8 +56,8 @@ function writePrivate(path: string, text: string): void {
   chmodSync(path, 0o600);
 }
 
-async function createCa(dir: string): Promise<{ cert: x509.X509Certificate; key: CryptoKey }> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+async function createCa(dir: string): Promise<{ cert: x509.X509Certificate; key: webcrypto.CryptoKey }> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -79,10 +79,10 @@ async function createCa(dir: string): Promise<{ cert: x509.X509Certificate; key:
 
 async function createServerCert(
   dir: string,
-  ca: { cert: x509.X509Certificate; key: CryptoKey },
+  ca: { cert: x509.X509Certificate; key: webcrypto.CryptoKey },
   hostnames: readonly string[],
 ): Promise<void> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const now = Date.now();
   const names = hostnames.map((h) =>
     isIP(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h },
@@ -128,7 +128,7 @@ export async function ensureDevCa(dir: string, hostnames: readonly string[]): Pr
   const certPath = join(dir, 'server.crt');
   const keyPath = join(dir, 'server.key');
 
-  let ca: { cert: x509.X509Certificate; key: CryptoKey };
+  let ca: { cert: x509.X509Certificate; key: webcrypto.CryptoKey };
   if (existsSync(caCertPath) && existsSync(caKeyPath)) {
     ca = {
       cert: new x509.X509Certificate(readFileSync(caCertPath, 'utf8')),

@@ -1,0 +1,58 @@
+/**
+ * Every ErrorCode's HTTP status, in one place. The management API answers
+ * `{"error":{"code","message","details"?}}`; the Azure surface answers `<Error><Code/><Detail/></Error>`
+ * (wire spec §3.3), never 5xx for a client's mistake (the JS client would replay it, §1.4).
+ */
+import type { ErrorCode } from '../shared/errors.ts';
+
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  malformed_body: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  invalid_hub_name: 400,
+  invalid_rule_name: 400,
+  invalid_rights: 400,
+  invalid_key: 400,
+  invalid_credentials: 400,
+  unknown_platform: 400,
+  hub_not_found: 404,
+  hub_exists: 409,
+  rule_not_found: 404,
+  rule_exists: 409,
+  too_many_rules: 409,
+  last_manage_rule: 409,
+  credentials_not_found: 404,
+  not_found: 404,
+  method_not_allowed: 405,
+  admin_key_required: 401,
+  admin_key_invalid: 401,
+  sas_missing: 401,
+  sas_malformed: 401,
+  sas_expired: 401,
+  sas_unknown_rule: 401,
+  sas_invalid_signature: 401,
+  sas_scope_mismatch: 401,
+  // Azure answers a missing claim with 401 and "Manage claim is required for this operation." [REC]
+  missing_claim: 401,
+  not_implemented: 501,
+  config_invalid: 500,
+  data_dir_unusable: 500,
+  internal: 500,
+};
+
+/** The one message a 500 shows: internals stay in the log, found by the request id. */
+export const INTERNAL_MESSAGE = 'An internal error occurred; the server log has the details under this request id.';
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+}
+
+/**
+ * The Azure error body. Detail ends with `.TrackingId:<id>,TimeStamp:<time>` as the real service's
+ * does, so a user can quote it from a client exception to find the log line.
+ */
+export function azureErrorBody(status: number, detail: string, trackingId: string, at: Date): string {
+  const stamp = `.TrackingId:${trackingId},TimeStamp:${at.toISOString()}`;
+  return `<Error><Code>${status}</Code><Detail>${escapeXml(`${detail}${stamp}`)}</Detail></Error>`;
+}

@@ -1,0 +1,248 @@
+/**
+ * Hubs, their authorization rules and their PNS credentials: the rules of the domain (names, default
+ * rules, limits, key generation, sealing credentials) over the Store.
+ */
+import { generateKey } from '../auth/keys.ts';
+import type { SasRule } from '../auth/sas.ts';
+import type { Clock } from '../shared/clock.ts';
+import { HubError } from '../shared/errors.ts';
+import { isRight, RIGHTS, type Right } from '../shared/rights.ts';
+import type { SecretBox } from '../shared/secret-box.ts';
+import { NAMESPACE_SCOPE, type CredentialRecord, type HubRecord, type RuleRecord, type Store } from '../store/store.ts';
+import { parseCredentials, parsePlatform, summarize, type PnsCredentials } from './credentials.ts';
+
+/** Azure allows 12 authorization rules per entity (wire spec §14). */
+export const MAX_RULES = 12;
+export const FULL_RULE = 'DefaultFullSharedAccessSignature';
+export const LISTEN_RULE = 'DefaultListenSharedAccessSignature';
+
+// Azure's rule for hub names (contract): letters, digits, '.', '-', '_', starting and ending with a
+// letter or digit, at most 260 characters. Paths that start with '_' can therefore never be a hub.
+const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
+const RULE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
+const KEY = /^[A-Za-z0-9+/=_-]{16,256}$/;
+
+export function validateHubName(name: unknown): string {
+  if (typeof name !== 'string' || !HUB_NAME.test(name)) {
+    throw new HubError(
+      'invalid_hub_name',
+      `Invalid hub name '${String(name).slice(0, 300)}': use 1 to 260 letters, digits, '.', '-' or '_', starting and ending with a letter or digit.`,
+    );
+  }
+  return name;
+}
+
+export function validateRuleName(name: unknown): string {
+  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
+    throw new HubError(
+      'invalid_rule_name',
+      `Invalid rule name '${String(name).slice(0, 300)}': use 1 to 256 letters, digits, '.', '-' or '_', starting and ending with a letter or digit.`,
+    );
+  }
+  return name;
+}
+
+function validateRights(rights: unknown): Right[] {
+  if (!Array.isArray(rights) || rights.length === 0 || !rights.every((r) => typeof r === 'string' && isRight(r))) {
+    throw new HubError('invalid_rights', `Rights must be a non-empty list of ${RIGHTS.join(', ')}.`);
+  }
+  return RIGHTS.filter((r) => rights.includes(r));
+}
+
+function validateKey(key: unknown, which: string): string {
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    throw new HubError('invalid_key', `The ${which} key must be 16 to 256 base64 characters (leave it out to have one generated).`);
+  }
+  return key;
+}
+
+export interface NewRule {
+  name: unknown;
+  rights: unknown;
+  primaryKey?: unknown;
+  secondaryKey?: unknown;
+}
+
+/** A rule as the management API shows it: with its keys (the admin key holder may read them). */
+export interface RuleView {
+  name: string;
+  rights: Right[];
+  primaryKey: string;
+  secondaryKey: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CredentialView {
+  platform: string;
+  endpoint: string | null;
+  summary: Record<string, string>;
+  updatedAt: string;
+}
+
+export function ruleView(r: RuleRecord): RuleView {
+  return {
+    name: r.name,
+    rights: r.rights,
+    primaryKey: r.primaryKey,
+    secondaryKey: r.secondaryKey,
+    createdAt: new Date(r.createdAt).toISOString(),
+    updatedAt: new Date(r.updatedAt).toISOString(),
+  };
+}
+
+function credentialView(c: CredentialRecord): CredentialView {
+  return { platform: c.platform, endpoint: c.endpoint, summary: c.summary, updatedAt: new Date(c.updatedAt).toISOString() };
+}
+
+/** Builds the Azure connection string a client is given (contract: `Endpoint=sb://HOST:TLSPORT/;...`). */
+export function connectionString(host: string, tlsPort: number, rule: { name: string; primaryKey: string }): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `Endpoint=sb://${h}:${tlsPort}/;SharedAccessKeyName=${rule.name};SharedAccessKey=${rule.primaryKey}`;
+}
+
+export class HubService {
+  constructor(
+    private readonly store: Store,
+    private readonly secrets: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  async createHub(nameInput: unknown): Promise<{ hub: HubRecord; rules: RuleRecord[] }> {
+    const name = validateHubName(nameInput);
+    const at = this.clock.now();
+    const hub: HubRecord = { name, settings: { registrationTtlSeconds: null }, createdAt: at, updatedAt: at };
+    const rule = (ruleName: string, rights: Right[]): RuleRecord => ({
+      scope: name,
+      name: ruleName,
+      rights,
+      primaryKey: generateKey(),
+      secondaryKey: generateKey(),
+      createdAt: at,
+      updatedAt: at,
+    });
+    const rules = [rule(LISTEN_RULE, ['Listen']), rule(FULL_RULE, ['Listen', 'Send', 'Manage'])];
+    await this.store.hubs.create(hub, rules);
+    return { hub, rules };
+  }
+
+  async getHub(name: string): Promise<HubRecord> {
+    const hub = await this.store.hubs.get(name);
+    if (!hub) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
+    return hub;
+  }
+
+  /** Like getHub, but undefined for a missing hub (the Azure surface answers that itself). */
+  findHub(name: string): Promise<HubRecord | undefined> {
+    return this.store.hubs.get(name);
+  }
+
+  listHubs(): Promise<HubRecord[]> {
+    return this.store.hubs.list();
+  }
+
+  async deleteHub(name: string): Promise<void> {
+    if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
+  }
+
+  /** The scope key for a hub (which must exist) or the namespace. */
+  private async scope(hub: string | null): Promise<string> {
+    if (hub === null) return NAMESPACE_SCOPE;
+    return (await this.getHub(hub)).name;
+  }
+
+  async listRules(hub: string | null): Promise<RuleRecord[]> {
+    return this.store.rules.list(await this.scope(hub));
+  }
+
+  async getRule(hub: string | null, name: string): Promise<RuleRecord> {
+    const rule = await this.store.rules.get(await this.scope(hub), name);
+    if (!rule) throw new HubError('rule_not_found', `Authorization rule '${name}' was not found.`);
+    return rule;
+  }
+
+  async addRule(hub: string | null, input: NewRule): Promise<RuleRecord> {
+    const scope = await this.scope(hub);
+    const at = this.clock.now();
+    const rule: RuleRecord = {
+      scope,
+      name: validateRuleName(input.name),
+      rights: validateRights(input.rights),
+      primaryKey: input.primaryKey === undefined ? generateKey() : validateKey(input.primaryKey, 'primary'),
+      secondaryKey: input.secondaryKey === undefined ? generateKey() : validateKey(input.secondaryKey, 'secondary'),
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.store.rules.insert(rule, MAX_RULES);
+    return rule;
+  }
+
+  async removeRule(hub: string | null, name: string): Promise<void> {
+    if (!(await this.store.rules.delete(await this.scope(hub), name))) {
+      throw new HubError('rule_not_found', `Authorization rule '${name}' was not found.`);
+    }
+  }
+
+  async regenerateKey(hub: string | null, name: string, which: unknown): Promise<RuleRecord> {
+    if (which !== 'primary' && which !== 'secondary') {
+      throw new HubError('invalid_request', "Say which key to regenerate: 'primary' or 'secondary'.");
+    }
+    const keys = which === 'primary' ? { primaryKey: generateKey() } : { secondaryKey: generateKey() };
+    const rule = await this.store.rules.updateKeys(await this.scope(hub), name, keys, this.clock.now());
+    if (!rule) throw new HubError('rule_not_found', `Authorization rule '${name}' was not found.`);
+    return rule;
+  }
+
+  /** The rules that may sign a request to this hub: its own first, then the namespace's. */
+  async signingRules(hub: HubRecord): Promise<SasRule[]> {
+    const [own, namespace] = await Promise.all([this.store.rules.list(hub.name), this.store.rules.list(NAMESPACE_SCOPE)]);
+    return [...own, ...namespace];
+  }
+
+  async setCredentials(hubName: string, platformInput: string, input: unknown): Promise<CredentialView> {
+    const hub = await this.getHub(hubName);
+    const platform = parsePlatform(platformInput);
+    const creds = parseCredentials(platform, input);
+    const record: CredentialRecord = {
+      hub: hub.name,
+      platform,
+      sealed: this.secrets.seal(JSON.stringify(creds), `${hub.name.toLowerCase()}/${platform}`),
+      summary: summarize(creds),
+      endpoint: creds.endpoint ?? null,
+      updatedAt: this.clock.now(),
+    };
+    await this.store.credentials.put(record);
+    return credentialView(record);
+  }
+
+  async listCredentials(hubName: string): Promise<CredentialView[]> {
+    const hub = await this.getHub(hubName);
+    return (await this.store.credentials.list(hub.name)).map(credentialView);
+  }
+
+  private async credentialRecord(hubName: string, platformInput: string): Promise<CredentialRecord> {
+    const hub = await this.getHub(hubName);
+    const platform = parsePlatform(platformInput);
+    const record = await this.store.credentials.get(hub.name, platform);
+    if (!record) throw new HubError('credentials_not_found', `Hub '${hub.name}' has no ${platform} credentials.`);
+    return record;
+  }
+
+  async getCredentials(hubName: string, platform: string): Promise<CredentialView> {
+    return credentialView(await this.credentialRecord(hubName, platform));
+  }
+
+  /** The credentials in clear, for a PNS connector. Never hand this to an API response. */
+  async openCredentials(hubName: string, platform: string): Promise<PnsCredentials> {
+    const record = await this.credentialRecord(hubName, platform);
+    return JSON.parse(this.secrets.open(record.sealed, `${record.hub.toLowerCase()}/${record.platform}`)) as PnsCredentials;
+  }
+
+  async deleteCredentials(hubName: string, platformInput: string): Promise<void> {
+    const hub = await this.getHub(hubName);
+    const platform = parsePlatform(platformInput);
+    if (!(await this.store.credentials.delete(hub.name, platform))) {
+      throw new HubError('credentials_not_found', `Hub '${hub.name}' has no ${platform} credentials.`);
+    }
+  }
+}
