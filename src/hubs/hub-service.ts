@@ -95,10 +95,18 @@ function credentialView(c: CredentialRecord): CredentialView {
   return { platform: c.platform, endpoint: c.endpoint, summary: c.summary, updatedAt: new Date(c.updatedAt).toISOString() };
 }
 
-/** Builds the Azure connection string a client is given (contract: `Endpoint=sb://HOST:TLSPORT/;...`). */
-export function connectionString(host: string, tlsPort: number, rule: { name: string; primaryKey: string }): string {
+/**
+ * Builds the Azure connection string a client is given (contract: `Endpoint=sb://HOST:TLSPORT/;...`).
+ * `http` is for a hub run without TLS; the official client then needs a per-call option (wire spec §1.2).
+ */
+export function connectionString(
+  host: string,
+  port: number,
+  rule: { name: string; primaryKey: string },
+  scheme: 'sb' | 'http' = 'sb',
+): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  return `Endpoint=sb://${h}:${tlsPort}/;SharedAccessKeyName=${rule.name};SharedAccessKey=${rule.primaryKey}`;
+  return `Endpoint=${scheme}://${h}:${port}/;SharedAccessKeyName=${rule.name};SharedAccessKey=${rule.primaryKey}`;
 }
 
 export class HubService {

@@ -1,0 +1,149 @@
+/**
+ * Builds the HTTP application; never listens (main.ts does). Three surfaces share one Fastify
+ * instance: the Azure data plane at /{hub}/..., the management API at /_admin/v1, and /_health and
+ * /_metrics. Errors become the surface's own error body through api/error-catalog.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Logger } from 'pino';
+import { secretsEqual } from '../auth/keys.ts';
+import type { HubService } from '../hubs/hub-service.ts';
+import type { Clock } from '../shared/clock.ts';
+import { HubError, type ErrorCode } from '../shared/errors.ts';
+import type { Store } from '../store/store.ts';
+import { azureErrorBody, ERROR_STATUS, INTERNAL_MESSAGE } from './error-catalog.ts';
+import type { HttpMetrics } from './metrics.ts';
+import { adminCredentialRoutes } from './routes/admin-credentials.ts';
+import { adminHubRoutes } from './routes/admin-hubs.ts';
+import { adminRuleRoutes } from './routes/admin-rules.ts';
+import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
+import { operationsRoutes } from './routes/operations.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The metrics label: an Azure operation name, or the route pattern. */
+    routeLabel: string | undefined;
+  }
+}
+
+export interface PublicEndpoint {
+  scheme: 'sb' | 'http';
+  host: string;
+  port: number;
+}
+
+export interface AppDeps {
+  store: Store;
+  hubs: HubService;
+  clock: Clock;
+  logger: Logger;
+  metrics: HttpMetrics;
+  adminKey: string;
+  bodyLimitBytes: number;
+  /** Where clients reach the Azure surface; ports are known only once the servers listen. */
+  publicEndpoint(): PublicEndpoint;
+  /** Implementations of Azure operations; an operation without one answers 501. */
+  azureHandlers?: AzureOperationHandlers;
+  serverFactory?: FastifyServerFactory;
+}
+
+interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  details?: Readonly<Record<string, unknown>> | undefined;
+}
+
+function answerFor(err: FastifyError | HubError | Error, bodyLimit: number): ErrorAnswer {
+  if (err instanceof HubError) return { status: ERROR_STATUS[err.code], code: err.code, message: err.message, details: err.details };
+  const fe = err as FastifyError;
+  if (fe.validation) return { status: 400, code: 'invalid_request', message: `Invalid request: ${fe.message}.` };
+  switch (fe.statusCode) {
+    case 413:
+      return { status: 413, code: 'payload_too_large', message: `The request body is larger than the limit of ${bodyLimit} bytes.` };
+    case 415:
+      return { status: 415, code: 'unsupported_media_type', message: `Unsupported content type: ${fe.message}` };
+  }
+  if (fe.code === 'FST_ERR_BAD_URL') return { status: 400, code: 'invalid_request', message: 'The URL is not correctly encoded.' };
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: 400, code: 'malformed_body', message: `The request body could not be read: ${fe.message}` };
+  }
+  return { status: 500, code: 'internal', message: INTERNAL_MESSAGE };
+}
+
+/** Paths under `/_` belong to Herald (hub names never start with `_`); the rest is the Azure surface. */
+const isAzureSurface = (url: string) => !url.startsWith('/_');
+
+function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clock: Clock) {
+  if (a.status === 401 && req.url.startsWith('/_admin')) reply.header('WWW-Authenticate', 'Bearer realm="herald-admin"');
+  if (isAzureSurface(req.url)) {
+    return reply
+      .code(a.status)
+      .type('application/xml; charset=utf-8')
+      .send(azureErrorBody(a.status, a.message, req.id, new Date(clock.now())));
+  }
+  return reply.code(a.status).send({ error: { code: a.code, message: a.message, requestId: req.id, ...(a.details ? { details: a.details } : {}) } });
+}
+
+async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  app.addHook('onRequest', async (req) => {
+    if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
+    const header = req.headers.authorization;
+    if (!header) throw new HubError('admin_key_required', 'The management API needs the admin key: send "Authorization: Bearer <key>".');
+    const m = /^Bearer (.+)$/i.exec(header);
+    if (!m || !secretsEqual(m[1]!.trim(), deps.adminKey)) {
+      throw new HubError('admin_key_invalid', 'The admin key is not valid for this hub.');
+    }
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(async (a) => adminHubRoutes(a, deps));
+  await app.register(async (a) => adminRuleRoutes(a, deps));
+  await app.register(async (a) => adminCredentialRoutes(a, deps));
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: deps.bodyLimitBytes,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
+  }) as unknown as FastifyInstance;
+
+  app.decorateRequest('routeLabel', undefined);
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeLabel ?? req.routeOptions.url ?? 'unmatched';
+    deps.metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const answer = answerFor(err, deps.bodyLimitBytes);
+    if (answer.status >= 500 && answer.code === 'internal') req.log.error({ err }, 'request failed');
+    else req.log.info({ code: answer.code, status: answer.status }, answer.message);
+    return sendError(req, reply, answer, deps.clock);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, { status: 404, code: 'not_found', message: `Nothing is served at ${req.method} ${req.url.split('?')[0]}.` }, deps.clock),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Herald management API',
+        version: '1',
+        description: 'Hubs, authorization rules and keys, and PNS credentials. Authorise with "Authorization: Bearer <admin key>".',
+      },
+      servers: [{ url: '/_admin/v1' }],
+      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ adminKey: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/_admin\/v1/, '') }),
+  });
+  await app.register(async (a) => operationsRoutes(a, deps));
+  await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });
+  await app.register(async (a) => azureRoutes(a, deps));
+  return app;
+}

@@ -1,0 +1,90 @@
+/**
+ * The Azure Notification Hubs data plane at `/{hub}/...` (wire spec): find the hub, authenticate the
+ * SAS token, check the operation's right, then hand the request to the operation's handler. Bodies
+ * arrive raw (XML, JSON, multipart or a PNS payload); each operation parses its own.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseSasToken, requireRight, verifySasToken } from '../../auth/sas.ts';
+import { HubError } from '../../shared/errors.ts';
+import type { HubRecord } from '../../store/store.ts';
+import type { AppDeps } from '../app.ts';
+import { classifyOperation, type AzureOperation, type AzureOperationName } from '../azure-operations.ts';
+
+export interface AzureRequestContext {
+  req: FastifyRequest;
+  reply: FastifyReply;
+  hub: HubRecord;
+  operation: AzureOperation;
+  query: URLSearchParams;
+  /** The raw body (empty when none was sent). */
+  body: Buffer;
+}
+
+export type AzureOperationHandler = (ctx: AzureRequestContext) => Promise<unknown>;
+export type AzureOperationHandlers = Partial<Record<AzureOperationName, AzureOperationHandler>>;
+
+const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HubError('invalid_request', `The path segment '${segment.slice(0, 100)}' is not correctly percent-encoded.`);
+  }
+}
+
+export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  // Every content type is taken as raw bytes: the operations decide what they accept (§7.2).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // Every Azure answer carries a TrackingId (§3.2): the request id, which is also in every log line.
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('TrackingId', req.id);
+    reply.header('x-ms-correlation-request-id', req.id);
+  });
+
+  const handle = async (req: FastifyRequest, reply: FastifyReply) => {
+    const url = req.url;
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    const segments = rawPath.split('/').slice(1).map(decodeSegment);
+    if (segments.length > 1 && segments.at(-1) === '') segments.pop();
+    const [hubName, ...rest] = segments;
+
+    if (hubName === undefined || !HUB_NAME.test(hubName)) throw new HubError('not_found', 'The requested resource does not exist.');
+    const classified = classifyOperation(req.method, rest, query, { ifMatch: req.headers['if-match'] !== undefined });
+    if (classified.kind === 'not_found') throw new HubError('not_found', 'The requested resource does not exist.');
+    if (classified.kind === 'method_not_allowed') {
+      reply.header('Allow', classified.allowed.join(', '));
+      throw new HubError('method_not_allowed', `The method ${req.method} is not allowed on this resource.`);
+    }
+    const { operation } = classified;
+    req.routeLabel = `azure:${operation.name}`;
+
+    // A malformed token is refused before anything is looked up; a well-formed one for a hub that does
+    // not exist gets 404 (hub names are not secret; Azure answers 404 for a missing entity too).
+    const token = parseSasToken(req.headers.authorization);
+    const hub = await deps.hubs.findHub(hubName);
+    if (!hub) throw new HubError('hub_not_found', `Notification hub '${hubName}' was not found.`);
+    const rule = verifySasToken({
+      token,
+      rules: await deps.hubs.signingRules(hub),
+      requestPath: rawPath,
+      nowSeconds: Math.floor(deps.clock.now() / 1000),
+    });
+    requireRight(rule, operation.right);
+
+    const handler = deps.azureHandlers?.[operation.name];
+    if (!handler) {
+      throw new HubError('not_implemented', `Herald does not implement the operation ${operation.name} yet.`, { operation: operation.name });
+    }
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    return handler({ req, reply, hub, operation, query, body });
+  };
+
+  const methods = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'HEAD'] as const;
+  app.route({ method: [...methods], url: '/:hub', schema: { hide: true }, handler: handle });
+  app.route({ method: [...methods], url: '/:hub/*', schema: { hide: true }, handler: handle });
+}

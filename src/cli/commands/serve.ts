@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load.ts';
+import { SANDBOX_HUB, startHerald, type RunningHerald } from '../../main.ts';
+import { fail } from '../output.ts';
+
+interface ServeOptions {
+  data?: string;
+  port?: string;
+  tlsPort?: string;
+  host?: string;
+  sandbox?: boolean;
+  config?: string;
+  json?: boolean;
+}
+
+async function banner(h: RunningHerald, sandbox: boolean, json: boolean): Promise<string> {
+  const strings = sandbox ? await h.connectionStrings(SANDBOX_HUB) : undefined;
+  if (json) {
+    return JSON.stringify({ httpUrl: h.httpUrl, httpsUrl: h.httpsUrl, dataDir: h.dataDir, caCertPath: h.caCertPath, ...(strings ? { hub: SANDBOX_HUB, connectionStrings: strings } : {}) });
+  }
+  const lines = [`Herald is running${sandbox ? ' in sandbox mode' : ''}.`];
+  if (h.httpsUrl) lines.push(`  Azure endpoint (HTTPS)  ${h.httpsUrl}/`);
+  if (h.httpUrl) lines.push(`  Plain HTTP              ${h.httpUrl}/`);
+  lines.push(`  Data directory          ${h.dataDir}`);
+  if (strings) {
+    lines.push('', `Hub "${SANDBOX_HUB}" connection strings:`, `  Full    ${strings.full}`, `  Listen  ${strings.listen}`);
+  }
+  if (h.caCertPath) {
+    lines.push('', 'A Node client trusts this hub with:', `  export NODE_EXTRA_CA_CERTS=${h.caCertPath}`);
+  }
+  lines.push('', 'Manage hubs with "npx herald hub --help". Stop with Ctrl+C.', '');
+  return lines.join('\n');
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the hub (npm start = herald serve --sandbox)')
+    .option('--data <dir>', 'data directory (default ./data, or HERALD_DATA)')
+    .option('--port <n>', 'plain HTTP port (default 8080, or HERALD_PORT)')
+    .option('--tls-port <n>', 'HTTPS port, the one in connection strings (default 8443, or HERALD_TLS_PORT)')
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--sandbox', 'ensure a hub named "sandbox" exists and print its connection strings')
+    .option('--config <file>', 'YAML configuration file (or HERALD_CONFIG)')
+    .option('--json', 'print the start-up facts as one JSON line')
+    .action(async (opts: ServeOptions) => {
+      let herald: RunningHerald;
+      try {
+        const config = loadConfig({
+          file: opts.config ?? process.env.HERALD_CONFIG,
+          env: process.env,
+          flags: {
+            'data.dir': opts.data,
+            'server.port': opts.port,
+            'server.tlsPort': opts.tlsPort,
+            'server.host': opts.host,
+            sandbox: opts.sandbox,
+          },
+        });
+        herald = await startHerald(config);
+        process.stdout.write(`${await banner(herald, config.sandbox, opts.json === true)}\n`);
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+        if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
+          fail(new Error(`cannot listen on ${e.address ?? ''}:${e.port ?? ''}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : 'permission denied'}`));
+        }
+        fail(err);
+      }
+      let signals = 0;
+      const stop = (signal: string) => {
+        signals += 1;
+        if (signals > 1) {
+          herald.logger.warn({ signal }, 'second signal: exiting now');
+          process.exit(1);
+        }
+        herald.logger.info({ signal }, 'signal received');
+        herald.close().then(
+          () => process.exit(0),
+          (err) => {
+            herald.logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

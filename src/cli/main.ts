@@ -1,0 +1,16 @@
+/** `herald <command>`: the command line of the contract (shared/specs/herald-contract.md). */
+import { Command } from 'commander';
+import { registerHub } from './commands/hub.ts';
+import { registerServe } from './commands/serve.ts';
+
+const program = new Command();
+program
+  .name('herald')
+  .description('Herald: a self-hosted push notification hub, wire-compatible with Azure Notification Hubs')
+  .showHelpAfterError('(add --help for usage)')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
+
+registerServe(program);
+registerHub(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,205 @@
+/**
+ * The composition root: config -> data directory, store, hub service -> HTTP app -> servers. The only
+ * module that imports concrete adapters (store/sqlite).
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { buildApp, type PublicEndpoint } from './api/app.ts';
+import { createHttpMetrics } from './api/metrics.ts';
+import {
+  loadOrCreateAdminKey,
+  loadOrCreateSecretKey,
+  prepareDataDir,
+  removeRuntimeInfo,
+  STORE_FILE,
+  TLS_DIR,
+  writeRuntimeInfo,
+} from './config/data-dir.ts';
+import type { Config } from './config/schema.ts';
+import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub-service.ts';
+import { systemClock, type Clock } from './shared/clock.ts';
+import { HubError } from './shared/errors.ts';
+import { createLogger, type Logger } from './shared/logger.ts';
+import { SecretBox } from './shared/secret-box.ts';
+import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { ensureDevCa } from './tls/dev-ca.ts';
+
+export const SANDBOX_HUB = 'sandbox';
+
+export interface RunningHerald {
+  dataDir: string;
+  adminKey: string;
+  /** Plain-HTTP base URL, when served. */
+  httpUrl: string | null;
+  /** HTTPS base URL, when served. */
+  httpsUrl: string | null;
+  /** Where the management API is reached by the CLI (HTTP preferred: no CA needed). */
+  adminUrl: string;
+  /** The development CA a Node client trusts with NODE_EXTRA_CA_CERTS, in dev-ca mode. */
+  caCertPath: string | null;
+  hubs: HubService;
+  logger: Logger;
+  /** The Full and Listen connection strings of a hub's default rules. */
+  connectionStrings(hub: string): Promise<{ full: string; listen: string }>;
+  /** Stop accepting, let in-flight requests finish (up to the grace time), close the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  clock?: Clock;
+}
+
+function tlsHostnames(config: Config): string[] {
+  const names = [config.server.publicHost, 'localhost', '127.0.0.1', '::1'];
+  if (!['0.0.0.0', '::'].includes(config.server.host)) names.push(config.server.host);
+  return [...new Set(names)];
+}
+
+async function loadTls(config: Config, dataDir: string): Promise<{ cert: string; key: string; caCertPath: string | null } | null> {
+  switch (config.tls.mode) {
+    case 'off':
+      return null;
+    case 'dev-ca': {
+      const ca = await ensureDevCa(join(dataDir, TLS_DIR), tlsHostnames(config));
+      return { cert: ca.cert, key: ca.key, caCertPath: ca.caCertPath };
+    }
+    case 'files': {
+      const read = (path: string, what: string) => {
+        try {
+          return readFileSync(path, 'utf8');
+        } catch (err) {
+          throw new HubError('config_invalid', `tls.${what}: cannot read ${path}: ${(err as Error).message}`);
+        }
+      };
+      return { cert: read(config.tls.certFile!, 'certFile'), key: read(config.tls.keyFile!, 'keyFile'), caCertPath: null };
+    }
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function urlHost(host: string): string {
+  const h = ['0.0.0.0'].includes(host) ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return h.includes(':') ? `[${h}]` : h;
+}
+
+export async function startHerald(config: Config, options: StartOptions = {}): Promise<RunningHerald> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const dataDir = prepareDataDir(config.data.dir);
+  const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
+  const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
+  const tls = await loadTls(config, dataDir);
+  const store = openSqliteStore({ path: join(dataDir, STORE_FILE) });
+  const hubs = new HubService(store, new SecretBox(secretKey), clock);
+  let started: { close(): Promise<unknown> } | undefined;
+
+  try {
+    if (config.sandbox && !(await hubs.findHub(SANDBOX_HUB))) {
+      await hubs.createHub(SANDBOX_HUB);
+      logger.info({ hub: SANDBOX_HUB }, 'sandbox hub created');
+    }
+
+    let ports = { http: 0, https: 0 };
+    const publicEndpoint = (): PublicEndpoint =>
+      tls
+        ? { scheme: 'sb', host: config.server.publicHost, port: ports.https }
+        : { scheme: 'http', host: config.server.publicHost, port: ports.http };
+
+    // One Fastify app serves both HTTPS and plain HTTP: the factory makes the server Fastify owns
+    // (HTTPS when TLS is on) and a second one that hands its requests to the same handler.
+    let extraServer: Server | null = null;
+    const app = await buildApp({
+      store,
+      hubs,
+      clock,
+      logger,
+      metrics: createHttpMetrics(),
+      adminKey,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      publicEndpoint,
+      serverFactory: (handler) => {
+        const h = handler as (req: IncomingMessage, res: ServerResponse) => void;
+        if (!tls) return createHttpServer(h);
+        if (config.server.http) extraServer = createHttpServer(h);
+        return createHttpsServer({ cert: tls.cert, key: tls.key }, h);
+      },
+    });
+    started = app;
+
+    // Fastify must start its own server (it closes only what it started); the second one is ours.
+    await app.listen({ port: tls ? config.server.tlsPort : config.server.port, host: config.server.host });
+    const mainPort = (app.server.address() as AddressInfo).port;
+    const httpPort = extraServer ? await listen(extraServer, config.server.port, config.server.host) : tls ? null : mainPort;
+    ports = { http: httpPort ?? 0, https: tls ? mainPort : 0 };
+    const host = urlHost(config.server.host);
+    const httpUrl = httpPort === null ? null : `http://${host}:${httpPort}`;
+    const httpsUrl = tls ? `https://${host}:${mainPort}` : null;
+    const adminUrl = (httpUrl ?? httpsUrl)!;
+    writeRuntimeInfo(dataDir, {
+      pid: process.pid,
+      adminUrl,
+      httpUrl,
+      httpsUrl,
+      caCertPath: tls?.caCertPath ?? null,
+      startedAt: new Date(clock.now()).toISOString(),
+    });
+    logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        logger.info('shutting down: no new connections, finishing requests in flight');
+        const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
+        const grace = setTimeout(() => {
+          logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');
+          for (const s of servers) s.closeAllConnections();
+        }, config.server.shutdownGraceMs);
+        grace.unref();
+        const extraClosed = extraServer
+          ? new Promise<void>((r) => {
+              extraServer!.close(() => r());
+              extraServer!.closeIdleConnections();
+            })
+          : Promise.resolve();
+        await Promise.all([app.close(), extraClosed]);
+        clearTimeout(grace);
+        await store.close();
+        removeRuntimeInfo(dataDir, process.pid);
+        logger.info('herald stopped');
+      })());
+
+    return {
+      dataDir,
+      adminKey,
+      httpUrl,
+      httpsUrl,
+      adminUrl,
+      caCertPath: tls?.caCertPath ?? null,
+      hubs,
+      logger,
+      async connectionStrings(hubName) {
+        const ep = publicEndpoint();
+        const cs = async (rule: string) => connectionString(ep.host, ep.port, await hubs.getRule(hubName, rule), ep.scheme);
+        return { full: await cs(FULL_RULE), listen: await cs(LISTEN_RULE) };
+      },
+      close,
+    };
+  } catch (err) {
+    await started?.close();
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+/** Shared by the end-to-end tests: a real Herald on port 0 with a temporary data directory. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { startHerald, type RunningHerald } from '../src/main.ts';
+
+export function tempDir(prefix = 'herald-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestHerald extends RunningHerald {
+  /** Every JSON log line written so far. */
+  logLines: Record<string, unknown>[];
+  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+}
+
+export async function startTestHerald(flags: Record<string, unknown> = {}): Promise<TestHerald> {
+  const logLines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const config = loadConfig({
+    flags: { 'data.dir': tempDir(), 'server.port': 0, 'server.tlsPort': 0, sandbox: true, ...flags },
+  });
+  const herald = await startHerald(config, { logger: createLogger('info', sink) });
+  return Object.assign(herald, {
+    logLines,
+    async admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const res = await fetch(`${herald.adminUrl}/_admin/v1${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${herald.adminKey}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    },
+  });
+}
+
+/** Parses `Endpoint=...;SharedAccessKeyName=...;SharedAccessKey=...` as the JS client does (§1.1). */
+export function parseConnectionString(cs: string): { endpoint: string; keyName: string; key: string } {
+  const parts = new Map(
+    cs.split(';').filter(Boolean).map((p) => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
+    }),
+  );
+  return { endpoint: parts.get('Endpoint')!, keyName: parts.get('SharedAccessKeyName')!, key: parts.get('SharedAccessKey')! };
+}
