@@ -168,6 +168,9 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
           for (const s of servers) s.closeAllConnections();
         }, config.server.shutdownGraceMs);
         grace.unref();
+        // A keep-alive connection whose last request finishes during shutdown becomes idle only then.
+        const sweep = setInterval(() => servers.forEach((s) => s.closeIdleConnections()), 100);
+        sweep.unref();
         const extraClosed = extraServer
           ? new Promise<void>((r) => {
               extraServer!.close(() => r());
@@ -176,6 +179,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
           : Promise.resolve();
         await Promise.all([app.close(), extraClosed]);
         clearTimeout(grace);
+        clearInterval(sweep);
         await store.close();
         removeRuntimeInfo(dataDir, process.pid);
         logger.info('herald stopped');

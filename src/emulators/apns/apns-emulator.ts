@@ -1,0 +1,246 @@
+/**
+ * A local APNs provider API (pns-protocols.md §2): HTTP/2 over TLS, `POST /3/device/{token}`, provider-token
+ * and certificate auth, Apple's status/reason pairs, and the control plane of herald-contract.md.
+ *
+ * Deviation: the listener also accepts HTTP/1.1 so the control plane is reachable with any client; the
+ * provider API itself answers HTTP/1.1 requests with 505 (real APNs does not negotiate HTTP/1.1 at all).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type * as http2 from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
+import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
+import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
+import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
+import { APNS_REASONS, DEFAULT_FAULT_REASON, PUSH_TYPE_TOPIC_SUFFIX, type ApnsReason } from './apns-errors.ts';
+
+export interface ApnsEmulatorOptions {
+  host?: string;
+  port?: number;
+  tls?: TlsOptions;
+  /** The personality of this listener (§2.10.1): sandbox adds `apns-unique-id`; default sandbox. */
+  environment?: ApnsEnvironment;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS before the first successful token-auth push (§2.1); default 1. */
+  initialMaxConcurrentStreams?: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS afterwards, and for certificate connections; default 1000. */
+  maxConcurrentStreams?: number;
+}
+
+export interface ApnsDevice {
+  environment: ApnsEnvironment;
+}
+
+export interface ApnsEmulator {
+  url: string;
+  /** The environment this listener plays. */
+  environment: ApnsEnvironment;
+  /** PEM of the CA that signs minted client certificates. */
+  clientCa: string;
+  core: EmulatorCore<ApnsDevice>;
+  /** Same as `POST /_emulator/credentials`. */
+  mintCredentials(body?: Record<string, unknown>): Promise<ApnsCredentialsResponse>;
+  /** Same as `POST /_emulator/devices`. */
+  mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment }>;
+  close(): Promise<void>;
+}
+
+export type ApnsCredentialsResponse =
+  | { type: 'token'; keyId: string; teamId: string; key: string; topics?: string[]; environment?: ApnsEnvironment }
+  | { type: 'certificate'; cert: string; key: string; teamId: string; topics: string[]; environment: ApnsEnvironment };
+
+/** §2.6: VoIP pushes may carry 5120 bytes, everything else 4096. */
+const MAX_PAYLOAD = 4096;
+const MAX_VOIP_PAYLOAD = 5120;
+const MAX_COLLAPSE_ID_BYTES = 64;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX = /^[0-9a-f]+$/i;
+const DEFAULT_TOPIC = 'com.example.app';
+
+function environmentField(body: Record<string, unknown>): ApnsEnvironment | undefined {
+  const env = optionalString(body, 'environment');
+  if (env !== undefined && env !== 'sandbox' && env !== 'production')
+    throw new ControlPlaneError(400, 'environment must be sandbox or production');
+  return env;
+}
+
+function topicsField(body: Record<string, unknown>): string[] | undefined {
+  const topic = optionalString(body, 'topic');
+  const topics = body.topics;
+  if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t === '')))
+    throw new ControlPlaneError(400, 'topics must be an array of bundle ids');
+  if (topic !== undefined) return [topic, ...((topics as string[] | undefined) ?? [])];
+  return topics as string[] | undefined;
+}
+
+export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise<ApnsEmulator> {
+  const environment = opts.environment ?? 'sandbox';
+  const credentials = new ApnsCredentials(environment);
+  const clientCa = await credentials.clientCaPem();
+  const core = new EmulatorCore<ApnsDevice>();
+  const connections = new WeakMap<http2.ServerHttp2Session, ConnectionAuth & { raised: boolean }>();
+  const maxStreams = opts.maxConcurrentStreams ?? 1000;
+
+  const mintCredentials = async (body: Record<string, unknown> = {}): Promise<ApnsCredentialsResponse> => {
+    const type = optionalString(body, 'type') ?? 'token';
+    const teamId = optionalString(body, 'teamId');
+    const topics = topicsField(body);
+    const env = environmentField(body);
+    if (type === 'token') {
+      const key = credentials.mintKey({ teamId, topics, environment: env });
+      return { type, ...key, ...(topics ? { topics } : {}), ...(env ? { environment: env } : {}) };
+    }
+    if (type === 'certificate') {
+      const certTopics = topics ?? [DEFAULT_TOPIC];
+      const certEnv = env ?? environment;
+      const minted = await credentials.mintCertificate({ teamId, topics: certTopics, environment: certEnv });
+      return { type, ...minted, topics: certTopics, environment: certEnv };
+    }
+    throw new ControlPlaneError(400, 'type must be token or certificate');
+  };
+
+  const mintDevice = async (body: Record<string, unknown> = {}) => {
+    const topic = optionalString(body, 'topic') ?? DEFAULT_TOPIC;
+    const env = environmentField(body) ?? environment;
+    // Today's tokens are 32 bytes shown as 64 hex characters (§2.2).
+    const handle = randomBytes(32).toString('hex');
+    core.registry.add(handle, handle, { topic }, { environment: env });
+    return { handle, topic, environment: env };
+  };
+
+  function fail(reason: ApnsReason, apnsId: string, extra: Record<string, unknown> = {}): Reply {
+    return json(APNS_REASONS[reason], { reason, ...extra }, { 'apns-id': apnsId });
+  }
+
+  function authenticate(ex: Exchange, conn: ConnectionAuth): AuthResult {
+    const socket = ex.socket as TLSSocket;
+    if (typeof socket.getPeerCertificate === 'function') {
+      const byCert = credentials.checkCertificate(socket.getPeerCertificate(), socket.authorized);
+      if (byCert) return byCert;
+    }
+    return credentials.checkToken(ex.headers.authorization, conn, core.clock.now());
+  }
+
+  /** The checks of §2.10.3, in that order (Apple does not document an order). */
+  async function send(ex: Exchange): Promise<Reply> {
+    const given = ex.headers['apns-id'];
+    const apnsId = typeof given === 'string' && UUID.test(given) ? given : randomUUID();
+    if (ex.httpVersion !== '2' || !ex.session) {
+      return { status: 505, headers: { 'content-type': 'text/plain' }, body: 'APNs speaks HTTP/2 only' };
+    }
+    if (ex.method !== 'POST') return fail('MethodNotAllowed', apnsId);
+    if (ex.path === '/3/device' || ex.path === '/3/device/') return fail('MissingDeviceToken', apnsId);
+    const pathMatch = /^\/3\/device\/([^/]+)$/.exec(ex.path);
+    if (!pathMatch) return fail('BadPath', apnsId);
+    const token = decodeURIComponent(pathMatch[1] ?? '');
+
+    const seen = new Set<string>();
+    for (let i = 0; i < ex.rawHeaders.length; i += 2) {
+      const name = (ex.rawHeaders[i] ?? '').toLowerCase();
+      if (!name.startsWith(':') && seen.has(name)) return fail('DuplicateHeaders', apnsId);
+      seen.add(name);
+    }
+
+    const conn = connections.get(ex.session) ?? { bound: undefined, token: undefined, tokenSince: 0, raised: false };
+    connections.set(ex.session, conn);
+    const auth = authenticate(ex, conn);
+    if (!auth.ok) return fail(auth.reason, apnsId);
+
+    const header = (name: string): string | undefined => {
+      const v = ex.headers[name];
+      return typeof v === 'string' ? v : undefined;
+    };
+    if (given !== undefined && !UUID.test(String(given))) return fail('BadMessageId', apnsId);
+    const priority = header('apns-priority');
+    if (priority !== undefined && !['10', '5', '1'].includes(priority)) return fail('BadPriority', apnsId);
+    const expiration = header('apns-expiration');
+    if (expiration !== undefined && !/^\d+$/.test(expiration)) return fail('BadExpirationDate', apnsId);
+    const collapseId = header('apns-collapse-id');
+    if (collapseId !== undefined && Buffer.byteLength(collapseId) > MAX_COLLAPSE_ID_BYTES) return fail('BadCollapseId', apnsId);
+    const pushType = header('apns-push-type');
+    if (pushType !== undefined && !(pushType in PUSH_TYPE_TOPIC_SUFFIX)) return fail('InvalidPushType', apnsId);
+    // §2.2: location pushes need token auth; §2.2: background pushes must be sent at priority 5.
+    if (pushType === 'location' && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
+    if (pushType === 'background' && priority !== '5') return fail('BadPriority', apnsId);
+
+    let topic = header('apns-topic');
+    if (topic === undefined) {
+      // §2.5: a certificate's default topic is its subject UID, unless it lists several topics.
+      if (auth.kind === 'token' || auth.cert.topics.length !== 1) return fail('MissingTopic', apnsId);
+      topic = auth.cert.topics[0]!;
+    }
+    const suffix = pushType ? PUSH_TYPE_TOPIC_SUFFIX[pushType] : undefined;
+    if (suffix && !topic.endsWith(suffix)) return fail('BadTopic', apnsId);
+    const bundle = bundleOf(topic);
+    if (bundle === '') return fail('BadTopic', apnsId);
+    const allowed = auth.kind === 'token' ? auth.key.topics : auth.cert.topics;
+    if (allowed && !allowed.includes(bundle)) return fail('TopicDisallowed', apnsId);
+
+    if (ex.body.length === 0) return fail('PayloadEmpty', apnsId);
+    const limit = pushType === 'voip' || topic.endsWith('.voip') ? MAX_VOIP_PAYLOAD : MAX_PAYLOAD;
+    if (ex.body.length > limit) return fail('PayloadTooLarge', apnsId);
+
+    const device = HEX.test(token) ? core.registry.find(token.toLowerCase()) : undefined;
+    if (!device || device.extra.environment !== environment) return fail('BadDeviceToken', apnsId);
+    if (device.app.topic !== bundle) return fail('DeviceTokenNotForTopic', apnsId);
+    if (core.registry.isExpired(device)) {
+      // §2.7: 410 carries the time the token became invalid, in milliseconds.
+      const reason = device.expiredReason === 'ExpiredToken' ? 'ExpiredToken' : 'Unregistered';
+      return fail(reason, apnsId, { timestamp: device.expiredAt });
+    }
+
+    core.deliveries.record(device.key, { ...ex.headers, 'apns-id': apnsId }, ex.body);
+    if (!conn.raised) {
+      // §2.1: one stream until a token-auth push succeeds, then the normal limit.
+      conn.raised = true;
+      ex.session.settings({ maxConcurrentStreams: maxStreams });
+    }
+    const headers: Record<string, string> = { 'apns-id': apnsId };
+    if (environment === 'sandbox') headers['apns-unique-id'] = randomUUID();
+    return { status: 200, headers };
+  }
+
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+    protocol: send,
+    faultable: (ex) => ex.path.startsWith('/3/'),
+    renderFault: (fault, ex) => {
+      const status = fault.status ?? 500;
+      const reason = fault.reason ?? DEFAULT_FAULT_REASON[status] ?? 'InternalServerError';
+      const given = ex.headers['apns-id'];
+      const apnsId = typeof given === 'string' ? given : randomUUID();
+      return json(status, { reason, ...(status === 410 ? { timestamp: core.clock.now() } : {}) }, { 'apns-id': apnsId });
+    },
+    beforeDrop: (fault, ex) => {
+      // §2.1: GOAWAY's opaque data carries {"reason": ...}, e.g. Shutdown.
+      ex.session?.goaway(0, 0, Buffer.from(JSON.stringify({ reason: fault.reason ?? 'Shutdown' })));
+    },
+  });
+
+  const server = await startServer(
+    {
+      host: opts.host,
+      port: opts.port,
+      tls: opts.tls,
+      clientCa: opts.tls ? clientCa : undefined,
+      settings: { maxConcurrentStreams: opts.initialMaxConcurrentStreams ?? 1 },
+      onSession: (session) => {
+        // Certificate connections are authenticated by the handshake, so they get the normal limit at once.
+        const socket = session.socket as TLSSocket;
+        if (socket.authorized) {
+          connections.set(session, { bound: undefined, token: undefined, tokenSince: 0, raised: true });
+          session.settings({ maxConcurrentStreams: maxStreams });
+        }
+      },
+    },
+    handler,
+  );
+  return { url: server.url, environment, clientCa, core, mintCredentials, mintDevice, close: server.close };
+}
+
+/** The bundle id a topic belongs to: the topic without its push-type suffix (§2.3). */
+function bundleOf(topic: string): string {
+  const suffixes = Object.values(PUSH_TYPE_TOPIC_SUFFIX)
+    .filter((s): s is string => !!s)
+    .sort((a, b) => b.length - a.length);
+  for (const s of suffixes) if (topic.endsWith(s)) return topic.slice(0, -s.length);
+  return topic;
+}

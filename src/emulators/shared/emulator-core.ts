@@ -1,0 +1,68 @@
+/**
+ * The state every emulator keeps (devices, deliveries, faults, stats) and the request routing they share:
+ * `/_emulator/...` goes to the control plane, everything else to the vendor protocol behind fault injection.
+ */
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { DeliveryLog } from './delivery-log.ts';
+import { DeviceRegistry } from './device-registry.ts';
+import { FaultInjector, sleep, type ActiveFault } from './faults.ts';
+import { RequestStats } from './stats.ts';
+import { handleControlPlane, type ControlPlaneHooks } from './control-plane.ts';
+import type { Exchange, Handler, Reply } from './server.ts';
+
+export class EmulatorCore<E> {
+  readonly registry: DeviceRegistry<E>;
+  readonly deliveries: DeliveryLog;
+  readonly faults: FaultInjector;
+  readonly stats = new RequestStats();
+
+  constructor(readonly clock: Clock = systemClock, random?: () => number) {
+    this.registry = new DeviceRegistry<E>(clock);
+    this.deliveries = new DeliveryLog(clock);
+    this.faults = new FaultInjector(random);
+  }
+}
+
+export interface ProtocolRoutes {
+  /** The vendor protocol (sends, token endpoints). */
+  protocol: Handler;
+  /** The vendor's own error answer for an injected status (APNs `{"reason"}`, FCM google.rpc.Status, ...). */
+  renderFault(fault: ActiveFault, exchange: Exchange): Reply;
+  /** Called before an injected drop closes the connection (APNs sends GOAWAY with a JSON reason). */
+  beforeDrop?(fault: ActiveFault, exchange: Exchange): void;
+  /** Which requests faults may hit; default: all protocol requests. */
+  faultable?(exchange: Exchange): boolean;
+}
+
+export const CONTROL_PREFIX = '/_emulator/';
+
+export function emulatorHandler<E>(core: EmulatorCore<E>, hooks: ControlPlaneHooks, routes: ProtocolRoutes): Handler {
+  return async (ex) => {
+    if (ex.path.startsWith(CONTROL_PREFIX)) return handleControlPlane(core, hooks, ex);
+    const fault = (routes.faultable?.(ex) ?? true) ? core.faults.pick() : undefined;
+    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    if (fault?.drop) {
+      routes.beforeDrop?.(fault, ex);
+      core.stats.count('drop');
+      return 'drop';
+    }
+    let reply: Reply;
+    if (fault?.status !== undefined) {
+      reply = routes.renderFault(fault, ex);
+      if (fault.retryAfter !== undefined) reply.headers = { ...reply.headers, 'retry-after': fault.retryAfter };
+    } else {
+      const answer = await routes.protocol(ex);
+      if (answer === 'drop') {
+        core.stats.count('drop');
+        return answer;
+      }
+      reply = answer;
+    }
+    core.stats.count(reply.status);
+    return reply;
+  };
+}
+
+export function json(status: number, body: unknown, headers: Record<string, string | number> = {}): Reply {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}

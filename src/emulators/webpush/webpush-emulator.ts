@@ -1,0 +1,162 @@
+/**
+ * A local Web Push service (RFC 8030 delivery, RFC 8292 VAPID, RFC 8291 encryption; pns-protocols.md §4)
+ * with the control plane of herald-contract.md. Subscriptions live at `{url}/push/{id}`; the emulator keeps
+ * each one's private key and logs the decrypted plaintext.
+ */
+import { createECDH, randomBytes } from 'node:crypto';
+import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
+import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
+import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
+import { decryptAes128gcm, decryptAesgcm, mintSubscriptionKeys, type SubscriptionKeys } from './webpush-crypto.ts';
+import { webPushError, type WebPushErrno } from './webpush-errors.ts';
+import { checkVapid, p256PublicKey } from './webpush-vapid.ts';
+
+export interface WebPushEmulatorOptions {
+  host?: string;
+  port?: number;
+  tls?: TlsOptions;
+  /**
+   * Status for an expired subscription: RFC 8030 §7.3 says 404, every major service answers 410 (§4.1).
+   * Default 410.
+   */
+  expiredStatus?: 404 | 410;
+}
+
+export interface WebPushSubscription {
+  keys: SubscriptionKeys;
+  /** The applicationServerKey the subscription was created with (a restricted subscription, RFC 8292 §3). */
+  applicationServerKey: Buffer | undefined;
+}
+
+export interface MintedSubscription {
+  handle: string;
+  endpoint: string;
+  expirationTime: null;
+  keys: { p256dh: string; auth: string };
+}
+
+export interface WebPushEmulator {
+  url: string;
+  core: EmulatorCore<WebPushSubscription>;
+  /** Same as `POST /_emulator/credentials`: a VAPID key pair in web-push's format. */
+  mintCredentials(body?: Record<string, unknown>): Promise<{ publicKey: string; privateKey: string; subject: string }>;
+  /** Same as `POST /_emulator/devices`: a PushSubscription as a browser would hand it to the app. */
+  mintDevice(body?: Record<string, unknown>): Promise<MintedSubscription>;
+  close(): Promise<void>;
+}
+
+/** RFC 8030 §7.2: a push service MUST NOT answer 413 to bodies of 4096 bytes or less. */
+const MAX_BODY = 4096;
+/** Autopush caps TTL at 30 days and rejects more (errno 112, §4.1). */
+const MAX_TTL = 2_592_000;
+const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
+/** RFC 8030 §5.4: a topic is at most 32 characters of the URL- and filename-safe base64 alphabet. */
+const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
+
+export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
+  const core = new EmulatorCore<WebPushSubscription>();
+  const expiredStatus = opts.expiredStatus ?? 410;
+  let baseUrl = '';
+
+  const mintCredentials = async () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    return {
+      publicKey: ecdh.getPublicKey().toString('base64url'),
+      // A private scalar with leading zero bytes must still be 32 bytes long (web-push checks).
+      privateKey: Buffer.concat([Buffer.alloc(32), ecdh.getPrivateKey()]).subarray(-32).toString('base64url'),
+      subject: 'mailto:sandbox@example.com',
+    };
+  };
+
+  const mintDevice = async (body: Record<string, unknown> = {}): Promise<MintedSubscription> => {
+    const serverKey = optionalString(body, 'applicationServerKey');
+    let applicationServerKey: Buffer | undefined;
+    if (serverKey !== undefined) {
+      applicationServerKey = Buffer.from(serverKey, 'base64url');
+      try {
+        p256PublicKey(applicationServerKey);
+      } catch {
+        throw new ControlPlaneError(400, 'applicationServerKey must be a base64url uncompressed P-256 public key');
+      }
+    }
+    const id = randomBytes(32).toString('base64url');
+    const endpoint = `${baseUrl}/push/${id}`;
+    const keys = mintSubscriptionKeys();
+    core.registry.add(id, endpoint, {}, { keys, applicationServerKey });
+    return {
+      handle: endpoint,
+      endpoint,
+      expirationTime: null,
+      keys: { p256dh: keys.ecdh.getPublicKey().toString('base64url'), auth: keys.auth.toString('base64url') },
+    };
+  };
+
+  function fail(status: number, which: WebPushErrno, message: string, headers: Record<string, string> = {}): Reply {
+    return json(status, webPushError(status, which, message), headers);
+  }
+
+  function header(ex: Exchange, name: string): string | undefined {
+    const v = ex.headers[name];
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /** §4.5.2: 404 → 410 → 401/403 → 400 → 413 → decrypt → 201. */
+  async function push(ex: Exchange): Promise<Reply> {
+    const match = /^\/push\/([A-Za-z0-9_-]+)$/.exec(ex.path);
+    if (!match) return fail(404, 'GONE', 'No such push resource');
+    if (ex.method !== 'POST') return fail(405, 'UNKNOWN', 'Use POST to send a push message');
+    const sub = core.registry.find(match[1]!);
+    if (!sub) return fail(404, 'GONE', 'Subscription not found');
+    if (core.registry.isExpired(sub)) {
+      return fail(expiredStatus, expiredStatus === 410 ? 'EXPIRED' : 'GONE', 'Subscription has expired or was unsubscribed');
+    }
+
+    // The JWT audience is the origin the sender addressed (scheme, host and port, §4.4).
+    const origin = `${ex.secure ? 'https' : 'http'}://${header(ex, 'host') ?? header(ex, ':authority') ?? ''}`;
+    const vapid = checkVapid(header(ex, 'authorization'), header(ex, 'crypto-key'), origin, sub.extra.applicationServerKey, core.clock.now());
+    if (!vapid.ok) return fail(vapid.status, 'BAD_AUTH', vapid.message);
+
+    const ttlText = header(ex, 'ttl');
+    if (ttlText === undefined) return fail(400, 'BAD_HEADERS', 'Missing TTL header');
+    if (!/^\d+$/.test(ttlText) || Number(ttlText) > MAX_TTL) return fail(400, 'BAD_TTL', `TTL must be an integer 0..${MAX_TTL}`);
+    const urgency = header(ex, 'urgency');
+    if (urgency !== undefined && !URGENCIES.has(urgency)) return fail(400, 'BAD_HEADERS', 'Urgency must be very-low, low, normal or high');
+    const topic = header(ex, 'topic');
+    if (topic !== undefined && !TOPIC.test(topic)) return fail(400, 'BAD_TOPIC', 'Topic must be 1..32 URL-safe base64 characters');
+    const encoding = header(ex, 'content-encoding');
+    if (ex.body.length > 0 && encoding !== 'aes128gcm' && encoding !== 'aesgcm')
+      return fail(400, 'BAD_HEADERS', 'Content-Encoding must be aes128gcm (or legacy aesgcm)');
+    if (ex.body.length > MAX_BODY) return fail(413, 'TOO_LARGE', `Body larger than ${MAX_BODY} bytes`);
+
+    let plaintext: Buffer = Buffer.alloc(0);
+    if (ex.body.length > 0) {
+      try {
+        plaintext =
+          encoding === 'aes128gcm'
+            ? decryptAes128gcm(ex.body, sub.extra.keys)
+            : decryptAesgcm(ex.body, header(ex, 'encryption'), header(ex, 'crypto-key'), sub.extra.keys);
+      } catch (err) {
+        return fail(400, 'BAD_HEADERS', `The message does not decrypt with the subscription keys: ${(err as Error).message}`);
+      }
+    }
+    core.deliveries.record(sub.key, ex.headers, plaintext);
+    return {
+      status: 201,
+      headers: { location: `${origin}/message/${randomBytes(16).toString('base64url')}`, ttl: ttlText },
+    };
+  }
+
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+    protocol: push,
+    faultable: (ex) => ex.path.startsWith('/push/'),
+    renderFault: (fault) => {
+      const status = fault.status ?? 500;
+      const which: WebPushErrno = status === 429 || status >= 500 ? 'BACK_OFF' : status === 410 ? 'EXPIRED' : 'UNKNOWN';
+      return fail(status, which, fault.reason ?? 'Injected fault');
+    },
+  });
+  const server = await startServer({ host: opts.host, port: opts.port, tls: opts.tls }, handler);
+  baseUrl = server.url;
+  return { url: server.url, core, mintCredentials, mintDevice, close: server.close };
+}
