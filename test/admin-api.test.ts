@@ -35,7 +35,7 @@ describe('management API', () => {
     const none = await fetch(`${h.adminUrl}/_admin/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"x1"}' });
     assert.equal(none.status, 401);
     assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="herald-admin"');
-    assert.equal((await none.json()).error.code, 'admin_key_required');
+    assert.equal(((await none.json()) as { error: { code: string } }).error.code, 'admin_key_required');
     const wrong = await h.admin('POST', '/hubs', { name: 'x1' }, { authorization: 'Bearer wrong' });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.body.error.code, 'admin_key_invalid');
@@ -216,7 +216,7 @@ describe('management API', () => {
   test('the OpenAPI document describes every management route', async () => {
     const res = await fetch(`${h.adminUrl}/_admin/v1/openapi.json`);
     assert.equal(res.status, 200);
-    const doc = await res.json();
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.0.3');
     for (const path of ['/hubs', '/hubs/{hub}', '/hubs/{hub}/rules', '/hubs/{hub}/rules/{rule}/regenerate', '/hubs/{hub}/credentials/{platform}', '/rules']) {
       assert.ok(doc.paths[path], path);
