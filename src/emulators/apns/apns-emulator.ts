@@ -20,7 +20,10 @@ export interface ApnsEmulatorOptions {
   tls?: TlsOptions;
   /** The personality of this listener (§2.10.1): sandbox adds `apns-unique-id`; default sandbox. */
   environment?: ApnsEnvironment;
-  /** SETTINGS_MAX_CONCURRENT_STREAMS before the first successful token-auth push (§2.1); default 1. */
+  /**
+   * SETTINGS_MAX_CONCURRENT_STREAMS before the first successful token-auth push (§2.1); default 1. A client
+   * that opens more streams before it has seen this setting gets them refused (RST_STREAM REFUSED_STREAM).
+   */
   initialMaxConcurrentStreams?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS afterwards, and for certificate connections; default 1000. */
   maxConcurrentStreams?: number;

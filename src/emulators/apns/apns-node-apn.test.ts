@@ -103,3 +103,40 @@ test('node-apn sees 400 BadDeviceToken for a token the emulator never minted', a
     await p.shutdown();
   }
 });
+
+test('a burst on a fresh connection: 1 stream may refuse some (REFUSED_STREAM); a wider initial limit takes them all', async () => {
+  // §2.1/§2.10.2: APNs allows one stream until a token-auth push succeeds. node-apn does not wait for the
+  // server's SETTINGS nor retry refused streams, so its first burst loses all but one notification.
+  const wide = await startApnsEmulator({ tls: { cert: ca.cert, key: ca.key }, initialMaxConcurrentStreams: 1000 });
+  try {
+    for (const [target, expectSent] of [
+      [emu, 1],
+      [wide, 10],
+    ] as const) {
+      const creds = (await target.mintCredentials({})) as { keyId: string; teamId: string; key: string };
+      const p = new apn.Provider({
+        token: { key: creds.key, keyId: creds.keyId, teamId: creds.teamId },
+        address: '127.0.0.1',
+        port: Number(new URL(target.url).port),
+        ca: ca.ca,
+      } as unknown as apn.ProviderOptions);
+      try {
+        const devices = await Promise.all(Array.from({ length: 10 }, async () => (await target.mintDevice({})).handle));
+        const note = new apn.Notification();
+        note.alert = 'burst';
+        note.topic = 'com.example.app';
+        const result = await p.send(note, devices);
+        // Whether node-apn's streams leave before the SETTINGS frame arrives is up to the scheduler, so the
+        // narrow case asserts "at least one", and that every loss is a refused stream.
+        if (expectSent === 10) assert.equal(result.sent.length, 10);
+        else assert.ok(result.sent.length >= 1);
+        assert.equal(result.sent.length + result.failed.length, 10);
+        for (const f of result.failed) assert.match(String((f.error as Error | undefined)?.message), /REFUSED_STREAM/);
+      } finally {
+        await p.shutdown();
+      }
+    }
+  } finally {
+    await wide.close();
+  }
+});

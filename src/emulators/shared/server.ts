@@ -81,6 +81,7 @@ function readBody(req: http.IncomingMessage | http2.Http2ServerRequest, max: num
       else chunks.push(chunk);
     });
     req.on('end', () => resolve(tooLarge ? 'too-large' : Buffer.concat(chunks)));
+    req.on('aborted', () => reject(new Error('client aborted the request')));
     req.on('error', reject);
   });
 }
@@ -133,8 +134,13 @@ export async function startServer(opts: ServerOptions, handler: Handler): Promis
       res.writeHead(reply.status, headers);
       res.end(payload);
     })().catch(() => {
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
+      // The client went away mid-request, or answering failed: there may be nobody left to tell.
+      try {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      } catch {
+        /* the stream is gone */
+      }
     });
   };
 
@@ -151,7 +157,8 @@ export async function startServer(opts: ServerOptions, handler: Handler): Promis
       },
       onRequest,
     );
-    server.on('secureConnection', (s: net.Socket) => {
+    // Track raw connections, so close() also ends those still in the TLS handshake.
+    server.on('connection', (s: net.Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
     });

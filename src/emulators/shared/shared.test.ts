@@ -117,10 +117,16 @@ test('faults: status with Retry-After, count-limited, share 0, drop, then cleare
     await assert.rejects(h1(url, { method: 'POST', body: 'd' }), /socket hang up|ECONNRESET/);
     assert.equal((await h1(url, { method: 'POST', body: 'e' })).status, 200);
 
+    // Latency alone delays the answer but does not change it.
+    const slow = await control(server.url, 'POST', 'faults', { latencyMs: 20, count: 1 });
+    assert.equal((slow.json as { latencyMs: number }).latencyMs, 20);
+    assert.equal((await h1(url, { method: 'POST', body: 'f' })).status, 200);
+    assert.deepEqual((await control(server.url, 'GET', 'faults')).json, { faults: [] }, 'count-limited faults disappear');
+
     const stats = (await control(server.url, 'GET', 'stats')).json;
-    assert.deepEqual(stats, { requests: 5, byStatus: { '200': 3, '503': 1 }, dropped: 1 });
+    assert.deepEqual(stats, { requests: 6, byStatus: { '200': 4, '503': 1 }, dropped: 1 });
     const deliveries = (await control(server.url, 'GET', `deliveries?handle=${handle}`)).json as { deliveries: unknown[] };
-    assert.equal(deliveries.deliveries.length, 3, 'faulted requests deliver nothing');
+    assert.equal(deliveries.deliveries.length, 4, 'faulted requests deliver nothing');
   } finally {
     await server.close();
   }
