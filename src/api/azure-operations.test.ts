@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { capturedRequests, header } from '../../test/fixtures/captured.ts';
 import { classifyOperation } from './azure-operations.ts';
-
-interface Captured {
-  method: string;
-  url: string;
-  rawHeaders: string[];
-}
 
 function classify(method: string, url: string, ifMatch = false) {
   const u = new URL(url, 'https://localhost');
@@ -17,15 +11,9 @@ function classify(method: string, url: string, ifMatch = false) {
 }
 
 test('every request the JS SDK sent in the capture is the operation its telemetry header names', () => {
-  const lines = readFileSync(new URL('../../../shared/specs/azure-sdk-captured-requests.jsonl', import.meta.url), 'utf8').trim().split('\n');
-  for (const line of lines) {
-    const req = JSON.parse(line) as Captured;
-    const header = (name: string) => {
-      const i = req.rawHeaders.findIndex((h) => h.toLowerCase() === name);
-      return i < 0 ? undefined : req.rawHeaders[i + 1];
-    };
-    const telemetry = /method=(\w+)/.exec(header('x-ms-azsdk-telemetry') ?? '')?.[1];
-    const c = classify(req.method, req.url, header('if-match') !== undefined);
+  for (const req of capturedRequests()) {
+    const telemetry = /method=(\w+)/.exec(header(req, 'x-ms-azsdk-telemetry') ?? '')?.[1];
+    const c = classify(req.method, req.url, header(req, 'if-match') !== undefined);
     assert.equal(c.kind, 'operation', `${req.method} ${req.url}`);
     if (c.kind !== 'operation') continue;
     // The SDK reports by-channel listing as listRegistrations and a batch send as sendNotification.
