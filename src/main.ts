@@ -20,6 +20,9 @@ import {
 } from './config/data-dir.ts';
 import type { Config } from './config/schema.ts';
 import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub-service.ts';
+import { registryHandlers } from './api/routes/azure-registry.ts';
+import { ContinuationTokens } from './registry/continuation.ts';
+import { RegistryService } from './registry/registry-service.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { HubError } from './shared/errors.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -41,6 +44,7 @@ export interface RunningHerald {
   /** The development CA a Node client trusts with NODE_EXTRA_CA_CERTS, in dev-ca mode. */
   caCertPath: string | null;
   hubs: HubService;
+  registry: RegistryService;
   logger: Logger;
   /** The Full and Listen connection strings of a hub's default rules. */
   connectionStrings(hub: string): Promise<{ full: string; listen: string }>;
@@ -104,6 +108,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const tls = await loadTls(config, dataDir);
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE) });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
+  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
   let started: { close(): Promise<unknown> } | undefined;
 
   try {
@@ -124,6 +129,8 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     const app = await buildApp({
       store,
       hubs,
+      registry,
+      azureHandlers: { ...registryHandlers(registry) },
       clock,
       logger,
       metrics: createHttpMetrics(),
@@ -158,10 +165,20 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     });
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
+    // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
+    const purge = setInterval(() => {
+      registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
+        (n) => n > 0 && logger.info({ purged: n }, 'expired registrations purged'),
+        (err) => logger.error({ err }, 'purging expired registrations failed'),
+      );
+    }, config.registry.purgeIntervalSeconds * 1000);
+    purge.unref();
+
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
+        clearInterval(purge);
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {
           logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');
@@ -193,6 +210,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       adminUrl,
       caCertPath: tls?.caCertPath ?? null,
       hubs,
+      registry,
       logger,
       async connectionStrings(hubName) {
         const ep = publicEndpoint();

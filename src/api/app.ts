@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { secretsEqual } from '../auth/keys.ts';
 import type { HubService } from '../hubs/hub-service.ts';
+import type { RegistryService } from '../registry/registry-service.ts';
 import type { Clock } from '../shared/clock.ts';
 import { HubError, type ErrorCode } from '../shared/errors.ts';
 import type { Store } from '../store/store.ts';
@@ -16,6 +17,7 @@ import { azureErrorBody, ERROR_STATUS, INTERNAL_MESSAGE } from './error-catalog.
 import type { HttpMetrics } from './metrics.ts';
 import { adminCredentialRoutes } from './routes/admin-credentials.ts';
 import { adminHubRoutes } from './routes/admin-hubs.ts';
+import { adminRegistryRoutes } from './routes/admin-registry.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -36,6 +38,7 @@ export interface PublicEndpoint {
 export interface AppDeps {
   store: Store;
   hubs: HubService;
+  registry: RegistryService;
   clock: Clock;
   logger: Logger;
   metrics: HttpMetrics;
@@ -100,6 +103,7 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (a) => adminHubRoutes(a, deps));
   await app.register(async (a) => adminRuleRoutes(a, deps));
   await app.register(async (a) => adminCredentialRoutes(a, deps));
+  await app.register(async (a) => adminRegistryRoutes(a, deps));
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

@@ -24,6 +24,12 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   last_manage_rule: 409,
   credentials_not_found: 404,
   not_found: 404,
+  registration_not_found: 404,
+  installation_not_found: 404,
+  etag_mismatch: 412,
+  // An expired registration: the device SDKs and the seed backend re-create on 410 (§6.7).
+  registration_gone: 410,
+  invalid_continuation_token: 400,
   method_not_allowed: 405,
   admin_key_required: 401,
   admin_key_invalid: 401,
@@ -44,8 +50,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
 /** The one message a 500 shows: internals stay in the log, found by the request id. */
 export const INTERNAL_MESSAGE = 'An internal error occurred; the server log has the details under this request id.';
 
+/** Element text needs only these three escaped; quotes stay readable for a person reading the body. */
 function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
 }
 
 /**

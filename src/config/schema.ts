@@ -77,6 +77,15 @@ export const configSchema = z
       .string()
       .refine((s) => Buffer.from(s, 'base64').length === 32, 'must be 32 bytes encoded as base64')
       .optional(),
+    registry: z
+      .object({
+        /** How long an expired registration keeps answering 410 Gone before it is purged. */
+        expiredRetentionSeconds: z.coerce.number().int().min(0).max(31_536_000).default(86_400),
+        /** How often the purge of expired registrations runs. */
+        purgeIntervalSeconds: z.coerce.number().int().min(1).max(86_400).default(60),
+      })
+      .strict()
+      .default({ expiredRetentionSeconds: 86_400, purgeIntervalSeconds: 60 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -149,6 +149,26 @@ export class HubService {
     return this.store.hubs.list();
   }
 
+  /** Changes a hub's settings; only the keys given change. */
+  async updateSettings(name: string, input: unknown): Promise<HubRecord> {
+    const hub = await this.getHub(name);
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new HubError('invalid_request', 'settings must be an object.');
+    }
+    const settings = { ...hub.settings };
+    for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+      if (k !== 'registrationTtlSeconds') throw new HubError('invalid_request', `Unknown hub setting '${k}'.`);
+      // At most about ten years; null: registrations never expire (Azure's current default).
+      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 315_360_000)) {
+        throw new HubError('invalid_request', 'registrationTtlSeconds must be null (never expire) or a whole number of seconds from 1 to 315360000.');
+      }
+      settings.registrationTtlSeconds = v as number | null;
+    }
+    const updated = await this.store.hubs.updateSettings(hub.name, settings, this.clock.now());
+    if (!updated) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
+    return updated;
+  }
+
   async deleteHub(name: string): Promise<void> {
     if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
   }

@@ -56,6 +56,15 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.hubs.delete('MyHub'), false);
     });
 
+    test('hub settings are replaced and kept', async () => {
+      await store.hubs.create(hub('settings'), []);
+      const updated = await store.hubs.updateSettings('SETTINGS', { registrationTtlSeconds: 3600 }, 42);
+      assert.deepEqual(updated?.settings, { registrationTtlSeconds: 3600 });
+      assert.equal(updated?.updatedAt, 42);
+      assert.deepEqual((await store.hubs.get('settings'))?.settings, { registrationTtlSeconds: 3600 });
+      assert.equal(await store.hubs.updateSettings('none', { registrationTtlSeconds: null }, 1), undefined);
+    });
+
     test('a taken hub name (any case) is refused and nothing of the second create is stored', async () => {
       await store.hubs.create(hub('h1'), [rule('h1', 'A')]);
       await assert.rejects(store.hubs.create(hub('H1', 5), [rule('H1', 'Other')]), isCode('hub_exists'));

@@ -4,6 +4,8 @@
  * server database (PostgreSQL) fits behind it as well as embedded SQLite.
  */
 import type { Right } from '../shared/rights.ts';
+import type { TagExpression } from '../tags/index.ts';
+import type { Installation, PlatformName, Registration } from '../registry/model.ts';
 
 /** Scope of an authorization rule: a hub's name, or NAMESPACE_SCOPE for a namespace-level rule. */
 export const NAMESPACE_SCOPE = '';
@@ -54,6 +56,8 @@ export interface HubStore {
   /** Hub names are matched case-insensitively, as Azure entity names are. */
   get(name: string): Promise<HubRecord | undefined>;
   list(): Promise<HubRecord[]>;
+  /** Replaces the settings; undefined if there is no such hub. */
+  updateSettings(name: string, settings: HubSettings, updatedAt: number): Promise<HubRecord | undefined>;
   /** Deletes the hub with its rules and credentials; false if there was none. */
   delete(name: string): Promise<boolean>;
 }
@@ -81,12 +85,87 @@ export interface CredentialStore {
   delete(hub: string, platform: string): Promise<boolean>;
 }
 
+/** Filters of a registry listing; every given filter must hold. */
+export interface RegistryFilter {
+  /** Registrations carrying this exact tag. */
+  tag?: string;
+  /** Registrations whose tags satisfy this expression. */
+  tagExpression?: TagExpression;
+  /** Registrations whose PNS handle is any of these (exact match). */
+  handles?: readonly string[];
+  platform?: PlatformName;
+  installationId?: string;
+  updatedSince?: number;
+  updatedBefore?: number;
+  /** Leave out what expired before this time (ms); absent: include everything. */
+  liveAt?: number;
+}
+
+export interface PageRequest {
+  /** Resume after this position (from a previous page's `next`). */
+  after?: number;
+  limit: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Position to resume from; absent on the last page. */
+  next?: number;
+}
+
+/** Conditions of a write, checked in the same transaction as the write (wire spec §6.7, §6.8). */
+export interface WriteCondition {
+  /** undefined: no condition; '*': must exist; n: must exist with this ETag. */
+  ifMatch?: number | '*';
+  now: number;
+}
+
+export interface RegistrationStore {
+  /** Includes expired registrations (the caller answers 410 for them). */
+  get(hub: string, id: string): Promise<Registration | undefined>;
+  /**
+   * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
+   * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
+   */
+  upsert(hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, condition: WriteCondition): Promise<Registration>;
+  /** Same conditions as upsert; false when there was nothing to delete and no condition. */
+  delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
+  list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
+  count(hub: string, filter: RegistryFilter): Promise<number>;
+  /** Deletes registrations that expired before `before`, at most `limit`; returns how many. */
+  purgeExpired(before: number, limit: number): Promise<number>;
+}
+
+export interface InstallationFilter {
+  tagExpression?: TagExpression;
+  platform?: PlatformName;
+  userId?: string;
+  handles?: readonly string[];
+  updatedSince?: number;
+  updatedBefore?: number;
+}
+
+export interface InstallationStore {
+  get(hub: string, id: string): Promise<Installation | undefined>;
+  /**
+   * Stores the installation and replaces its registrations with these, in one transaction. `tags` are
+   * what tag-expression queries of installations match (its tags and system tags).
+   */
+  put(hub: string, installation: Installation, tags: readonly string[], registrations: readonly Registration[]): Promise<void>;
+  /** Deletes it with its registrations; false if there was none. */
+  delete(hub: string, id: string): Promise<boolean>;
+  list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;
+  count(hub: string, filter: InstallationFilter): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
   readonly hubs: HubStore;
   readonly rules: RuleStore;
   readonly credentials: CredentialStore;
+  readonly registrations: RegistrationStore;
+  readonly installations: InstallationStore;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -69,6 +69,21 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
     async (req) => hubView(await hubs.getHub(req.params.hub)),
   );
 
+  app.patch<{ Params: { hub: string }; Body: { settings: unknown } }>(
+    '/hubs/:hub',
+    {
+      schema: {
+        summary: "Change a hub's settings",
+        description: 'registrationTtlSeconds: registrations expire this long after their last update (null: never, the default). An expired registration answers 410 Gone until it is purged.',
+        tags: ['hubs'],
+        params: hubParams,
+        body: { type: 'object', required: ['settings'], additionalProperties: false, properties: { settings: { type: 'object' } } },
+        response: { 200: hubSchema, ...errorResponses },
+      },
+    },
+    async (req) => hubView(await hubs.updateSettings(req.params.hub, req.body.settings)),
+  );
+
   app.delete<{ Params: { hub: string } }>(
     '/hubs/:hub',
     { schema: { summary: 'Delete a hub with its rules and credentials', tags: ['hubs'], params: hubParams, response: { 204: { type: 'null' }, ...errorResponses } } },

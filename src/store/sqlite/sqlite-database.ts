@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 
 export interface SqliteStatement {
-  run(...params: unknown[]): { changes: number };
+  run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
 }

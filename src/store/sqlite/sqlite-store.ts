@@ -15,6 +15,7 @@ import type {
 } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
+import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore } from './registry-store.ts';
 
 interface HubRow {
   name: string;
@@ -79,6 +80,7 @@ function hubStore(db: SqliteDatabase): HubStore {
   const selectHub = db.prepare('SELECT name, settings, created_at, updated_at FROM hubs WHERE name_key = ?');
   const selectHubs = db.prepare('SELECT name, settings, created_at, updated_at FROM hubs ORDER BY name_key');
   const deleteHub = db.prepare('DELETE FROM hubs WHERE name_key = ?');
+  const updateSettings = db.prepare('UPDATE hubs SET settings = ?, updated_at = ? WHERE name_key = ?');
   const deleteRules = db.prepare('DELETE FROM authorization_rules WHERE scope_key = ?');
 
   const create = db.transaction((hub: HubRecord, rules: readonly RuleRecord[]) => {
@@ -100,6 +102,10 @@ function hubStore(db: SqliteDatabase): HubStore {
       return row && toHub(row);
     },
     list: async () => (selectHubs.all() as HubRow[]).map(toHub),
+    updateSettings: async (name, settings, at) => {
+      if (updateSettings.run(JSON.stringify(settings), at, key(name)).changes === 0) return undefined;
+      return toHub(selectHub.get(key(name)) as HubRow);
+    },
     delete: async (name) => remove(name),
   };
 }
@@ -205,6 +211,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     hubs: hubStore(db),
     rules: ruleStore(db),
     credentials: credentialStore(db),
+    registrations: sqliteRegistrationStore(db),
+    installations: sqliteInstallationStore(db, registrationInserter(db)),
     ping: async () => {
       ping.get();
     },

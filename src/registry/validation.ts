@@ -1,0 +1,199 @@
+/**
+ * Validation at the edge of the registry, shared by registrations and installations: device handles,
+ * template bodies and their headers, push variables (wire spec §6.2, §12.1, §13, §14). Every failure is
+ * HubError('invalid_request') with `details.reason` and a message that names the field.
+ */
+import { compileTemplate, validateTemplateExpression } from '../templates/index.ts';
+import { HubError } from '../shared/errors.ts';
+import type { PlatformName, PnsHandle, RegistrationTemplate, TemplateHeader } from './model.ts';
+
+/** Longest handle accepted (FCM tokens are ~160-250 chars; WNS channel URIs ~200; generous headroom). */
+export const MAX_HANDLE_LENGTH = 2048;
+/** Template name length (NET TemplateMaxLength, §14). */
+export const MAX_TEMPLATE_NAME_LENGTH = 200;
+export const MAX_PUSH_VARIABLES = 60;
+/** Installation and user ids become parts of system tags, whose value is limited to 120 characters. */
+export const MAX_ID_LENGTH = 120;
+
+function invalid(reason: string, message: string, details: Record<string, unknown> = {}): HubError {
+  return new HubError('invalid_request', message, { reason, ...details });
+}
+
+function requireString(value: unknown, field: string, max = MAX_HANDLE_LENGTH): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('missing_field', `${field} is required and must be a non-empty string.`, { field });
+  if (value.length > max) throw invalid('field_too_long', `${field} is longer than ${max} characters.`, { field, limit: max });
+  if (/[\s\u0000-\u001f]/.test(value)) throw invalid('invalid_handle', `${field} must not contain spaces or control characters.`, { field });
+  return value;
+}
+
+function httpsUrl(value: string, field: string, allowLoopbackHttp: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('invalid_handle', `${field} must be an absolute https URI.`, { field });
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol !== 'https:' && !(allowLoopbackHttp && loopback && url.protocol === 'http:')) {
+    throw invalid('invalid_handle', `${field} must be an https URI.`, { field });
+  }
+  return value;
+}
+
+function base64urlBytes(value: string, field: string, expected: number, what: string): string {
+  if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(value) || Buffer.from(value.replace(/\+/g, '-').replace(/\//g, '_'), 'base64url').length !== expected) {
+    throw invalid('invalid_handle', `${field} must be ${what} (${expected} bytes, base64url).`, { field });
+  }
+  return value;
+}
+
+export interface HandleFields {
+  /** DeviceToken, ChannelUri, GcmRegistrationId, FcmV1RegistrationId, AdmRegistrationId, XiaomiRegistrationId, Endpoint, BaiduChannelId. */
+  value: unknown;
+  p256dh?: unknown;
+  auth?: unknown;
+  baiduUserId?: unknown;
+  secondaryTileName?: unknown;
+}
+
+/** The name of a platform's handle field on the wire, for messages. */
+export const HANDLE_FIELD: Readonly<Record<PlatformName, string>> = {
+  apns: 'DeviceToken',
+  wns: 'ChannelUri',
+  mpns: 'ChannelUri',
+  gcm: 'GcmRegistrationId',
+  fcmv1: 'FcmV1RegistrationId',
+  adm: 'AdmRegistrationId',
+  xiaomi: 'XiaomiRegistrationId',
+  browser: 'Endpoint',
+  baidu: 'BaiduChannelId',
+};
+
+/**
+ * Checks a handle and returns it canonical: an APNs token is hex and stored upper-case (§6.2); a WNS
+ * or MPNS channel is an https URI; a Web Push subscription has an https endpoint (http on loopback, for
+ * local emulators), a 65-byte P-256 key and a 16-byte auth secret (RFC 8291).
+ */
+export function validateHandle(platform: PlatformName, f: HandleFields, field = HANDLE_FIELD[platform]): PnsHandle {
+  const value = requireString(f.value, field);
+  switch (platform) {
+    case 'apns':
+      if (!/^[0-9a-fA-F]{8,400}$/.test(value) || value.length % 2 !== 0) {
+        throw invalid('invalid_handle', `${field} must be the device token in hexadecimal (an even number of 0-9, A-F).`, { field });
+      }
+      return { platform, value: value.toUpperCase() };
+    case 'wns':
+    case 'mpns': {
+      httpsUrl(value, field, true);
+      const tile = f.secondaryTileName;
+      if (tile !== undefined && (typeof tile !== 'string' || tile.length > 256)) {
+        throw invalid('invalid_field', 'SecondaryTileName must be a string of at most 256 characters.', { field: 'SecondaryTileName' });
+      }
+      return tile ? { platform, value, secondaryTileName: tile as string } : { platform, value };
+    }
+    case 'browser':
+      httpsUrl(value, field, true);
+      return {
+        platform,
+        value,
+        p256dh: base64urlBytes(requireString(f.p256dh, 'P256DH', 256), 'P256DH', 65, 'the subscription public key, an uncompressed P-256 point'),
+        auth: base64urlBytes(requireString(f.auth, 'Auth', 256), 'Auth', 16, 'the subscription authentication secret'),
+      };
+    case 'baidu':
+      return { platform, value, baiduUserId: requireString(f.baiduUserId, 'BaiduUserId') };
+    default:
+      return { platform, value };
+  }
+}
+
+/** WNS notification types (X-WNS-Type) and the body format each takes (pns-protocols §1.4). */
+const WNS_TYPES = new Set(['wns/toast', 'wns/tile', 'wns/badge', 'wns/raw']);
+
+/** What body format a template of this platform has, given its headers. */
+export function templateFormat(platform: PlatformName, headers: readonly TemplateHeader[] = []): 'json' | 'xml' | 'raw' {
+  if (platform === 'wns') {
+    const type = headers.find((h) => h.name.toLowerCase() === 'x-wns-type')?.value.toLowerCase();
+    return type === 'wns/raw' ? 'raw' : 'xml';
+  }
+  return platform === 'mpns' ? 'xml' : 'json';
+}
+
+function validateHeaders(platform: PlatformName, headers: readonly TemplateHeader[]): void {
+  const names = new Set<string>();
+  for (const h of headers) {
+    if (typeof h.name !== 'string' || !/^[A-Za-z0-9-]{1,128}$/.test(h.name)) {
+      throw invalid('invalid_header', `Header name '${String(h.name).slice(0, 130)}' is not a valid HTTP header name.`, { header: h.name });
+    }
+    if (typeof h.value !== 'string' || h.value.length > 4096 || /[\r\n]/.test(h.value)) {
+      throw invalid('invalid_header', `The value of header ${h.name} must be one line of at most 4096 characters.`, { header: h.name });
+    }
+    const lower = h.name.toLowerCase();
+    if (names.has(lower)) throw invalid('invalid_header', `Header ${h.name} is given twice.`, { header: h.name });
+    names.add(lower);
+    if (platform === 'apns' && !lower.startsWith('apns-')) {
+      throw invalid('invalid_header', `APNs template header '${h.name}' must start with 'apns-'.`, { header: h.name });
+    }
+    if (platform === 'wns' && !lower.startsWith('x-wns-')) {
+      throw invalid('invalid_header', `WNS template header '${h.name}' must start with 'X-WNS-'.`, { header: h.name });
+    }
+    if (lower === 'x-wns-type' && !WNS_TYPES.has(h.value.toLowerCase()) && !h.value.startsWith('$')) {
+      throw invalid('invalid_header', `X-WNS-Type must be one of ${[...WNS_TYPES].join(', ')}.`, { header: h.name });
+    }
+    // A header value may be an expression (§13.1); a broken one is refused now, not at send time.
+    if (/^[$.%#{]/.test(h.value)) validateTemplateExpression(h.value);
+  }
+  if (platform === 'wns' && !names.has('x-wns-type')) {
+    throw invalid('missing_header', 'A WNS template needs the header X-WNS-Type (wns/toast, wns/tile, wns/badge or wns/raw).', { header: 'X-WNS-Type' });
+  }
+  if (platform === 'mpns' && !names.has('x-windowsphone-target')) {
+    throw invalid('missing_header', 'An MPNS template needs the header X-WindowsPhone-Target.', { header: 'X-WindowsPhone-Target' });
+  }
+}
+
+/**
+ * Checks a template: its name, headers and body (valid JSON or XML for the platform, every expression
+ * parses; compileTemplate's errors name the expression and where it is). Returns it unchanged.
+ */
+export function validateTemplate(platform: PlatformName, t: RegistrationTemplate): RegistrationTemplate {
+  if (typeof t.body !== 'string' || t.body.trim() === '') throw invalid('missing_field', 'BodyTemplate is required for a template registration.', { field: 'BodyTemplate' });
+  if (t.name !== undefined && (typeof t.name !== 'string' || t.name.length > MAX_TEMPLATE_NAME_LENGTH)) {
+    throw invalid('invalid_field', `TemplateName must be a string of at most ${MAX_TEMPLATE_NAME_LENGTH} characters.`, { field: 'TemplateName' });
+  }
+  validateHeaders(platform, t.headers ?? []);
+  const format = templateFormat(platform, t.headers);
+  if (format !== 'raw') compileTemplate(t.body, format);
+  else if (/^[$.%#{]/.test(t.body)) validateTemplateExpression(t.body);
+  if (t.expiry !== undefined && /^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
+  if (t.priority !== undefined && !/^(5|10|1)$/.test(t.priority) && !/^[$.%#{]/.test(t.priority)) {
+    throw invalid('invalid_field', 'Priority must be 10, 5 or 1 (apns-priority), or an expression.', { field: 'Priority' });
+  }
+  return t;
+}
+
+/** Push variables: a flat object of strings with property-name keys (§13.2). */
+export function validatePushVariables(value: unknown, field = 'PushVariables'): Record<string, string> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalid('invalid_field', `${field} must be a JSON object of string values.`, { field });
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_PUSH_VARIABLES) throw invalid('invalid_field', `${field} has more than ${MAX_PUSH_VARIABLES} entries.`, { field });
+  for (const [k, v] of entries) {
+    if (!/^[A-Za-z0-9_]{1,120}$/.test(k)) throw invalid('invalid_field', `${field} key '${k.slice(0, 130)}' must be 1 to 120 of A-Z, a-z, 0-9, _.`, { field });
+    if (typeof v !== 'string' || v.length > 4096) throw invalid('invalid_field', `${field} value of '${k}' must be a string of at most 4096 characters.`, { field });
+  }
+  return value as Record<string, string>;
+}
+
+/** Installation and registration ids: they are path segments and parts of system tags. */
+export function validateId(value: unknown, what: 'installationId' | 'RegistrationId' | 'userId'): string {
+  if (typeof value !== 'string' || value === '') throw invalid('missing_field', `${what} is required.`, { field: what });
+  if (value.length > MAX_ID_LENGTH) throw invalid('field_too_long', `${what} is longer than ${MAX_ID_LENGTH} characters.`, { field: what });
+  if (what === 'userId') {
+    // Allowed characters per the docs (§5.1): alphanumerics and -_@#.:=
+    if (!/^[A-Za-z0-9\-_@#.:=]+$/.test(value)) throw invalid('invalid_field', 'userId may contain only letters, digits and - _ @ # . : =', { field: what });
+  } else if (/[/\\?#\s\u0000-\u001f{}]/.test(value)) {
+    // '/' would make extra path segments (§3.1); '{' '}' would break the $InstallationId:{...} tag.
+    throw invalid('invalid_id', `${what} must not contain '/', '\\', '?', '#', '{', '}', spaces or control characters.`, { field: what });
+  }
+  return value;
+}

@@ -1,0 +1,319 @@
+/**
+ * Registrations and installations in SQLite. Every conditional write (If-Match, expiry) is checked
+ * inside the transaction that writes, so two requests cannot both win an ETag race.
+ */
+import { HubError } from '../../shared/errors.ts';
+import { compileTagExpressionToSql } from '../../tags/index.ts';
+import type { Installation, PlatformName, Registration, RegistrationInput } from '../../registry/model.ts';
+import type {
+  InstallationFilter,
+  InstallationStore,
+  Page,
+  PageRequest,
+  RegistrationStore,
+  RegistryFilter,
+  WriteCondition,
+} from '../store.ts';
+import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
+
+interface RegistrationRow {
+  seq: number;
+  id: string;
+  kind: string;
+  installation_id: string | null;
+  document: string;
+  etag: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+type RegistrationDocument = Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>;
+
+const key = (name: string) => name.toLowerCase();
+
+function toRegistration(row: RegistrationRow): Registration {
+  const doc = JSON.parse(row.document) as RegistrationDocument;
+  return {
+    id: row.id,
+    kind: row.kind as Registration['kind'],
+    handle: doc.handle,
+    tags: doc.tags,
+    ...(doc.pushVariables ? { pushVariables: doc.pushVariables } : {}),
+    ...(doc.template ? { template: doc.template } : {}),
+    ...(row.installation_id === null ? {} : { installationId: row.installation_id }),
+    etag: row.etag,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+  };
+}
+
+function documentOf(reg: RegistrationDocument): string {
+  const doc: RegistrationDocument = { handle: reg.handle, tags: reg.tags };
+  if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
+  if (reg.template) doc.template = reg.template;
+  return JSON.stringify(doc);
+}
+
+/** Prepared statements for SQL built from filters, kept by their text (the shapes are few). */
+function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
+  const cache = new Map<string, SqliteStatement>();
+  return (sql) => {
+    let stmt = cache.get(sql);
+    if (!stmt) {
+      if (cache.size > 200) cache.clear();
+      stmt = db.prepare(sql);
+      cache.set(sql, stmt);
+    }
+    return stmt;
+  };
+}
+
+const REG_COLUMNS = 'r.seq, r.id, r.kind, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
+
+function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; params: unknown[] } {
+  const sql = ['r.hub_key = ?'];
+  const params: unknown[] = [key(hub)];
+  if (f.tag !== undefined) {
+    // Driven from the tag index: listing one tag of a large hub reads only that tag's rows.
+    sql.push('r.seq IN (SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ?)');
+    params.push(key(hub), f.tag);
+  }
+  if (f.tagExpression) {
+    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'registration_tags', registrationIdColumn: 'seq', outerIdColumn: 'r.seq' });
+    sql.push(p.sql);
+    params.push(...p.params);
+  }
+  if (f.handles) {
+    sql.push(f.handles.length === 0 ? '0' : `r.handle IN (${f.handles.map(() => '?').join(', ')})`);
+    params.push(...f.handles);
+  }
+  if (f.platform) {
+    sql.push('r.platform = ?');
+    params.push(f.platform);
+  }
+  if (f.installationId !== undefined) {
+    sql.push('r.installation_id = ?');
+    params.push(f.installationId);
+  }
+  if (f.updatedSince !== undefined) {
+    sql.push('r.updated_at >= ?');
+    params.push(f.updatedSince);
+  }
+  if (f.updatedBefore !== undefined) {
+    sql.push('r.updated_at < ?');
+    params.push(f.updatedBefore);
+  }
+  if (f.liveAt !== undefined) {
+    sql.push('(r.expires_at IS NULL OR r.expires_at > ?)');
+    params.push(f.liveAt);
+  }
+  return { sql, params };
+}
+
+function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map(map);
+  return more ? { items, next: rows[limit - 1]!.seq } : { items };
+}
+
+export function sqliteRegistrationStore(db: SqliteDatabase): RegistrationStore {
+  const prepared = statementCache(db);
+  const selectOne = db.prepare(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = ? AND r.id = ?`);
+  const insert = db.prepare(
+    `INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const update = db.prepare(
+    `UPDATE registrations SET kind = ?, platform = ?, handle = ?, installation_id = ?, document = ?, etag = ?, updated_at = ?, expires_at = ?
+     WHERE seq = ?`,
+  );
+  const deleteTags = db.prepare('DELETE FROM registration_tags WHERE seq = ?');
+  const insertTag = db.prepare('INSERT OR IGNORE INTO registration_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
+  const deleteOne = db.prepare('DELETE FROM registrations WHERE seq = ?');
+  const expired = db.prepare('SELECT seq FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
+
+  const check = (row: RegistrationRow | undefined, c: WriteCondition): void => {
+    if (row && row.expires_at !== null && row.expires_at <= c.now) {
+      throw new HubError('registration_gone', 'Cannot use specified location: the registration expired. Use a different registration ID.');
+    }
+    if (c.ifMatch === undefined) return;
+    if (!row) throw new HubError('registration_not_found', 'Registration not found.');
+    if (c.ifMatch !== '*' && row.etag !== c.ifMatch) {
+      throw new HubError('etag_mismatch', `The registration has ETag ${row.etag}, not ${c.ifMatch}: it changed since it was read.`);
+    }
+  };
+
+  const upsert = db.transaction((hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition): Registration => {
+    const row = selectOne.get(key(hub), reg.id) as RegistrationRow | undefined;
+    check(row, c);
+    const platform: PlatformName = reg.handle.platform;
+    const etag = row ? row.etag + 1 : 1;
+    let seq: number;
+    if (row) {
+      seq = row.seq;
+      update.run(reg.kind, platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), etag, reg.updatedAt, reg.expiresAt ?? null, seq);
+      deleteTags.run(seq);
+    } else {
+      seq = Number(
+        insert.run(key(hub), reg.id, reg.kind, platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), etag, reg.updatedAt, reg.updatedAt, reg.expiresAt ?? null).lastInsertRowid,
+      );
+    }
+    for (const tag of reg.tags) insertTag.run(seq, key(hub), tag);
+    return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
+  });
+
+  const remove = db.transaction((hub: string, id: string, c: WriteCondition): boolean => {
+    const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
+    // Deleting an expired registration is allowed: it is what a client cleaning up would do.
+    check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
+    if (!row) return false;
+    deleteOne.run(row.seq);
+    return true;
+  });
+
+  const purge = db.transaction((before: number, limit: number): number => {
+    const rows = expired.all(before, limit) as { seq: number }[];
+    for (const r of rows) deleteOne.run(r.seq);
+    return rows.length;
+  });
+
+  return {
+    get: async (hub, id) => {
+      const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
+      return row && toRegistration(row);
+    },
+    upsert: async (hub, reg, c) => upsert(hub, reg, c),
+    delete: async (hub, id, c) => remove(hub, id, c),
+    list: async (hub, filter, p: PageRequest) => {
+      const w = registrationWhere(hub, filter);
+      if (p.after !== undefined) {
+        w.sql.push('r.seq > ?');
+        w.params.push(p.after);
+      }
+      const rows = prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...w.params, p.limit + 1) as RegistrationRow[];
+      return page(rows, p.limit, toRegistration);
+    },
+    count: async (hub, filter) => {
+      const w = registrationWhere(hub, filter);
+      return (prepared(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`).get(...w.params) as { n: number }).n;
+    },
+    purgeExpired: async (before, limit) => purge(before, limit),
+  };
+}
+
+interface InstallationRow {
+  seq: number;
+  document: string;
+}
+
+function installationWhere(hub: string, f: InstallationFilter): { sql: string[]; params: unknown[] } {
+  const sql = ['i.hub_key = ?'];
+  const params: unknown[] = [key(hub)];
+  if (f.tagExpression) {
+    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'installation_tags', registrationIdColumn: 'seq', outerIdColumn: 'i.seq' });
+    sql.push(p.sql);
+    params.push(...p.params);
+  }
+  if (f.platform) {
+    sql.push('i.platform = ?');
+    params.push(f.platform);
+  }
+  if (f.userId !== undefined) {
+    sql.push('i.user_id = ?');
+    params.push(f.userId);
+  }
+  if (f.handles) {
+    sql.push(f.handles.length === 0 ? '0' : `i.handle IN (${f.handles.map(() => '?').join(', ')})`);
+    params.push(...f.handles);
+  }
+  if (f.updatedSince !== undefined) {
+    sql.push('i.updated_at >= ?');
+    params.push(f.updatedSince);
+  }
+  if (f.updatedBefore !== undefined) {
+    sql.push('i.updated_at < ?');
+    params.push(f.updatedBefore);
+  }
+  return { sql, params };
+}
+
+/** The handle string an installation is addressed by (a subscription's endpoint for browsers). */
+export function installationHandle(inst: Installation): string {
+  return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
+}
+
+export function sqliteInstallationStore(db: SqliteDatabase, registrations: { insertForInstallation(hub: string, regs: readonly Registration[]): void }): InstallationStore {
+  const prepared = statementCache(db);
+  const selectOne = db.prepare('SELECT seq, document FROM installations WHERE hub_key = ? AND id = ?');
+  const upsert = db.prepare(
+    `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
+       document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at
+     RETURNING seq`,
+  );
+  const deleteTags = db.prepare('DELETE FROM installation_tags WHERE seq = ?');
+  const insertTag = db.prepare('INSERT OR IGNORE INTO installation_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
+  const deleteRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ?');
+  const deleteOne = db.prepare('DELETE FROM installations WHERE seq = ?');
+
+  const put = db.transaction((hub: string, inst: Installation, tags: readonly string[], regs: readonly Registration[]) => {
+    const { seq } = upsert.get(
+      key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null,
+    ) as { seq: number };
+    deleteTags.run(seq);
+    for (const tag of tags) insertTag.run(seq, key(hub), tag);
+    deleteRegs.run(key(hub), inst.installationId);
+    registrations.insertForInstallation(hub, regs);
+  });
+  const remove = db.transaction((hub: string, id: string): boolean => {
+    const row = selectOne.get(key(hub), id) as InstallationRow | undefined;
+    if (!row) return false;
+    deleteRegs.run(key(hub), id);
+    deleteOne.run(row.seq);
+    return true;
+  });
+
+  return {
+    get: async (hub, id) => {
+      const row = selectOne.get(key(hub), id) as InstallationRow | undefined;
+      return row && (JSON.parse(row.document) as Installation);
+    },
+    put: async (hub, inst, tags, regs) => put(hub, inst, tags, regs),
+    delete: async (hub, id) => remove(hub, id),
+    list: async (hub, filter, p) => {
+      const w = installationWhere(hub, filter);
+      if (p.after !== undefined) {
+        w.sql.push('i.seq > ?');
+        w.params.push(p.after);
+      }
+      const rows = prepared(`SELECT i.seq, i.document FROM installations i WHERE ${w.sql.join(' AND ')} ORDER BY i.seq LIMIT ?`).all(...w.params, p.limit + 1) as InstallationRow[];
+      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation);
+    },
+    count: async (hub, filter) => {
+      const w = installationWhere(hub, filter);
+      return (prepared(`SELECT count(*) AS n FROM installations i WHERE ${w.sql.join(' AND ')}`).get(...w.params) as { n: number }).n;
+    },
+  };
+}
+
+/** Plain inserts of an installation's registrations (inside the installation's transaction). */
+export function registrationInserter(db: SqliteDatabase): { insertForInstallation(hub: string, regs: readonly Registration[]): void } {
+  const insert = db.prepare(
+    `INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertTag = db.prepare('INSERT OR IGNORE INTO registration_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
+  return {
+    insertForInstallation(hub, regs) {
+      for (const reg of regs) {
+        const seq = insert.run(
+          key(hub), reg.id, reg.kind, reg.handle.platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null,
+        ).lastInsertRowid;
+        for (const tag of reg.tags) insertTag.run(seq, key(hub), tag);
+      }
+    },
+  };
+}
