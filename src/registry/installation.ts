@@ -33,7 +33,7 @@ export function isJsonObject(value: unknown): value is Json {
 }
 
 /** Own properties only: a template called `constructor` must not find Object.prototype.constructor. */
-export function ownEntries(obj: Json): Array<[string, unknown]> {
+function ownEntries(obj: Json): Array<[string, unknown]> {
   return Object.keys(obj).map((k) => [k, obj[k]]);
 }
 
@@ -42,7 +42,7 @@ export function ownEntries(obj: Json): Array<[string, unknown]> {
  * and `userID` where the real key is `userId` (§5.1), so the same leniency is given to every field. Two
  * spellings of one field in one object are refused rather than guessed between. Unknown fields are ignored.
  */
-export function readFields<K extends string>(obj: Json, names: readonly K[], where: string): Partial<Record<K, unknown>> {
+function readFields<K extends string>(obj: Json, names: readonly K[], where: string): Partial<Record<K, unknown>> {
   const canonical = new Map(names.map((n) => [n.toLowerCase(), n] as const));
   const out: Partial<Record<K, unknown>> = {};
   for (const [key, value] of ownEntries(obj)) {
@@ -152,7 +152,7 @@ export function withContext(err: unknown, where: string, extra: Record<string, u
   return new HubError(err.code, `${where}: ${err.message}`, { ...err.details, ...extra });
 }
 
-export function validateTemplateName(name: string): string {
+function validateTemplateName(name: string): string {
   if (name.length === 0 || name.length > MAX_TEMPLATE_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(name)) {
     throw invalid('invalid_template_name', `Template name '${name.slice(0, 64)}' must be 1 to ${MAX_TEMPLATE_NAME_LENGTH} characters without control characters (§14).`, { field: 'templates' });
   }
@@ -202,7 +202,7 @@ function parseTemplates(platform: InstallationPlatform, value: unknown, ownerTag
       throw invalid('too_many_tags', `Template '${name}' and the installation together have more than ${MAX_TAGS_PER_REGISTRATION} distinct tags.`, { field: `${where}.tags`, template: name, limit: MAX_TAGS_PER_REGISTRATION });
     }
     const t: InstallationTemplate = { body: f.body as string };
-    if (headers !== undefined) t.headers = headers;
+    if (headers !== undefined && Object.keys(headers).length > 0) t.headers = headers;
     if (expiry !== undefined) t.expiry = expiry;
     if (tags.length > 0) t.tags = tags;
     out.push([name, t]);

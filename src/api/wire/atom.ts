@@ -97,11 +97,16 @@ export function parseXml(body: string | Buffer, limits: Partial<XmlLimits> = {})
     throw malformed(`${message}.`);
   }
   const roots = nodes.filter(isElementNode);
-  // The validator accepts several top-level elements; a document has exactly one.
-  if (roots.length !== 1 || nodes.some((n) => '#text' in n && String(n['#text']).trim() !== '')) {
+  // The validator accepts several top-level elements and text after the root; a document has one root only.
+  if (roots.length !== 1 || nodes.some((n) => '#text' in n && String(n['#text']).trim() !== '') || !endsWithMarkup(text)) {
     throw malformed('a document must have exactly one root element.');
   }
   return toElement(roots[0]!, 1, l.maxDepth);
+}
+
+/** Whether nothing but comments, PIs and whitespace follow the last tag (text after the root is not XML). */
+function endsWithMarkup(text: string): boolean {
+  return text.replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g, '').trimEnd().endsWith('>');
 }
 
 function tooDeep(maxDepth: number): HubError {
