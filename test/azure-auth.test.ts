@@ -40,16 +40,22 @@ describe('the official Azure client against Herald', () => {
     assert.match(strings.full, /^Endpoint=sb:\/\/localhost:\d+\/;SharedAccessKeyName=DefaultFullSharedAccessSignature;SharedAccessKey=.{44}$/);
     const r = await clientCalls(herald, strings.full, ['getInstallation', 'deleteInstallation', 'createRegistrationId', 'listRegistrations', 'sendNotification', 'getFeedbackContainerUrl']);
     for (const result of Object.values(r)) {
-      // Operations of later issues answer 501; authentication must never be what fails.
+      // Authentication must never be what fails.
       assert.notEqual(result.statusCode, 401, `${result.call}: ${result.message}`);
-      assert.equal(result.statusCode, 501, `${result.call}: ${result.message}`);
-      assert.match(result.message ?? '', /does not implement the operation/);
+    }
+    assert.equal(r.getInstallation!.statusCode, 404, 'authenticated, and there is no such installation');
+    assert.match(r.getInstallation!.message!, /Installation not found/);
+    for (const call of ['deleteInstallation', 'createRegistrationId', 'listRegistrations']) assert.equal(r[call]!.ok, true, call);
+    // Operations of later issues answer 501 after authentication.
+    for (const call of ['sendNotification', 'getFeedbackContainerUrl']) {
+      assert.equal(r[call]!.statusCode, 501, call);
+      assert.match(r[call]!.message!, /does not implement the operation/);
     }
   });
 
   test('the Listen connection string may Listen but not Send or Manage', async () => {
     const r = await clientCalls(herald, strings.listen, ['getInstallation', 'sendNotification', 'listRegistrations']);
-    assert.equal(r.getInstallation!.statusCode, 501);
+    assert.equal(r.getInstallation!.statusCode, 404, 'Listen may read installations');
     assert.equal(r.sendNotification!.statusCode, 401);
     assert.match(r.sendNotification!.message!, /Send claim is required for this operation/);
     assert.equal(r.listRegistrations!.statusCode, 401);
@@ -98,7 +104,7 @@ describe('SAS edge cases over raw HTTPS requests', () => {
     assert.match((await get('/sandbox/installations/x', 'Basic dXNlcjpwYXNz')).body, /MalformedToken/);
     const rule = await herald.hubs.getRule('sandbox', full.keyName);
     const token = createSasToken(audience(), full.keyName, rule.secondaryKey, Math.floor(Date.now() / 1000) + 60);
-    assert.equal((await get('/sandbox/installations/x', token)).status, 501);
+    assert.equal((await get('/sandbox/installations/x', token)).status, 404);
   });
 
   test('a namespace-level rule authorises every hub; a rule of another hub does not', async () => {
@@ -118,13 +124,13 @@ describe('SAS edge cases over raw HTTPS requests', () => {
 
   test('a regenerated key replaces the old one at once', async () => {
     const before = createSasToken(audience(), full.keyName, full.key, Math.floor(Date.now() / 1000) + 60);
-    assert.equal((await get('/sandbox/installations/x', before)).status, 501);
+    assert.equal((await get('/sandbox/installations/x', before)).status, 404);
     const res = await herald.admin('POST', `/hubs/sandbox/rules/${full.keyName}/regenerate`, { key: 'primary' });
     assert.equal(res.status, 200);
     assert.notEqual(res.body.primaryKey, full.key);
     assert.equal((await get('/sandbox/installations/x', before)).status, 401);
     const after = createSasToken(audience(), full.keyName, res.body.primaryKey, Math.floor(Date.now() / 1000) + 60);
-    assert.equal((await get('/sandbox/installations/x', after)).status, 501);
+    assert.equal((await get('/sandbox/installations/x', after)).status, 404);
   });
 
   test('unknown paths, wrong methods and bad encodings get Azure error bodies, never 5xx', async () => {

@@ -109,12 +109,46 @@ export function connectionString(
   return `Endpoint=${scheme}://${h}:${port}/;SharedAccessKeyName=${rule.name};SharedAccessKey=${rule.primaryKey}`;
 }
 
+/**
+ * How long a hub and its signing rules are served from memory. Every request on the Azure surface
+ * needs them; a change made through this process takes effect at once (the entry is dropped), a change
+ * made by another process sharing the store within this many milliseconds.
+ */
+export const AUTH_CACHE_MS = 5_000;
+
+interface AuthEntry {
+  hub: HubRecord | undefined;
+  rules: SasRule[];
+  until: number;
+}
+
 export class HubService {
+  private readonly authCache = new Map<string, AuthEntry>();
+
   constructor(
     private readonly store: Store,
     private readonly secrets: SecretBox,
     private readonly clock: Clock,
   ) {}
+
+  /** Forget what is cached about a hub (all hubs for a namespace rule change). */
+  private invalidate(hub: string | null): void {
+    if (hub === null) this.authCache.clear();
+    else this.authCache.delete(hub.toLowerCase());
+  }
+
+  /** The hub and the rules that may sign requests to it, from memory when fresh (the hot path). */
+  async authContext(name: string): Promise<{ hub: HubRecord | undefined; rules: SasRule[] }> {
+    const key = name.toLowerCase();
+    const now = this.clock.now();
+    const cached = this.authCache.get(key);
+    if (cached && cached.until > now) return cached;
+    const hub = await this.store.hubs.get(name);
+    const entry: AuthEntry = { hub, rules: hub ? await this.signingRules(hub) : [], until: now + AUTH_CACHE_MS };
+    if (this.authCache.size > 10_000) this.authCache.clear();
+    this.authCache.set(key, entry);
+    return entry;
+  }
 
   async createHub(nameInput: unknown): Promise<{ hub: HubRecord; rules: RuleRecord[] }> {
     const name = validateHubName(nameInput);
@@ -131,6 +165,7 @@ export class HubService {
     });
     const rules = [rule(LISTEN_RULE, ['Listen']), rule(FULL_RULE, ['Listen', 'Send', 'Manage'])];
     await this.store.hubs.create(hub, rules);
+    this.invalidate(name);
     return { hub, rules };
   }
 
@@ -165,12 +200,14 @@ export class HubService {
       settings.registrationTtlSeconds = v as number | null;
     }
     const updated = await this.store.hubs.updateSettings(hub.name, settings, this.clock.now());
+    this.invalidate(hub.name);
     if (!updated) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
     return updated;
   }
 
   async deleteHub(name: string): Promise<void> {
     if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
+    this.invalidate(name);
   }
 
   /** The scope key for a hub (which must exist) or the namespace. */
@@ -202,6 +239,7 @@ export class HubService {
       updatedAt: at,
     };
     await this.store.rules.insert(rule, MAX_RULES);
+    this.invalidate(hub);
     return rule;
   }
 
@@ -209,6 +247,7 @@ export class HubService {
     if (!(await this.store.rules.delete(await this.scope(hub), name))) {
       throw new HubError('rule_not_found', `Authorization rule '${name}' was not found.`);
     }
+    this.invalidate(hub);
   }
 
   async regenerateKey(hub: string | null, name: string, which: unknown): Promise<RuleRecord> {
@@ -218,6 +257,7 @@ export class HubService {
     const keys = which === 'primary' ? { primaryKey: generateKey() } : { secondaryKey: generateKey() };
     const rule = await this.store.rules.updateKeys(await this.scope(hub), name, keys, this.clock.now());
     if (!rule) throw new HubError('rule_not_found', `Authorization rule '${name}' was not found.`);
+    this.invalidate(hub);
     return rule;
   }
 

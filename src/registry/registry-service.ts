@@ -46,11 +46,6 @@ export function pageSize(top: string | null | undefined): number {
   return Math.min(n, MAX_PAGE_SIZE);
 }
 
-/** System tags of an installation: what its native registration carries beside the user's tags (§5.2). */
-export function installationSearchTags(inst: Installation): string[] {
-  return [...new Set([...(inst.tags ?? []), `$InstallationId:{${inst.installationId}}`, ...(inst.userId ? [`$UserId:{${inst.userId}}`] : [])])];
-}
-
 export class RegistryService {
   constructor(
     private readonly store: Store,
@@ -139,7 +134,7 @@ export class RegistryService {
       updatedAt: now,
       ...(expiresAt === undefined ? {} : { expiresAt }),
     }));
-    await this.store.installations.put(hub.name, stored, installationSearchTags(stored), registrations);
+    await this.store.installations.put(hub.name, stored, registrations);
     return stored;
   }
 

@@ -148,10 +148,10 @@ export interface InstallationFilter {
 export interface InstallationStore {
   get(hub: string, id: string): Promise<Installation | undefined>;
   /**
-   * Stores the installation and replaces its registrations with these, in one transaction. `tags` are
-   * what tag-expression queries of installations match (its tags and system tags).
+   * Stores the installation and replaces its registrations with these, in one transaction. Tag
+   * expressions over installations match the tags of their native (non-template) registration.
    */
-  put(hub: string, installation: Installation, tags: readonly string[], registrations: readonly Registration[]): Promise<void>;
+  put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
   /** Deletes it with its registrations; false if there was none. */
   delete(hub: string, id: string): Promise<boolean>;
   list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;

@@ -66,11 +66,11 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     // A malformed token is refused before anything is looked up; a well-formed one for a hub that does
     // not exist gets 404 (hub names are not secret; Azure answers 404 for a missing entity too).
     const token = parseSasToken(req.headers.authorization);
-    const hub = await deps.hubs.findHub(hubName);
+    const { hub, rules } = await deps.hubs.authContext(hubName);
     if (!hub) throw new HubError('hub_not_found', `Notification hub '${hubName}' was not found.`);
     const rule = verifySasToken({
       token,
-      rules: await deps.hubs.signingRules(hub),
+      rules,
       requestPath: rawPath,
       nowSeconds: Math.floor(deps.clock.now() / 1000),
     });

@@ -15,6 +15,7 @@ import type {
   WriteCondition,
 } from '../store.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
+import type { WriteBatcher } from './write-batcher.ts';
 
 interface RegistrationRow {
   seq: number;
@@ -118,7 +119,7 @@ function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R
   return more ? { items, next: rows[limit - 1]!.seq } : { items };
 }
 
-export function sqliteRegistrationStore(db: SqliteDatabase): RegistrationStore {
+export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher): RegistrationStore {
   const prepared = statementCache(db);
   const selectOne = db.prepare(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = ? AND r.id = ?`);
   const insert = db.prepare(
@@ -184,8 +185,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase): RegistrationStore {
       const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
       return row && toRegistration(row);
     },
-    upsert: async (hub, reg, c) => upsert(hub, reg, c),
-    delete: async (hub, id, c) => remove(hub, id, c),
+    upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
+    delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
     list: async (hub, filter, p: PageRequest) => {
       const w = registrationWhere(hub, filter);
       if (p.after !== undefined) {
@@ -212,9 +213,10 @@ function installationWhere(hub: string, f: InstallationFilter): { sql: string[];
   const sql = ['i.hub_key = ?'];
   const params: unknown[] = [key(hub)];
   if (f.tagExpression) {
-    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'installation_tags', registrationIdColumn: 'seq', outerIdColumn: 'i.seq' });
-    sql.push(p.sql);
-    params.push(...p.params);
+    // An installation's tags (with its system tags) are those of its native registration.
+    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'registration_tags', registrationIdColumn: 'seq', outerIdColumn: 'r.seq' });
+    sql.push(`i.id IN (SELECT r.installation_id FROM registrations r WHERE r.hub_key = ? AND r.installation_id IS NOT NULL AND r.kind NOT LIKE '%Template' AND ${p.sql})`);
+    params.push(key(hub), ...p.params);
   }
   if (f.platform) {
     sql.push('i.platform = ?');
@@ -244,7 +246,11 @@ export function installationHandle(inst: Installation): string {
   return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
 }
 
-export function sqliteInstallationStore(db: SqliteDatabase, registrations: { insertForInstallation(hub: string, regs: readonly Registration[]): void }): InstallationStore {
+export function sqliteInstallationStore(
+  db: SqliteDatabase,
+  writes: WriteBatcher,
+  registrations: { insertForInstallation(hub: string, regs: readonly Registration[]): void },
+): InstallationStore {
   const prepared = statementCache(db);
   const selectOne = db.prepare('SELECT seq, document FROM installations WHERE hub_key = ? AND id = ?');
   const upsert = db.prepare(
@@ -252,19 +258,13 @@ export function sqliteInstallationStore(db: SqliteDatabase, registrations: { ins
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
        document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at
-     RETURNING seq`,
+`,
   );
-  const deleteTags = db.prepare('DELETE FROM installation_tags WHERE seq = ?');
-  const insertTag = db.prepare('INSERT OR IGNORE INTO installation_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
   const deleteRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ?');
   const deleteOne = db.prepare('DELETE FROM installations WHERE seq = ?');
 
-  const put = db.transaction((hub: string, inst: Installation, tags: readonly string[], regs: readonly Registration[]) => {
-    const { seq } = upsert.get(
-      key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null,
-    ) as { seq: number };
-    deleteTags.run(seq);
-    for (const tag of tags) insertTag.run(seq, key(hub), tag);
+  const put = db.transaction((hub: string, inst: Installation, regs: readonly Registration[]) => {
+    upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
     deleteRegs.run(key(hub), inst.installationId);
     registrations.insertForInstallation(hub, regs);
   });
@@ -281,8 +281,8 @@ export function sqliteInstallationStore(db: SqliteDatabase, registrations: { ins
       const row = selectOne.get(key(hub), id) as InstallationRow | undefined;
       return row && (JSON.parse(row.document) as Installation);
     },
-    put: async (hub, inst, tags, regs) => put(hub, inst, tags, regs),
-    delete: async (hub, id) => remove(hub, id),
+    put: (hub, inst, regs) => writes.run(() => put(hub, inst, regs)),
+    delete: (hub, id) => writes.run(() => remove(hub, id)),
     list: async (hub, filter, p) => {
       const w = installationWhere(hub, filter);
       if (p.after !== undefined) {

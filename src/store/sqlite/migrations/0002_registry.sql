@@ -1,8 +1,10 @@
 -- The device registry: registrations (with their tags in a table of their own, so tag expressions
--- are answered by index lookups) and installations. `seq` orders listings for keyset paging.
+-- are answered by index lookups) and installations. `seq` orders listings for keyset paging; it is a
+-- plain rowid (no AUTOINCREMENT: that costs a write to sqlite_sequence on every insert).
+-- An installation's tags are those of its native registration, so installations need no tag table.
 
 CREATE TABLE registrations (
-  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq             INTEGER PRIMARY KEY,
   hub_key         TEXT NOT NULL REFERENCES hubs(name_key) ON DELETE CASCADE,
   id              TEXT NOT NULL,
   kind            TEXT NOT NULL,
@@ -29,7 +31,7 @@ CREATE TABLE registration_tags (
 CREATE INDEX registration_tags_by_tag ON registration_tags (hub_key, tag, seq);
 
 CREATE TABLE installations (
-  seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+  seq                  INTEGER PRIMARY KEY,
   hub_key              TEXT NOT NULL REFERENCES hubs(name_key) ON DELETE CASCADE,
   id                   TEXT NOT NULL,
   platform             TEXT NOT NULL,
@@ -44,9 +46,3 @@ CREATE TABLE installations (
 CREATE INDEX installations_by_user ON installations (hub_key, user_id) WHERE user_id IS NOT NULL;
 CREATE INDEX installations_by_handle ON installations (hub_key, handle);
 
-CREATE TABLE installation_tags (
-  seq     INTEGER NOT NULL REFERENCES installations(seq) ON DELETE CASCADE,
-  hub_key TEXT NOT NULL,
-  tag     TEXT NOT NULL,
-  PRIMARY KEY (seq, tag)
-) WITHOUT ROWID;
