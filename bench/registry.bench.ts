@@ -85,7 +85,6 @@ export async function registryBench(): Promise<void> {
   const data = mkdtempSync(join(tmpdir(), 'herald-bench-'));
   const ceiling = await startChild(['--import', 'tsx', 'bench/fixtures/trivial-server.ts']);
   const herald = await startChild(['bin/herald.js', 'serve', '--sandbox', '--data', data, '--port', '0', '--tls-port', '0', '--json'], {
-    HERALD_TLS_MODE: 'off',
     HERALD_LOG_LEVEL: 'warn',
   });
   try {

@@ -23,12 +23,16 @@ import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub
 import { registryHandlers } from './api/routes/azure-registry.ts';
 import { ContinuationTokens } from './registry/continuation.ts';
 import { RegistryService } from './registry/registry-service.ts';
+import { FileArea } from './registry/file-area.ts';
+import { JobService } from './registry/jobs.ts';
+import { jobHandlers } from './api/routes/azure-jobs.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { HubError } from './shared/errors.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { ensureDevCa } from './tls/dev-ca.ts';
+import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -43,8 +47,11 @@ export interface RunningHerald {
   adminUrl: string;
   /** The development CA a Node client trusts with NODE_EXTRA_CA_CERTS, in dev-ca mode. */
   caCertPath: string | null;
+  /** Base URLs of the PNS emulators, in sandbox mode. */
+  emulatorUrls: Record<string, string> | null;
   hubs: HubService;
   registry: RegistryService;
+  jobs: JobService;
   logger: Logger;
   /** The Full and Listen connection strings of a hub's default rules. */
   connectionStrings(hub: string): Promise<{ full: string; listen: string }>;
@@ -109,12 +116,25 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE) });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
+  const files = new FileArea(dataDir);
+  const jobs = new JobService(store, registry, files, clock, logger);
   let started: { close(): Promise<unknown> } | undefined;
+  let sandbox: Sandbox | undefined;
 
   try {
-    if (config.sandbox && !(await hubs.findHub(SANDBOX_HUB))) {
-      await hubs.createHub(SANDBOX_HUB);
-      logger.info({ hub: SANDBOX_HUB }, 'sandbox hub created');
+    const interrupted = await jobs.failInterrupted();
+    if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
+    if (config.sandbox) {
+      if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
+      sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      const provision = sandbox.provision;
+      hubs.onHubCreated = provision;
+      if (!(await hubs.findHub(SANDBOX_HUB))) {
+        await hubs.createHub(SANDBOX_HUB);
+        logger.info({ hub: SANDBOX_HUB }, 'sandbox hub created');
+      }
+      // Emulators forget what they minted when they stop: renew every hub's sandbox credentials.
+      for (const hub of await hubs.listHubs()) await provision(hub.name);
     }
 
     let ports = { http: 0, https: 0 };
@@ -130,7 +150,10 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       store,
       hubs,
       registry,
-      azureHandlers: { ...registryHandlers(registry) },
+      jobs,
+      files,
+      sandboxUrls: () => sandbox?.urls ?? null,
+      azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs) },
       clock,
       logger,
       metrics: createHttpMetrics(),
@@ -195,8 +218,11 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
             })
           : Promise.resolve();
         await Promise.all([app.close(), extraClosed]);
+        // A running job finishes its current chunk's writes before the store closes.
+        await Promise.race([jobs.idle(), new Promise((r) => setTimeout(r, config.server.shutdownGraceMs).unref())]);
         clearTimeout(grace);
         clearInterval(sweep);
+        await sandbox?.close();
         await store.close();
         removeRuntimeInfo(dataDir, process.pid);
         logger.info('herald stopped');
@@ -209,8 +235,10 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       httpsUrl,
       adminUrl,
       caCertPath: tls?.caCertPath ?? null,
+      emulatorUrls: sandbox?.urls ?? null,
       hubs,
       registry,
+      jobs,
       logger,
       async connectionStrings(hubName) {
         const ep = publicEndpoint();
@@ -221,6 +249,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     };
   } catch (err) {
     await started?.close();
+    await sandbox?.close();
     await store.close();
     throw err;
   }

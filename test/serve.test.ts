@@ -199,7 +199,8 @@ describe('the CLI', () => {
       assert.match(creds.stdout, /^Set: wns {2}clientId=ms-app:\/\/x {2}secretFingerprint=sha256:[0-9a-f]{16} {2}endpoint=http:\/\/127\.0\.0\.1:1\//);
       assert.ok(!creds.stdout.includes('cli-secret'));
       const shown = herald(['hub', 'credentials', 'cli-hub', '--json', '--data', data]);
-      assert.equal(JSON.parse(shown.stdout).credentials[0].platform, 'wns');
+      const wns = JSON.parse(shown.stdout).credentials.find((c: { platform: string }) => c.platform === 'wns');
+      assert.equal(wns.summary.clientId, 'ms-app://x');
 
       assert.equal(herald(['hub', 'delete', 'cli-hub', '--data', data]).status, 0);
       const gone = herald(['hub', 'delete', 'cli-hub', '--data', data]);

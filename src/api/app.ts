@@ -10,6 +10,8 @@ import type { Logger } from 'pino';
 import { secretsEqual } from '../auth/keys.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
+import type { FileArea } from '../registry/file-area.ts';
+import type { JobService } from '../registry/jobs.ts';
 import type { Clock } from '../shared/clock.ts';
 import { HubError, type ErrorCode } from '../shared/errors.ts';
 import type { Store } from '../store/store.ts';
@@ -18,6 +20,8 @@ import type { HttpMetrics } from './metrics.ts';
 import { adminCredentialRoutes } from './routes/admin-credentials.ts';
 import { adminHubRoutes } from './routes/admin-hubs.ts';
 import { adminRegistryRoutes } from './routes/admin-registry.ts';
+import { adminFileRoutes } from './routes/admin-files.ts';
+import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -39,6 +43,10 @@ export interface AppDeps {
   store: Store;
   hubs: HubService;
   registry: RegistryService;
+  jobs: JobService;
+  files: FileArea;
+  /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
+  sandboxUrls?: () => Record<string, string> | null;
   clock: Clock;
   logger: Logger;
   metrics: HttpMetrics;
@@ -100,10 +108,21 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
     }
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/sandbox',
+    { schema: { summary: "The sandbox emulators' base URLs (their control plane is under {url}/_emulator/)", tags: ['sandbox'] } },
+    async () => {
+      const urls = deps.sandboxUrls?.() ?? null;
+      if (!urls) throw new HubError('not_found', 'This hub does not run in sandbox mode (start it with --sandbox).');
+      return { emulators: urls };
+    },
+  );
   await app.register(async (a) => adminHubRoutes(a, deps));
   await app.register(async (a) => adminRuleRoutes(a, deps));
   await app.register(async (a) => adminCredentialRoutes(a, deps));
   await app.register(async (a) => adminRegistryRoutes(a, deps));
+  await app.register(async (a) => adminJobRoutes(a, deps));
+  await app.register(async (a) => adminFileRoutes(a, deps.files));
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -144,7 +163,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ adminKey: [] }],
     },
-    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/_admin\/v1/, '') }),
+    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/_admin\/v1/, '').replace(/\*$/, '{path}') }),
   });
   await app.register(async (a) => operationsRoutes(a, deps));
   await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });

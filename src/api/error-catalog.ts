@@ -25,6 +25,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   credentials_not_found: 404,
   not_found: 404,
   registration_not_found: 404,
+  job_not_found: 404,
   installation_not_found: 404,
   etag_mismatch: 412,
   // An expired registration: the device SDKs and the seed backend re-create on 410 (§6.7).

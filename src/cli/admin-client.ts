@@ -38,21 +38,37 @@ export class AdminClient {
     return new AdminClient(url.replace(/\/+$/, ''), key);
   }
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let res: Response;
+  private async send(method: string, path: string, init: { body?: ReadableStream | string; type?: string; duplex?: 'half' } = {}): Promise<Response> {
     try {
-      res = await fetch(`${this.baseUrl}/_admin/v1${path}`, {
+      return await fetch(`${this.baseUrl}/_admin/v1${path}`, {
         method,
-        headers: {
-          authorization: `Bearer ${this.adminKey}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
+        headers: { authorization: `Bearer ${this.adminKey}`, ...(init.type ? { 'content-type': init.type } : {}) },
+        ...(init.body === undefined ? {} : { body: init.body }),
+        ...(init.duplex ? { duplex: init.duplex } : {}),
+      } as RequestInit);
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       throw new HubError('not_found', `cannot reach the hub at ${this.baseUrl} (${cause}); is "herald serve" running?`);
     }
+  }
+
+  /** Uploads a local file into the hub's file area, streamed. */
+  async upload(path: string, body: ReadableStream): Promise<{ path: string; bytes: number }> {
+    return this.parse(await this.send('PUT', `/files/${path.split('/').map(encodeURIComponent).join('/')}`, { body, type: 'application/octet-stream', duplex: 'half' }));
+  }
+
+  /** Downloads a file of the hub's file area; the response body as a web stream. */
+  async download(path: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.send('GET', `/files/${path.split('/').map(encodeURIComponent).join('/')}`);
+    if (!res.ok || !res.body) await this.parse(res);
+    return res.body!;
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.parse(await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' }));
+  }
+
+  private async parse<T>(res: Response): Promise<T> {
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let json: unknown;

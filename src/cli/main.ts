@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { registerHub } from './commands/hub.ts';
 import { registerServe } from './commands/serve.ts';
+import { registerJobs } from './commands/jobs.ts';
+import { registerEmulators } from './commands/emulators.ts';
 
 const program = new Command();
 program
@@ -12,5 +14,7 @@ program
 
 registerServe(program);
 registerHub(program);
+registerJobs(program);
+registerEmulators(program);
 
 await program.parseAsync(process.argv);

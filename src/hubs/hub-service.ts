@@ -124,6 +124,8 @@ interface AuthEntry {
 
 export class HubService {
   private readonly authCache = new Map<string, AuthEntry>();
+  /** Called after a hub is created (sandbox mode gives it emulator credentials). */
+  onHubCreated: ((hub: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly store: Store,
@@ -166,6 +168,7 @@ export class HubService {
     const rules = [rule(LISTEN_RULE, ['Listen']), rule(FULL_RULE, ['Listen', 'Send', 'Manage'])];
     await this.store.hubs.create(hub, rules);
     this.invalidate(name);
+    await this.onHubCreated?.(name);
     return { hub, rules };
   }
 
@@ -267,7 +270,11 @@ export class HubService {
     return [...own, ...namespace];
   }
 
-  async setCredentials(hubName: string, platformInput: string, input: unknown): Promise<CredentialView> {
+  /**
+   * Sets a platform's credentials. `source` is recorded in the summary (the sandbox marks the
+   * credentials it minted, so it can renew them and never touches real ones).
+   */
+  async setCredentials(hubName: string, platformInput: string, input: unknown, source?: string): Promise<CredentialView> {
     const hub = await this.getHub(hubName);
     const platform = parsePlatform(platformInput);
     const creds = parseCredentials(platform, input);
@@ -275,7 +282,7 @@ export class HubService {
       hub: hub.name,
       platform,
       sealed: this.secrets.seal(JSON.stringify(creds), `${hub.name.toLowerCase()}/${platform}`),
-      summary: summarize(creds),
+      summary: { ...summarize(creds), ...(source ? { source } : {}) },
       endpoint: creds.endpoint ?? null,
       updatedAt: this.clock.now(),
     };

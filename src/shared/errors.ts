@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'credentials_not_found'
   | 'not_found'
   | 'registration_not_found'
+  | 'job_not_found'
   | 'installation_not_found'
   | 'etag_mismatch'
   | 'registration_gone'

@@ -158,6 +158,32 @@ export interface InstallationStore {
   count(hub: string, filter: InstallationFilter): Promise<number>;
 }
 
+export interface JobRecord {
+  hub: string;
+  id: string;
+  type: string;
+  /** Started, Running, Completed or Failed (wire spec §11.1). */
+  status: string;
+  /** Percent done, 0 to 100. */
+  progress: number;
+  outputContainerUri: string;
+  importFileUri?: string;
+  failure?: string;
+  outputProperties?: Record<string, string>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface JobStore {
+  create(job: JobRecord): Promise<void>;
+  get(hub: string, id: string): Promise<JobRecord | undefined>;
+  /** Newest first. */
+  list(hub: string, limit: number): Promise<JobRecord[]>;
+  update(job: JobRecord): Promise<void>;
+  /** Jobs of every hub that are not finished (Started or Running). */
+  unfinished(): Promise<JobRecord[]>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -166,6 +192,7 @@ export interface Store {
   readonly credentials: CredentialStore;
   readonly registrations: RegistrationStore;
   readonly installations: InstallationStore;
+  readonly jobs: JobStore;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

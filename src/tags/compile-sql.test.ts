@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { migrate } from '../store/sqlite/migrate.ts';
 import {
   compileTagExpressionToSql,
   evaluate,
@@ -44,6 +45,41 @@ test('table and column names can be changed but must be identifiers', () => {
   assert.throws(() => compileTagExpressionToSql(parseTagExpression('a').ast, { tagTable: 'x; DROP TABLE y' }));
 });
 
+// The SQLite store's tag table is keyed (hub_key, tag, seq), so its probes carry the hub.
+const SCOPED = { tagTable: 'registration_tags', registrationIdColumn: 'seq', outerIdColumn: 'r.seq', scopeColumn: 'hub_key', outerScopeColumn: 'r.hub_key' };
+const scopedProbe = (test: string) => `EXISTS (SELECT 1 FROM registration_tags t WHERE t.hub_key = r.hub_key AND t.tag ${test} AND t.seq = r.seq)`;
+
+test('a scope adds its condition to every probe, in the order of a (scope, tag, id) key', () => {
+  assert.deepEqual(compileTagExpressionToSql(parseTagExpression('a').ast, SCOPED), { sql: scopedProbe('= ?'), params: ['a'] });
+  const { sql, params } = compileTagExpressionToSql(parseTagExpression('!a && (b || c)').ast, SCOPED);
+  assert.equal(sql, `(NOT ${scopedProbe('= ?')} AND ${scopedProbe('IN (?, ?)')})`);
+  assert.deepEqual(params, ['a', 'b', 'c']);
+});
+
+test('scope columns must be identifiers and must be given together', () => {
+  const a = parseTagExpression('a').ast;
+  assert.throws(() => compileTagExpressionToSql(a, { ...SCOPED, scopeColumn: 'hub_key = 1 OR 1' }), /scopeColumn/);
+  assert.throws(() => compileTagExpressionToSql(a, { ...SCOPED, outerScopeColumn: 'r.hub_key)' }), /outerScopeColumn/);
+  assert.throws(() => compileTagExpressionToSql(a, { scopeColumn: 'hub_key' }), /go together/);
+  assert.throws(() => compileTagExpressionToSql(a, { outerScopeColumn: 'r.hub_key' }), /go together/);
+});
+
+test("on the SQLite store's schema each probe is one primary-key lookup", () => {
+  const db = new Database(':memory:');
+  try {
+    migrate(db);
+    const { sql, params } = compileTagExpressionToSql(parseTagExpression('a && !(b || c)').ast, SCOPED);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN SELECT r.seq FROM registrations r WHERE r.hub_key = ? AND ${sql}`)
+      .all('h', ...params) as { detail: string }[]).map((row) => row.detail);
+    const probes = plan.filter((d) => / t /.test(`${d} `));
+    assert.equal(probes.length, 2, plan.join('\n'));
+    for (const d of probes) assert.match(d, /^SEARCH t (EXISTS )?USING PRIMARY KEY \(hub_key=\? AND tag=\? AND seq=\?\)$/, plan.join('\n'));
+    assert.ok(!plan.some((d) => d.startsWith('SCAN')), plan.join('\n'));
+  } finally {
+    db.close();
+  }
+});
+
 test('toPostgresPlaceholders numbers ? as $1..$n, from an offset, outside quotes', () => {
   const { sql } = compileTagExpressionToSql(parseTagExpression('a && (b || c)').ast);
   assert.equal(toPostgresPlaceholders(sql), `(${probe('= $1')} AND ${probe('IN ($2, $3)')})`);
@@ -77,29 +113,32 @@ function randomExpression(rand: () => number, depth: number): TagExpression {
   return { kind: r < 0.72 ? 'and' : 'or', operands };
 }
 
-test('property: SQLite and the evaluator select the same registrations', () => {
+function propertyTest(scoped: boolean): void {
   const rand = mulberry32(20240611);
   const db = new Database(':memory:');
   try {
-    db.exec(`CREATE TABLE registrations (id INTEGER PRIMARY KEY);
-      CREATE TABLE registration_tags (registration_id INTEGER NOT NULL REFERENCES registrations(id), tag TEXT NOT NULL,
-        PRIMARY KEY (registration_id, tag));`);
+    db.exec(`CREATE TABLE registrations (id INTEGER PRIMARY KEY, hub TEXT NOT NULL DEFAULT 'h');
+      CREATE TABLE registration_tags (registration_id INTEGER NOT NULL, hub TEXT NOT NULL DEFAULT 'h', tag TEXT NOT NULL,
+        PRIMARY KEY (hub, tag, registration_id)) WITHOUT ROWID;`);
     const tagSets = new Map<number, Set<string>>();
     const addRegistration = db.prepare('INSERT INTO registrations (id) VALUES (?)');
-    const addTag = db.prepare('INSERT INTO registration_tags (registration_id, tag) VALUES (?, ?)');
+    const addTag = db.prepare('INSERT INTO registration_tags (registration_id, hub, tag) VALUES (?, ?, ?)');
     for (let id = 1; id <= 60; id++) {
       const tags = new Set(UNIVERSE.filter(() => rand() < 0.4));
       tagSets.set(id, tags);
       addRegistration.run(id);
-      for (const tag of tags) addTag.run(id, tag);
+      for (const tag of tags) addTag.run(id, 'h', tag);
+      // With a scope, another hub's tag rows under the same ids (the complement) must not be seen.
+      if (scoped) for (const tag of UNIVERSE.filter((t) => !tags.has(t))) addTag.run(id, 'other', tag);
     }
+    const schema = scoped ? { scopeColumn: 'hub', outerScopeColumn: 'r.hub' } : {};
     let nonTrivial = 0;
     for (let i = 0; i < 400; i++) {
       const ast = randomExpression(rand, 4);
       // Going through the text also checks that formatting and parsing agree with the generated tree.
       const parsed = parseTagExpression(formatTagExpression(ast), { maxTagsMixed: 1000, maxTagsOrOnly: 1000 }).ast;
       assert.deepEqual(parsed, ast);
-      const { sql, params } = compileTagExpressionToSql(parsed);
+      const { sql, params } = compileTagExpressionToSql(parsed, schema);
       const fromSql = (db.prepare(`SELECT r.id FROM registrations r WHERE ${sql} ORDER BY r.id`).all(...params) as { id: number }[])
         .map((row) => row.id);
       const fromEvaluator = [...tagSets].filter(([, tags]) => evaluate(parsed, tags)).map(([id]) => id);
@@ -110,4 +149,7 @@ test('property: SQLite and the evaluator select the same registrations', () => {
   } finally {
     db.close();
   }
-});
+}
+
+test('property: SQLite and the evaluator select the same registrations', () => propertyTest(false));
+test('property: with a scope, too, and tag rows of another scope are not seen', () => propertyTest(true));

@@ -20,6 +20,15 @@ export interface SqlTagSchema {
   readonly tagColumn: string;
   /** The outer query's registration key. Default `r.id`. */
   readonly outerIdColumn: string;
+  /**
+   * Optional scope shared by the tag row and the outer row (a hub), given together with
+   * `outerScopeColumn`: the probe then also requires `t.<scopeColumn> = <outerScopeColumn>`. A store whose
+   * tag table is keyed (scope, tag, registration id) needs it to make each probe one primary-key lookup.
+   * A column of the tag table, like `registrationIdColumn`.
+   */
+  readonly scopeColumn?: string;
+  /** The outer query's scope column, e.g. `r.hub_key`. */
+  readonly outerScopeColumn?: string;
 }
 
 export const DEFAULT_SQL_TAG_SCHEMA: SqlTagSchema = Object.freeze({
@@ -33,7 +42,8 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 /**
  * Compiles an expression into a boolean SQL condition over the outer registration row:
- * a tag becomes `EXISTS (SELECT 1 FROM registration_tags t WHERE t.registration_id = r.id AND t.tag = ?)`,
+ * a tag becomes `EXISTS (SELECT 1 FROM registration_tags t WHERE t.registration_id = r.id AND t.tag = ?)`
+ * (with a scope: `t.hub_key = r.hub_key AND t.tag = ? AND t.seq = r.seq`),
  * and `!`, `&&`, `||` become NOT, AND, OR. EXISTS is never NULL, so NOT needs no three-valued-logic care.
  * The plain-tag operands of one `||` share a single `t.tag IN (?, …)` probe, which turns the common OR-only
  * expression (§12.2 allows 20 tags) into one index lookup per tag instead of 20 subqueries.
@@ -42,13 +52,26 @@ export function compileTagExpressionToSql(ast: TagExpression, schema: Partial<Sq
   const s: SqlTagSchema = { ...DEFAULT_SQL_TAG_SCHEMA, ...schema };
   for (const [key, value] of Object.entries(s)) {
     // Developer configuration, not user input: a bad name is a programming error.
-    if (!IDENTIFIER.test(value)) throw new Error(`compileTagExpressionToSql: ${key} '${value}' is not a plain SQL identifier`);
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+      throw new Error(`compileTagExpressionToSql: ${key} '${String(value)}' is not a plain SQL identifier`);
+    }
   }
+  // Half a scope would silently match tag rows of every scope: refuse it.
+  if ((s.scopeColumn === undefined) !== (s.outerScopeColumn === undefined)) {
+    throw new Error('compileTagExpressionToSql: scopeColumn and outerScopeColumn go together');
+  }
+  // With a scope the conditions are written in the order of a (scope, tag, id) key, which is how they read
+  // in a query plan; SQLite itself matches terms to an index in any order.
+  const where = (test: string): string =>
+    s.scopeColumn === undefined
+      ? `t.${s.registrationIdColumn} = ${s.outerIdColumn} AND t.${s.tagColumn} ${test}`
+      : `t.${s.scopeColumn} = ${s.outerScopeColumn} AND t.${s.tagColumn} ${test} AND t.${s.registrationIdColumn} = ${s.outerIdColumn}`;
   const params: string[] = [];
   const probe = (tags: readonly string[]): string => {
     params.push(...tags);
     const test = tags.length === 1 ? `= ?` : `IN (${tags.map(() => '?').join(', ')})`;
-    return `EXISTS (SELECT 1 FROM ${s.tagTable} t WHERE t.${s.registrationIdColumn} = ${s.outerIdColumn} AND t.${s.tagColumn} ${test})`;
+    return `EXISTS (SELECT 1 FROM ${s.tagTable} t WHERE ${where(test)})`;
   };
   const compile = (node: TagExpression): string => {
     switch (node.kind) {

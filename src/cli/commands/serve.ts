@@ -16,7 +16,7 @@ interface ServeOptions {
 async function banner(h: RunningHerald, sandbox: boolean, json: boolean): Promise<string> {
   const strings = sandbox ? await h.connectionStrings(SANDBOX_HUB) : undefined;
   if (json) {
-    return JSON.stringify({ httpUrl: h.httpUrl, httpsUrl: h.httpsUrl, dataDir: h.dataDir, caCertPath: h.caCertPath, ...(strings ? { hub: SANDBOX_HUB, connectionStrings: strings } : {}) });
+    return JSON.stringify({ httpUrl: h.httpUrl, httpsUrl: h.httpsUrl, dataDir: h.dataDir, caCertPath: h.caCertPath, emulators: h.emulatorUrls, ...(strings ? { hub: SANDBOX_HUB, connectionStrings: strings } : {}) });
   }
   const lines = [`Herald is running${sandbox ? ' in sandbox mode' : ''}.`];
   if (h.httpsUrl) lines.push(`  Azure endpoint (HTTPS)  ${h.httpsUrl}/`);
@@ -24,6 +24,9 @@ async function banner(h: RunningHerald, sandbox: boolean, json: boolean): Promis
   lines.push(`  Data directory          ${h.dataDir}`);
   if (strings) {
     lines.push('', `Hub "${SANDBOX_HUB}" connection strings:`, `  Full    ${strings.full}`, `  Listen  ${strings.listen}`);
+  }
+  if (h.emulatorUrls) {
+    lines.push('', 'PNS emulators (control plane under <url>/_emulator/):', ...Object.entries(h.emulatorUrls).map(([p, u]) => `  ${p.padEnd(8)}${u}`));
   }
   if (h.caCertPath) {
     lines.push('', 'A Node client trusts this hub with:', `  export NODE_EXTRA_CA_CERTS=${h.caCertPath}`);

@@ -57,6 +57,35 @@ function documentOf(reg: RegistrationDocument): string {
   return JSON.stringify(doc);
 }
 
+/**
+ * The tag rows of registrations. registration_tags has no foreign key (0002_registry.sql: a cascade would
+ * need a second b-tree keyed by seq), so every write that deletes or replaces a registration deletes its
+ * tag rows here, given the registration's stored document: it lists exactly the tags that were inserted,
+ * so each row is found by its primary key (hub_key, tag, seq).
+ * Both directions read the tags from the same JSON text with json_each, inside SQLite: one statement per
+ * registration instead of one per tag, and inserted and deleted tags are decoded the same way.
+ */
+function tagRows(db: SqliteDatabase) {
+  const insert = db.prepare(`INSERT OR IGNORE INTO registration_tags (hub_key, tag, seq) SELECT ?, value, ? FROM json_each(?, '$.tags')`);
+  const remove = db.prepare(`DELETE FROM registration_tags WHERE hub_key = ? AND seq = ? AND tag IN (SELECT value FROM json_each(?, '$.tags'))`);
+  return {
+    /** `document`: the registration's document as stored (documentOf). */
+    insert: (hubKey: string, seq: number | bigint, document: string): void => {
+      insert.run(hubKey, seq, document);
+    },
+    remove: (hubKey: string, seq: number, document: string): void => {
+      remove.run(hubKey, seq, document);
+    },
+  };
+}
+
+/** Whether two tag lists hold the same set of tags (order and repeats aside, as the tag rows do). */
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  const setA = new Set(a);
+  const setB = new Set(b);
+  return setA.size === setB.size && b.every((t) => setA.has(t));
+}
+
 /** Prepared statements for SQL built from filters, kept by their text (the shapes are few). */
 function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();
@@ -71,18 +100,30 @@ function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   };
 }
 
+/** Each probe names the whole primary key of registration_tags (hub_key, tag, seq): one b-tree lookup. */
+const TAG_SCHEMA = {
+  tagTable: 'registration_tags',
+  registrationIdColumn: 'seq',
+  outerIdColumn: 'r.seq',
+  scopeColumn: 'hub_key',
+  outerScopeColumn: 'r.hub_key',
+} as const;
+
 const REG_COLUMNS = 'r.seq, r.id, r.kind, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
 function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; params: unknown[] } {
-  const sql = ['r.hub_key = ?'];
+  // With a tag, the unary + keeps SQLite from driving the query from an index on hub_key (it would read
+  // every registration of the hub and sort them): the tag's rows, in seq order under the primary key
+  // (hub_key, tag, seq), drive it instead, and listing one tag of a large hub reads only that tag's rows.
+  // (sqlite.org/optoverview.html, "Disqualifying WHERE clause terms using unary +".)
+  const sql = [f.tag !== undefined ? '+r.hub_key = ?' : 'r.hub_key = ?'];
   const params: unknown[] = [key(hub)];
   if (f.tag !== undefined) {
-    // Driven from the tag index: listing one tag of a large hub reads only that tag's rows.
     sql.push('r.seq IN (SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ?)');
     params.push(key(hub), f.tag);
   }
   if (f.tagExpression) {
-    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'registration_tags', registrationIdColumn: 'seq', outerIdColumn: 'r.seq' });
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA);
     sql.push(p.sql);
     params.push(...p.params);
   }
@@ -130,10 +171,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     `UPDATE registrations SET kind = ?, platform = ?, handle = ?, installation_id = ?, document = ?, etag = ?, updated_at = ?, expires_at = ?
      WHERE seq = ?`,
   );
-  const deleteTags = db.prepare('DELETE FROM registration_tags WHERE seq = ?');
-  const insertTag = db.prepare('INSERT OR IGNORE INTO registration_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
+  const tags = tagRows(db);
   const deleteOne = db.prepare('DELETE FROM registrations WHERE seq = ?');
-  const expired = db.prepare('SELECT seq FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
+  const expired = db.prepare('SELECT seq, hub_key, document FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
 
   const check = (row: RegistrationRow | undefined, c: WriteCondition): void => {
     if (row && row.expires_at !== null && row.expires_at <= c.now) {
@@ -151,17 +191,23 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     check(row, c);
     const platform: PlatformName = reg.handle.platform;
     const etag = row ? row.etag + 1 : 1;
+    const hubKey = key(hub);
+    const document = documentOf(reg);
     let seq: number;
     if (row) {
       seq = row.seq;
-      update.run(reg.kind, platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), etag, reg.updatedAt, reg.expiresAt ?? null, seq);
-      deleteTags.run(seq);
+      update.run(reg.kind, platform, reg.handle.value, reg.installationId ?? null, document, etag, reg.updatedAt, reg.expiresAt ?? null, seq);
+      // Clients re-register with the same tags on every start: then the tag rows are already right.
+      if (!sameTags((JSON.parse(row.document) as RegistrationDocument).tags, reg.tags)) {
+        tags.remove(hubKey, seq, row.document);
+        tags.insert(hubKey, seq, document);
+      }
     } else {
       seq = Number(
-        insert.run(key(hub), reg.id, reg.kind, platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), etag, reg.updatedAt, reg.updatedAt, reg.expiresAt ?? null).lastInsertRowid,
+        insert.run(hubKey, reg.id, reg.kind, platform, reg.handle.value, reg.installationId ?? null, document, etag, reg.updatedAt, reg.updatedAt, reg.expiresAt ?? null).lastInsertRowid,
       );
+      tags.insert(hubKey, seq, document);
     }
-    for (const tag of reg.tags) insertTag.run(seq, key(hub), tag);
     return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
   });
 
@@ -170,13 +216,17 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     // Deleting an expired registration is allowed: it is what a client cleaning up would do.
     check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
     if (!row) return false;
+    tags.remove(key(hub), row.seq, row.document);
     deleteOne.run(row.seq);
     return true;
   });
 
   const purge = db.transaction((before: number, limit: number): number => {
-    const rows = expired.all(before, limit) as { seq: number }[];
-    for (const r of rows) deleteOne.run(r.seq);
+    const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string }[];
+    for (const r of rows) {
+      tags.remove(r.hub_key, r.seq, r.document);
+      deleteOne.run(r.seq);
+    }
     return rows.length;
   });
 
@@ -214,7 +264,7 @@ function installationWhere(hub: string, f: InstallationFilter): { sql: string[];
   const params: unknown[] = [key(hub)];
   if (f.tagExpression) {
     // An installation's tags (with its system tags) are those of its native registration.
-    const p = compileTagExpressionToSql(f.tagExpression, { tagTable: 'registration_tags', registrationIdColumn: 'seq', outerIdColumn: 'r.seq' });
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA);
     sql.push(`i.id IN (SELECT r.installation_id FROM registrations r WHERE r.hub_key = ? AND r.installation_id IS NOT NULL AND r.kind NOT LIKE '%Template' AND ${p.sql})`);
     params.push(key(hub), ...p.params);
   }
@@ -260,19 +310,25 @@ export function sqliteInstallationStore(
        document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at
 `,
   );
-  const deleteRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ?');
-  const deleteOne = db.prepare('DELETE FROM installations WHERE seq = ?');
+  const tags = tagRows(db);
+  // RETURNING hands back the documents that list the tag rows to delete; a new installation (the common
+  // PUT) has no registrations yet and then costs this one index probe.
+  const deleteRegistrations = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? RETURNING seq, document');
+  const deleteOne = db.prepare('DELETE FROM installations WHERE hub_key = ? AND id = ?');
+  const deleteRegs = (hubKey: string, installationId: string): void => {
+    for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document);
+  };
 
   const put = db.transaction((hub: string, inst: Installation, regs: readonly Registration[]) => {
     upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
-    deleteRegs.run(key(hub), inst.installationId);
+    deleteRegs(key(hub), inst.installationId);
     registrations.insertForInstallation(hub, regs);
   });
   const remove = db.transaction((hub: string, id: string): boolean => {
-    const row = selectOne.get(key(hub), id) as InstallationRow | undefined;
-    if (!row) return false;
-    deleteRegs.run(key(hub), id);
-    deleteOne.run(row.seq);
+    // No read first: the delete's own count says whether there was one (an installation's registrations
+    // exist only while it does).
+    if (deleteOne.run(key(hub), id).changes === 0) return false;
+    deleteRegs(key(hub), id);
     return true;
   });
 
@@ -305,14 +361,16 @@ export function registrationInserter(db: SqliteDatabase): { insertForInstallatio
     `INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insertTag = db.prepare('INSERT OR IGNORE INTO registration_tags (seq, hub_key, tag) VALUES (?, ?, ?)');
+  const tags = tagRows(db);
   return {
     insertForInstallation(hub, regs) {
+      const hubKey = key(hub);
       for (const reg of regs) {
+        const document = documentOf(reg);
         const seq = insert.run(
-          key(hub), reg.id, reg.kind, reg.handle.platform, reg.handle.value, reg.installationId ?? null, documentOf(reg), reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null,
+          hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, reg.installationId ?? null, document, reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null,
         ).lastInsertRowid;
-        for (const tag of reg.tags) insertTag.run(seq, key(hub), tag);
+        tags.insert(hubKey, seq, document);
       }
     },
   };

@@ -17,6 +17,7 @@ import { migrate } from './migrate.ts';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
 import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore } from './registry-store.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { sqliteJobStore } from './job-store.ts';
 
 interface HubRow {
   name: string;
@@ -92,6 +93,9 @@ function hubStore(db: SqliteDatabase): HubStore {
     }
   });
   const remove = db.transaction((name: string) => {
+    // registration_tags has no foreign key to cascade from (0002_registry.sql): its rows go by their key's
+    // first column. Prepared here, not with the others: a hub's delete is rare.
+    db.prepare('DELETE FROM registration_tags WHERE hub_key = ?').run(key(name));
     deleteRules.run(key(name));
     return deleteHub.run(key(name)).changes > 0;
   });
@@ -217,6 +221,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     credentials: credentialStore(db),
     registrations: sqliteRegistrationStore(db, writes),
     installations: sqliteInstallationStore(db, writes, registrationInserter(db)),
+    jobs: sqliteJobStore(db),
     ping: async () => {
       ping.get();
     },

@@ -22,13 +22,19 @@ CREATE INDEX registrations_by_handle ON registrations (hub_key, handle);
 CREATE INDEX registrations_by_installation ON registrations (hub_key, installation_id) WHERE installation_id IS NOT NULL;
 CREATE INDEX registrations_by_expiry ON registrations (expires_at) WHERE expires_at IS NOT NULL;
 
+-- One row per tag of a registration, in ONE b-tree: the primary key (hub_key, tag, seq) answers a tag
+-- probe (hub, tag, registration), a listing by tag (hub, tag, seq ascending) and a hub's delete (hub), so
+-- no second index is needed. Tag rows dominate the cost of a registry write (an installation with a
+-- template writes 2 registrations x ~7 tags), and each b-tree with text keys is paid per row.
+-- There is no foreign key (a cascade would need an index by seq): whoever deletes or replaces a
+-- registration deletes its tag rows first, by primary key, from the tags its document lists
+-- (registry-store.ts), and a hub's delete deletes its tag rows by hub_key.
 CREATE TABLE registration_tags (
-  seq     INTEGER NOT NULL REFERENCES registrations(seq) ON DELETE CASCADE,
   hub_key TEXT NOT NULL,
   tag     TEXT NOT NULL,
-  PRIMARY KEY (seq, tag)
+  seq     INTEGER NOT NULL,              -- registrations.seq
+  PRIMARY KEY (hub_key, tag, seq)
 ) WITHOUT ROWID;
-CREATE INDEX registration_tags_by_tag ON registration_tags (hub_key, tag, seq);
 
 CREATE TABLE installations (
   seq                  INTEGER PRIMARY KEY,

@@ -1,0 +1,61 @@
+/**
+ * Herald's file area over HTTP (`/_admin/v1/files/<path>`): upload an import file, download a job's
+ * output. Streams in both directions, so a large import never sits in memory.
+ */
+import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { HubError } from '../../shared/errors.ts';
+import type { FileArea } from '../../registry/file-area.ts';
+
+/** Largest upload: an import of a few million registrations. */
+export const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
+
+export async function adminFileRoutes(app: FastifyInstance, files: FileArea): Promise<void> {
+  // The body is handed over as a stream; the route writes it to disk itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+  app.put<{ Params: { '*': string } }>(
+    '/files/*',
+    { bodyLimit: MAX_UPLOAD_BYTES, schema: { summary: "Upload a file to Herald's file area (an import file)", tags: ['files'] } },
+    async (req, reply) => {
+      const path = files.resolvePath(req.params['*'] ?? '', 'path');
+      mkdirSync(dirname(path), { recursive: true });
+      const partial = `${path}.uploading-${process.pid}`;
+      let size = 0;
+      const limit = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > MAX_UPLOAD_BYTES) done(new HubError('payload_too_large', `Uploads are limited to ${MAX_UPLOAD_BYTES} bytes.`));
+          else done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(req.body as NodeJS.ReadableStream, limit, createWriteStream(partial, { mode: 0o600 }));
+        // Appear whole or not at all: a job never reads half an upload.
+        renameSync(partial, path);
+      } catch (err) {
+        try {
+          unlinkSync(partial);
+        } catch {
+          // nothing was written
+        }
+        throw err;
+      }
+      return reply.code(201).send({ path: files.nameOf(path), bytes: size, uri: `file://${path}` });
+    },
+  );
+
+  app.get<{ Params: { '*': string } }>(
+    '/files/*',
+    { schema: { summary: "Download a file from Herald's file area (a job's Output.txt or Failed.txt)", tags: ['files'] } },
+    async (req, reply) => {
+      const path = files.resolvePath(req.params['*'] ?? '', 'path');
+      if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new HubError('not_found', `No file ${files.nameOf(path)} in the file area.`);
+      return reply.type('text/plain; charset=utf-8').send(createReadStream(path));
+    },
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * Import and export jobs (wire spec §11): a job is stored when it is submitted (status Started), runs
+ * in the background (Running, with progress), and ends Completed or Failed. Output goes to
+ * `<container>/<hub>/<jobId>/Output.txt` and `Failed.txt` in Herald's file area. One bad line of an
+ * import fails only that line: it is reported in Failed.txt with its line number and the reason.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+import type { Logger } from 'pino';
+import { parseRegistrationDescription, renderRegistrationDescription } from '../api/wire/registration-xml.ts';
+import { JOB_TYPES, type JobRequest, type JobType } from '../api/wire/job-xml.ts';
+import type { Clock } from '../shared/clock.ts';
+import { HubError } from '../shared/errors.ts';
+import type { HubRecord, JobRecord, Store } from '../store/store.ts';
+import type { FileArea } from './file-area.ts';
+import type { RegistryService } from './registry-service.ts';
+
+/** Lines of an import handled together (the store commits concurrent writes in groups). */
+const CHUNK = 256;
+const PROGRESS_EVERY_MS = 500;
+const MAX_LINE_CHARS = 64 * 1024;
+
+export interface JobSubmission {
+  type: string;
+  outputContainerUri: string;
+  importFileUri?: string | undefined;
+}
+
+async function write(out: WriteStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+async function close(out: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** Failed.txt keeps one line per row: tabs and line breaks inside a reason or a line are escaped. */
+const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r?\n/g, '\\n');
+
+export class JobService {
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly registry: RegistryService,
+    private readonly files: FileArea,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Checks the request, stores the job and starts it in the background. */
+  async submit(hub: HubRecord, req: JobSubmission): Promise<JobRecord> {
+    const type = JOB_TYPES.find((t) => t.toLowerCase() === req.type.toLowerCase());
+    if (!type) throw new HubError('invalid_request', `Unknown job type '${req.type}'; expected one of ${JOB_TYPES.join(', ')}.`, { reason: 'unknown_job_type' });
+    // Resolve both places now, so a bad URI is a 400 at submit time rather than a failed job.
+    this.files.resolveUri(req.outputContainerUri, 'OutputContainerUri');
+    if (type !== 'ExportRegistrations') {
+      if (!req.importFileUri) throw new HubError('invalid_request', 'ImportFileUri is required for an import job.', { reason: 'missing_field', field: 'ImportFileUri' });
+      const input = this.files.resolveUri(req.importFileUri, 'ImportFileUri');
+      if (!statSync(input, { throwIfNoEntry: false })?.isFile()) {
+        throw new HubError('invalid_request', `ImportFileUri names no file in Herald's file area (${this.files.nameOf(input)}).`, { reason: 'import_file_missing' });
+      }
+    }
+    const now = this.clock.now();
+    const job: JobRecord = {
+      hub: hub.name,
+      id: `${now}${randomUUID()}`,
+      type,
+      status: 'Started',
+      progress: 0,
+      outputContainerUri: req.outputContainerUri,
+      ...(type !== 'ExportRegistrations' && req.importFileUri ? { importFileUri: req.importFileUri } : {}),
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.jobs.create(job);
+    // Jobs run one after another: a second import waits rather than competing for the store.
+    this.queue = this.queue.then(() => this.run(hub, job));
+    return job;
+  }
+
+  async get(hub: HubRecord, id: string): Promise<JobRecord> {
+    const job = await this.store.jobs.get(hub.name, id);
+    if (!job) throw new HubError('job_not_found', `Job '${id}' was not found.`);
+    return job;
+  }
+
+  list(hub: HubRecord): Promise<JobRecord[]> {
+    return this.store.jobs.list(hub.name, 100);
+  }
+
+  /** After a restart, jobs that were running are reported Failed (a half-done import must not be re-run blindly). */
+  async failInterrupted(): Promise<number> {
+    const jobs = await this.store.jobs.unfinished();
+    for (const job of jobs) {
+      await this.store.jobs.update({ ...job, status: 'Failed', failure: 'The job was interrupted by a restart of Herald; its output files show how far it got. Submit it again.', updatedAt: this.clock.now() });
+    }
+    return jobs.length;
+  }
+
+  /** Resolves when every job submitted so far has finished (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private async run(hub: HubRecord, job: JobRecord): Promise<void> {
+    const dir = join(this.files.resolveUri(job.outputContainerUri, 'OutputContainerUri'), hub.name, job.id);
+    const outputPath = join(dir, 'Output.txt');
+    const failedPath = join(dir, 'Failed.txt');
+    const state: JobRecord = { ...job, status: 'Running', outputProperties: { OutputFilePath: pathToFileURL(outputPath).href, FailedFilePath: pathToFileURL(failedPath).href } };
+    let lastProgress = 0;
+    const progress = async (fraction: number, force = false) => {
+      const now = this.clock.now();
+      if (!force && now - lastProgress < PROGRESS_EVERY_MS) return;
+      lastProgress = now;
+      await this.store.jobs.update({ ...state, progress: Math.min(100, Math.round(fraction * 10000) / 100), updatedAt: now });
+    };
+    try {
+      mkdirSync(dir, { recursive: true });
+      await progress(0, true);
+      const counts = job.type === 'ExportRegistrations' ? await this.export(hub, outputPath, failedPath, progress) : await this.import(hub, job, outputPath, failedPath, progress);
+      state.outputProperties = { ...state.outputProperties, SucceededLines: String(counts.ok), FailedLines: String(counts.failed) };
+      await this.store.jobs.update({ ...state, status: 'Completed', progress: 100, updatedAt: this.clock.now() });
+      this.logger.info({ hub: hub.name, job: job.id, type: job.type, ...counts }, 'job completed');
+    } catch (err) {
+      const failure = err instanceof HubError ? err.message : `The job could not run: ${(err as Error).message}`;
+      this.logger.warn({ hub: hub.name, job: job.id, err }, 'job failed');
+      await this.store.jobs.update({ ...state, status: 'Failed', failure, updatedAt: this.clock.now() }).catch(() => undefined);
+    }
+  }
+
+  private async export(hub: HubRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
+    const out = createWriteStream(outputPath);
+    await close(createWriteStream(failedPath));
+    const total = Math.max(1, await this.registry.countRegistrations(hub, {}));
+    let ok = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
+      for (const reg of page.items) await write(out, `${renderRegistrationDescription(reg)}\n`);
+      ok += page.items.length;
+      token = page.continuationToken;
+      await progress(ok / total);
+    } while (token);
+    await close(out);
+    return { ok, failed: 0 };
+  }
+
+  private async import(hub: HubRecord, job: JobRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
+    const input = this.files.resolveUri(job.importFileUri!, 'ImportFileUri');
+    const size = Math.max(1, statSync(input).size);
+    const out = createWriteStream(outputPath);
+    const failed = createWriteStream(failedPath);
+    const counts = { ok: 0, failed: 0 };
+    let bytes = 0;
+    let lineNo = 0;
+    let chunk: Array<{ n: number; text: string }> = [];
+    const flush = async () => {
+      const results = await Promise.all(chunk.map(({ n, text }) => this.importLine(hub, job.type as JobType, text).then((id) => ({ n, text, id }), (err: unknown) => ({ n, text, err }))));
+      for (const r of results) {
+        if ('err' in r) {
+          counts.failed++;
+          const reason = r.err instanceof HubError ? r.err.message : `internal error: ${(r.err as Error).message}`;
+          await write(failed, `${r.n}\t${cell(reason)}\t${cell(r.text.slice(0, 2000))}\n`);
+        } else {
+          counts.ok++;
+          await write(out, `${r.n}\tSucceeded\t${r.id}\n`);
+        }
+      }
+      chunk = [];
+      await progress(bytes / size);
+    };
+    const lines = createInterface({ input: createReadStream(input, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      lineNo++;
+      bytes += Buffer.byteLength(line) + 1;
+      if (line.trim() === '') continue;
+      chunk.push({ n: lineNo, text: line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS + 1) : line });
+      if (chunk.length >= CHUNK) await flush();
+    }
+    await flush();
+    await Promise.all([close(out), close(failed)]);
+    return counts;
+  }
+
+  /** One line of an import file: one serialized RegistrationDescription (§11.1). Returns the registration id. */
+  private async importLine(hub: HubRecord, type: JobType, line: string): Promise<string> {
+    if (line.length > MAX_LINE_CHARS) throw new HubError('invalid_request', `The line is longer than ${MAX_LINE_CHARS} characters.`);
+    const { registrationId, input } = parseRegistrationDescription(line);
+    const needId = () => {
+      if (!registrationId) throw new HubError('invalid_request', `${type} needs a RegistrationId on every line.`);
+      return registrationId;
+    };
+    switch (type) {
+      case 'ImportCreateRegistrations':
+        return (await this.registry.createRegistration(hub, input)).id;
+      case 'ImportUpdateRegistrations':
+        return (await this.registry.upsertRegistration(hub, needId(), input, '*')).id;
+      case 'ImportUpsertRegistrations':
+        return registrationId ? (await this.registry.upsertRegistration(hub, registrationId, input)).id : (await this.registry.createRegistration(hub, input)).id;
+      case 'ImportDeleteRegistrations':
+        await this.registry.deleteRegistration(hub, needId());
+        return registrationId!;
+      default:
+        throw new HubError('invalid_request', `${type} is not an import.`);
+    }
+  }
+}
+
+export type { JobRequest };

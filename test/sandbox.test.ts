@@ -1,0 +1,103 @@
+/**
+ * Sandbox mode: the PNS emulators run beside the hub, every hub gets emulator credentials unless it
+ * has real ones, and those credentials really work against the emulators.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createECDH } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { loadConfig } from '../src/config/load.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { startHerald } from '../src/main.ts';
+import { startTestHerald, tempDir, type TestHerald } from './helpers.ts';
+
+function httpsJson(url: string, method: string, ca: string, body?: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, ca, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve(JSON.parse(text)) : reject(new Error(`${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+describe('sandbox mode', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald();
+  });
+  after(() => h.close());
+
+  test('GET /_admin/v1/sandbox lists the four emulators, each answering its control plane', async () => {
+    const res = await h.admin('GET', '/sandbox');
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body.emulators).sort(), ['apns', 'browser', 'fcmv1', 'wns']);
+    for (const url of Object.values(res.body.emulators) as string[]) {
+      assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    }
+  });
+
+  test('the sandbox hub and every new hub get emulator credentials for each platform', async () => {
+    const creds = (await h.admin('GET', '/hubs/sandbox/credentials')).body.credentials;
+    assert.deepEqual(creds.map((c: { platform: string }) => c.platform), ['apns', 'browser', 'fcmv1', 'wns']);
+    const urls = (await h.admin('GET', '/sandbox')).body.emulators;
+    for (const c of creds) {
+      assert.equal(c.summary.source, 'sandbox emulator');
+      assert.equal(c.endpoint, urls[c.platform]);
+    }
+    await h.admin('POST', '/hubs', { name: 'second' });
+    assert.equal((await h.admin('GET', '/hubs/second/credentials')).body.credentials.length, 4);
+  });
+
+  test('the minted Web Push keys are accepted by the emulator: an encrypted push arrives and decrypts', async () => {
+    const webpush = (await import('web-push')).default;
+    const creds = await h.hubs.openCredentials('sandbox', 'browser');
+    assert.ok(creds.platform === 'browser');
+    const ca = readFileSync(h.caCertPath!, 'utf8');
+    const agent = new Agent({ ca });
+    const urls = h.emulatorUrls!;
+    const device = (await httpsJson(`${urls.browser}/_emulator/devices`, 'POST', ca, {})) as { handle: string; endpoint: string; keys: { p256dh: string; auth: string } };
+    const res = await webpush.sendNotification({ endpoint: device.endpoint, keys: device.keys }, 'hello from the sandbox', {
+      vapidDetails: { subject: creds.subject, publicKey: creds.publicKey, privateKey: creds.privateKey },
+      agent,
+    });
+    assert.equal(res.statusCode, 201);
+    const got = (await httpsJson(`${urls.browser}/_emulator/deliveries?handle=${encodeURIComponent(device.handle)}`, 'GET', ca)) as { deliveries: Array<{ payload: string }> };
+    assert.equal(got.deliveries[0]?.payload, 'hello from the sandbox');
+  });
+});
+
+describe('sandbox credentials across restarts', () => {
+  test('sandbox credentials are renewed at start, real ones are kept', async () => {
+    const dir = tempDir();
+    const config = loadConfig({ flags: { 'data.dir': dir, 'server.port': 0, 'server.tlsPort': 0, sandbox: true } });
+    const first = await startHerald(config, { logger: createLogger('silent') });
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    const real = { subject: 'mailto:me@example.com', publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+    await first.hubs.setCredentials('sandbox', 'browser', real);
+    const apnsBefore = (await first.hubs.getCredentials('sandbox', 'apns')).summary.keyId;
+    await first.close();
+
+    const second = await startHerald(config, { logger: createLogger('silent') });
+    try {
+      const browser = await second.hubs.getCredentials('sandbox', 'browser');
+      assert.equal(browser.summary.publicKey, real.publicKey, 'real credentials are never replaced');
+      assert.equal(browser.summary.source, undefined);
+      const apns = await second.hubs.getCredentials('sandbox', 'apns');
+      assert.equal(apns.summary.source, 'sandbox emulator');
+      assert.notEqual(apns.summary.keyId, apnsBefore, 'minted again by the new emulator');
+      assert.equal(apns.endpoint, second.emulatorUrls!.apns);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test('sandbox mode without TLS is refused with a reason', async () => {
+    const config = loadConfig({ flags: { 'data.dir': tempDir(), 'server.port': 0, 'server.tlsPort': 0, sandbox: true, 'tls.mode': 'off' } });
+    await assert.rejects(startHerald(config, { logger: createLogger('silent') }), /sandbox mode needs TLS/);
+  });
+});
