@@ -108,9 +108,9 @@ export class RegistryService {
   async putInstallation(hub: HubRecord, id: string, body: unknown): Promise<Installation> {
     validateId(id, 'installationId');
     const now = this.clock.now();
-    const previous = await this.store.installations.get(hub.name, id);
-    const parsed = parseInstallation(body, id, now, previous);
-    return this.saveInstallation(hub, parsed, now);
+    // No read of the previous version: the store keeps the first creation time itself, and the
+    // lifetime is the hub's TTL from now.
+    return this.saveInstallation(hub, parseInstallation(body, id, now), now);
   }
 
   async patchInstallation(hub: HubRecord, id: string, ops: unknown): Promise<Installation> {

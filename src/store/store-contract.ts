@@ -6,9 +6,19 @@ import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { HubError } from '../shared/errors.ts';
 import { NAMESPACE_SCOPE, type HubRecord, type RuleRecord, type Store } from './store.ts';
+import type { Installation, Registration } from '../registry/model.ts';
+import { parseTagExpression } from '../tags/index.ts';
 
 function hub(name: string, at = 1_700_000_000_000): HubRecord {
   return { name, settings: { registrationTtlSeconds: null }, createdAt: at, updatedAt: at };
+}
+
+function reg(id: string, tags: string[], extra: Partial<Registration> = {}): Omit<Registration, 'etag' | 'createdAt'> {
+  return { id, kind: 'FcmV1', handle: { platform: 'fcmv1', value: `token-${id}` }, tags, updatedAt: 1000, ...extra };
+}
+
+function installation(id: string, extra: Partial<Installation> = {}): Installation {
+  return { installationId: id, platform: 'fcmv1', pushChannel: `chan-${id}`, pushChannelExpired: false, tags: ['t'], createdAt: 10, updatedAt: 10, ...extra };
 }
 
 function rule(scope: string, name: string, extra: Partial<RuleRecord> = {}): RuleRecord {
@@ -117,5 +127,119 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       await store.hubs.create(hub('Creds'), []);
       assert.deepEqual(await store.credentials.list('Creds'), [], 'a re-created hub starts without credentials');
     });
+
+    test('registrations: upsert bumps the ETag; conditions are checked in the write', async () => {
+      await store.hubs.create(hub('reg'), []);
+      const first = await store.registrations.upsert('reg', reg('r1', ['a']), { now: 1000 });
+      assert.equal(first.etag, 1);
+      const second = await store.registrations.upsert('reg', reg('r1', ['a', 'b'], { updatedAt: 2000 }), { now: 2000, ifMatch: 1 });
+      assert.equal(second.etag, 2);
+      assert.equal(second.createdAt, 1000);
+      await assert.rejects(store.registrations.upsert('reg', reg('r1', ['c']), { now: 3000, ifMatch: 1 }), isCode('etag_mismatch'));
+      await assert.rejects(store.registrations.upsert('reg', reg('none', ['c']), { now: 3000, ifMatch: '*' }), isCode('registration_not_found'));
+      assert.deepEqual((await store.registrations.get('REG', 'r1'))?.tags, ['a', 'b'], 'a refused write changes nothing');
+      assert.equal(await store.registrations.get('reg', 'none'), undefined);
+      await assert.rejects(store.registrations.delete('reg', 'r1', { now: 3000, ifMatch: 7 }), isCode('etag_mismatch'));
+      assert.equal(await store.registrations.delete('reg', 'r1', { now: 3000, ifMatch: 2 }), true);
+      assert.equal(await store.registrations.delete('reg', 'r1', { now: 3000 }), false);
+      await assert.rejects(store.registrations.delete('reg', 'r1', { now: 3000, ifMatch: '*' }), isCode('registration_not_found'));
+    });
+
+    test('registrations: expired ones are gone for writes, left out of live listings, and purged', async () => {
+      await store.hubs.create(hub('ttl'), []);
+      await store.registrations.upsert('ttl', reg('old', ['x'], { expiresAt: 5000 }), { now: 1000 });
+      await store.registrations.upsert('ttl', reg('new', ['x']), { now: 1000 });
+      await assert.rejects(store.registrations.upsert('ttl', reg('old', ['x']), { now: 6000 }), isCode('registration_gone'));
+      assert.equal((await store.registrations.get('ttl', 'old'))?.expiresAt, 5000);
+      assert.deepEqual((await store.registrations.list('ttl', { tag: 'x', liveAt: 6000 }, { limit: 10 })).items.map((r) => r.id), ['new']);
+      assert.equal(await store.registrations.count('ttl', { liveAt: 4000 }), 2);
+      assert.equal(await store.registrations.purgeExpired(6000, 10), 1);
+      assert.equal(await store.registrations.get('ttl', 'old'), undefined);
+      assert.deepEqual((await store.registrations.list('ttl', { tag: 'x' }, { limit: 10 })).items.map((r) => r.id), ['new']);
+    });
+
+    test('registrations: filters, tag expressions and keyset paging agree with the stored tags', async () => {
+      await store.hubs.create(hub('q'), []);
+      await store.hubs.create(hub('other'), []);
+      const tagsOf = (i: number) => [`m${i % 3}`, ...(i % 2 === 0 ? ['even'] : []), ...(i % 5 === 0 ? ['five'] : [])];
+      for (let i = 0; i < 30; i++) {
+        await store.registrations.upsert('q', reg(`q${i}`, tagsOf(i), i % 4 === 0 ? { kind: 'Apple', handle: { platform: 'apns', value: `AB${i}` } } : {}), { now: 1000 });
+        await store.registrations.upsert('other', reg(`o${i}`, tagsOf(i)), { now: 1000 });
+      }
+      // Rewrites change tags: the tag index must follow.
+      for (let i = 0; i < 30; i += 7) await store.registrations.upsert('q', reg(`q${i}`, ['rewritten']), { now: 1100 });
+      const expected = new Map<string, string[]>();
+      for (let i = 0; i < 30; i++) expected.set(`q${i}`, i % 7 === 0 ? ['rewritten'] : tagsOf(i));
+      for (const text of ['even', 'm1 || five', 'even && !five', '!(m0 || m1)', 'rewritten', 'nobody']) {
+        const { ast } = parseTagExpression(text);
+        const want = [...expected].filter(([, tags]) => evaluateSimple(text, tags)).map(([id]) => id).sort();
+        const got = (await store.registrations.list('q', { tagExpression: ast }, { limit: 100 })).items.map((r) => r.id).sort();
+        assert.deepEqual(got, want, text);
+        assert.equal(await store.registrations.count('q', { tagExpression: ast }), want.length, text);
+      }
+      assert.equal((await store.registrations.list('q', { tag: 'even' }, { limit: 100 })).items.every((r) => expected.get(r.id)!.includes('even')), true);
+      assert.equal(await store.registrations.count('q', { platform: 'apns' }), 6, 'q0 and q28 were rewritten as FCM');
+      assert.deepEqual((await store.registrations.list('q', { handles: ['AB4', 'token-q5'] }, { limit: 10 })).items.map((r) => r.id), ['q4', 'q5']);
+
+      const seen: string[] = [];
+      let after: number | undefined;
+      do {
+        const page = await store.registrations.list('q', {}, { limit: 7, ...(after === undefined ? {} : { after }) });
+        seen.push(...page.items.map((r) => r.id));
+        after = page.next;
+      } while (after !== undefined);
+      assert.equal(seen.length, 30);
+      assert.equal(new Set(seen).size, 30, 'no duplicates across pages');
+
+      await store.hubs.delete('q');
+      await store.hubs.create(hub('q'), []);
+      assert.equal(await store.registrations.count('q', { tag: 'even' }), 0, "a re-created hub sees none of the old hub's tags");
+      assert.equal(await store.registrations.count('other', { tag: 'even' }), 15, 'other hubs keep theirs');
+    });
+
+    test('installations: put replaces its registrations atomically, keeps the creation time, delete removes them', async () => {
+      await store.hubs.create(hub('inst'), []);
+      const regsOf = (id: string, n: number, tags: string[]): Registration[] =>
+        Array.from({ length: n }, (_, k) => ({ ...reg(`${id}-${k}`, tags), installationId: id, etag: 1, createdAt: 10 }));
+      await store.installations.put('inst', installation('i1', { userId: 'u1' }), regsOf('i1', 2, ['t', '$InstallationId:{i1}']));
+      await store.installations.put('inst', installation('i2', { platform: 'apns', pushChannel: 'AB' }), regsOf('i2', 1, ['t', 'only-i2']));
+      await store.installations.put('inst', installation('i1', { userId: 'u1', createdAt: 99, updatedAt: 50 }), regsOf('i1', 3, ['t', 'again']));
+      const got = await store.installations.get('inst', 'i1');
+      assert.equal(got?.createdAt, 10, 'the first creation time stays');
+      assert.equal(got?.updatedAt, 50);
+      assert.deepEqual((await store.registrations.list('inst', { installationId: 'i1' }, { limit: 10 })).items.map((r) => r.id), ['i1-0', 'i1-1', 'i1-2']);
+      assert.equal(await store.registrations.count('inst', { tag: '$InstallationId:{i1}' }), 0, 'old tag rows went with the old registrations');
+      assert.equal(await store.installations.count('inst', { userId: 'u1' }), 1);
+      assert.equal(await store.installations.count('inst', { platform: 'apns' }), 1);
+      assert.deepEqual((await store.installations.list('inst', { tagExpression: parseTagExpression('only-i2').ast }, { limit: 10 })).items.map((i) => i.installationId), ['i2']);
+      assert.equal(await store.installations.delete('inst', 'i1'), true);
+      assert.equal(await store.installations.delete('inst', 'i1'), false);
+      assert.equal(await store.registrations.count('inst', { installationId: 'i1' }), 0);
+      assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
+    });
+
+    test('jobs: create, update, list newest first, unfinished', async () => {
+      await store.hubs.create(hub('jobs'), []);
+      const job = { hub: 'jobs', id: 'j1', type: 'ExportRegistrations', status: 'Started', progress: 0, outputContainerUri: 'file:///x', createdAt: 1, updatedAt: 1 };
+      await store.jobs.create(job);
+      await store.jobs.create({ ...job, id: 'j2', createdAt: 2 });
+      await store.jobs.update({ ...job, status: 'Completed', progress: 100, outputProperties: { OutputFilePath: 'file:///x/o' }, updatedAt: 5 });
+      assert.deepEqual(await store.jobs.get('JOBS', 'j1'), { ...job, status: 'Completed', progress: 100, outputProperties: { OutputFilePath: 'file:///x/o' }, updatedAt: 5 });
+      assert.deepEqual((await store.jobs.list('jobs', 10)).map((j) => j.id), ['j2', 'j1']);
+      assert.deepEqual((await store.jobs.unfinished()).map((j) => j.id), ['j2']);
+    });
   });
+}
+
+/** A tiny evaluator for the expressions above: the store's answer is checked against it. */
+function evaluateSimple(text: string, tags: string[]): boolean {
+  const has = (t: string) => tags.includes(t);
+  switch (text) {
+    case 'even': return has('even');
+    case 'm1 || five': return has('m1') || has('five');
+    case 'even && !five': return has('even') && !has('five');
+    case '!(m0 || m1)': return !(has('m0') || has('m1'));
+    case 'rewritten': return has('rewritten');
+    default: return false;
+  }
 }

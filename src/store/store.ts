@@ -150,6 +150,7 @@ export interface InstallationStore {
   /**
    * Stores the installation and replaces its registrations with these, in one transaction. Tag
    * expressions over installations match the tags of their native (non-template) registration.
+   * Replacing an installation keeps the creation time of the first one (what `get` then reports).
    */
   put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
   /** Deletes it with its registrations; false if there was none. */

@@ -302,7 +302,7 @@ export function sqliteInstallationStore(
   registrations: { insertForInstallation(hub: string, regs: readonly Registration[]): void },
 ): InstallationStore {
   const prepared = statementCache(db);
-  const selectOne = db.prepare('SELECT seq, document FROM installations WHERE hub_key = ? AND id = ?');
+  const selectOne = db.prepare('SELECT seq, document, created_at FROM installations WHERE hub_key = ? AND id = ?');
   const upsert = db.prepare(
     `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -334,8 +334,9 @@ export function sqliteInstallationStore(
 
   return {
     get: async (hub, id) => {
-      const row = selectOne.get(key(hub), id) as InstallationRow | undefined;
-      return row && (JSON.parse(row.document) as Installation);
+      const row = selectOne.get(key(hub), id) as (InstallationRow & { created_at: number }) | undefined;
+      // The row's created_at is the first PUT's (a re-PUT does not change it), whatever the document says.
+      return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
     },
     put: (hub, inst, regs) => writes.run(() => put(hub, inst, regs)),
     delete: (hub, id) => writes.run(() => remove(hub, id)),

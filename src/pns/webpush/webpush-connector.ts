@@ -1,0 +1,122 @@
+/**
+ * The Web Push connector (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; pns-protocols.md §4):
+ * the subscription endpoint is the URL, so there is no endpoint override. One HTTP/2 session pool per
+ * push-service origin; the VAPID JWT is cached per origin.
+ */
+import { rootCertificates } from 'node:tls';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import {
+  allTargets,
+  delivered,
+  outcome,
+  unreachable,
+  type ConnectorOptions,
+  type DeliveryOutcome,
+  type PnsBatch,
+  type PnsConnector,
+} from '../connector.ts';
+import { H2Pool } from '../h2-pool.ts';
+import { vapidProblem, VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
+import { webPushErrorOutcome } from './webpush-errors.ts';
+import { encryptAes128gcm, MAX_PLAINTEXT, parseSubscription, pushHeaders } from './webpush-payload.ts';
+
+export interface WebPushConnectorOptions extends ConnectorOptions {
+  /** HTTP/2 sessions per push-service origin. Default 1. */
+  sessionsPerOrigin?: number;
+}
+
+export class WebPushConnector implements PnsConnector<BrowserCredentials> {
+  readonly platform = 'browser' as const;
+  private readonly pools = new Map<string, H2Pool>();
+  private readonly checked = new Map<string, string | undefined>();
+  private readonly clock: Clock;
+  readonly vapid: VapidTokens;
+
+  constructor(private readonly opts: WebPushConnectorOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.vapid = new VapidTokens(this.clock);
+  }
+
+  private pool(origin: string): H2Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new H2Pool(origin, {
+        maxSessions: this.opts.sessionsPerOrigin ?? 1,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        connect: this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {},
+      });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  /** Origins with an open pool (tests: bad input opens none). */
+  get origins(): string[] {
+    return [...this.pools.keys()];
+  }
+
+  send(batch: PnsBatch<BrowserCredentials>): Promise<DeliveryOutcome[]> {
+    const { targets } = batch;
+    const c = batch.credentials;
+    if (!c || c.platform !== 'browser') {
+      return Promise.resolve(allTargets(targets, outcome('rejected', 'InvalidCredentials', 'no VAPID credentials for this hub')));
+    }
+    const cacheKey = `${c.subject}|${c.publicKey}|${c.privateKey}`;
+    if (!this.checked.has(cacheKey)) this.checked.set(cacheKey, vapidProblem(c));
+    const problem = this.checked.get(cacheKey);
+    if (problem) return Promise.resolve(allTargets(targets, outcome('rejected', 'InvalidCredentials', problem)));
+
+    const outcomes = new Array<DeliveryOutcome>(targets.length);
+    let pending = targets.length;
+    return new Promise((resolve) => {
+      if (pending === 0) return resolve(outcomes);
+      const settle = (i: number, o: DeliveryOutcome): void => {
+        outcomes[i] = o;
+        if (--pending === 0) resolve(outcomes);
+      };
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i]!;
+        const sub = parseSubscription(t.handle);
+        if (typeof sub === 'string') {
+          settle(i, outcome('rejected', 'BadChannel', sub));
+          continue;
+        }
+        const plaintext = typeof t.payload === 'string' ? Buffer.from(t.payload) : t.payload;
+        if (plaintext.length > MAX_PLAINTEXT) {
+          settle(i, outcome('rejected', 'InvalidNotificationSize', `${plaintext.length} bytes > ${MAX_PLAINTEXT}, the most one 4096-byte aes128gcm record holds`));
+          continue;
+        }
+        const headers = pushHeaders(t.headers);
+        if ('kind' in headers) {
+          settle(i, headers as DeliveryOutcome);
+          continue;
+        }
+        const origin = sub.endpoint.origin;
+        const body = encryptAes128gcm(plaintext, sub.p256dh, sub.auth);
+        const request = {
+          ':method': 'POST',
+          ':path': sub.endpoint.pathname + sub.endpoint.search,
+          ...headers,
+          'content-encoding': 'aes128gcm',
+          'content-type': 'application/octet-stream',
+          // RFC 8292 §2: aud is the push resource's origin, port included.
+          authorization: this.vapid.authorization(c, origin),
+        };
+        this.pool(origin).request(request, body, (r) => {
+          if (!r.ok) return settle(i, unreachable(r.error));
+          if (r.status === 201 || r.status === 202 || r.status === 200) {
+            const location = r.headers.location;
+            return settle(i, delivered(typeof location === 'string' ? location : undefined, r.status));
+          }
+          settle(i, webPushErrorOutcome(r.status, r.body, r.headers, this.clock.now()));
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.close()));
+  }
+}
