@@ -27,17 +27,8 @@ import {
   createXiaomiTemplateRegistrationDescription,
   type RegistrationDescription,
 } from '@azure/notification-hubs';
-import { startTestHerald, type TestHerald } from './helpers.ts';
+import { allowHttpPolicy, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
-/** Wire spec §1.2: the client talks plain HTTP only with this per-call policy (test plan T34). */
-const allowHttp = {
-  additionalPolicies: [
-    {
-      position: 'perCall' as const,
-      policy: { name: 'allowHttp', sendRequest: (req: { allowInsecureConnection?: boolean }, next: (r: unknown) => Promise<unknown>) => ((req.allowInsecureConnection = true), next(req)) },
-    },
-  ],
-};
 
 function webPushKeys() {
   const ecdh = createECDH('prime256v1');
@@ -53,10 +44,8 @@ describe('registry through the official Azure client', () => {
   let listenClient: NotificationHubsClient;
   before(async () => {
     h = await startTestHerald();
-    const strings = await h.connectionStrings('sandbox');
-    const httpEndpoint = (cs: string) => cs.replace(/Endpoint=sb:\/\/[^/]+\//, `Endpoint=${h.httpUrl}/`);
-    client = new NotificationHubsClient(httpEndpoint(strings.full), 'sandbox', allowHttp as never);
-    listenClient = new NotificationHubsClient(httpEndpoint(strings.listen), 'sandbox', allowHttp as never);
+    client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
+    listenClient = new NotificationHubsClient(await httpConnectionString(h, 'listen'), 'sandbox', allowHttpPolicy as never);
   });
   after(() => h.close());
 

@@ -57,3 +57,27 @@ export function parseConnectionString(cs: string): { endpoint: string; keyName: 
   );
   return { endpoint: parts.get('Endpoint')!, keyName: parts.get('SharedAccessKeyName')!, key: parts.get('SharedAccessKey')! };
 }
+
+/**
+ * The official client on plain HTTP: wire spec §1.2 says it needs this per-call policy (test plan T34);
+ * the HTTPS path with NODE_EXTRA_CA_CERTS is covered by test/azure-auth.test.ts in a child process.
+ */
+export const allowHttpPolicy = {
+  additionalPolicies: [
+    {
+      position: 'perCall' as const,
+      policy: {
+        name: 'allowHttp',
+        sendRequest: (req: { allowInsecureConnection?: boolean }, next: (r: unknown) => Promise<unknown>) => {
+          req.allowInsecureConnection = true;
+          return next(req);
+        },
+      },
+    },
+  ],
+};
+
+/** A connection string of this hub that points the client at its plain-HTTP port. */
+export async function httpConnectionString(h: RunningHerald, rule: 'full' | 'listen' = 'full'): Promise<string> {
+  return (await h.connectionStrings('sandbox'))[rule].replace(/Endpoint=sb:\/\/[^/]+\//, `Endpoint=${h.httpUrl}/`);
+}

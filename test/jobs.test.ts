@@ -9,16 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotificationHubsClient, createFcmV1RegistrationDescription } from '@azure/notification-hubs';
-import { startTestHerald, tempDir, type TestHerald } from './helpers.ts';
+import { allowHttpPolicy, httpConnectionString, startTestHerald, tempDir, type TestHerald } from './helpers.ts';
 
-const allowHttp = {
-  additionalPolicies: [
-    {
-      position: 'perCall' as const,
-      policy: { name: 'allowHttp', sendRequest: (req: { allowInsecureConnection?: boolean }, next: (r: unknown) => Promise<unknown>) => ((req.allowInsecureConnection = true), next(req)) },
-    },
-  ],
-};
 const NS = 'xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect" xmlns:i="http://www.w3.org/2001/XMLSchema-instance"';
 const line = (token: string, id?: string) =>
   `<FcmV1RegistrationDescription ${NS}>${id ? `<RegistrationId>${id}</RegistrationId>` : ''}<Tags>imported</Tags><FcmV1RegistrationId>${token}</FcmV1RegistrationId></FcmV1RegistrationDescription>`;
@@ -30,8 +22,7 @@ describe('jobs', () => {
   before(async () => {
     h = await startTestHerald();
     files = join(h.dataDir, 'files');
-    const cs = (await h.connectionStrings('sandbox')).full.replace(/Endpoint=sb:\/\/[^/]+\//, `Endpoint=${h.httpUrl}/`);
-    client = new NotificationHubsClient(cs, 'sandbox', allowHttp as never);
+    client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
     for (let i = 0; i < 3; i++) await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: `existing-${i}` }));
   });
   after(() => h.close());

@@ -22,24 +22,19 @@ const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
 const RULE_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/;
 const KEY = /^[A-Za-z0-9+/=_-]{16,256}$/;
 
-export function validateHubName(name: unknown): string {
-  if (typeof name !== 'string' || !HUB_NAME.test(name)) {
-    throw new HubError(
-      'invalid_hub_name',
-      `Invalid hub name '${String(name).slice(0, 300)}': use 1 to 260 letters, digits, '.', '-' or '_', starting and ending with a letter or digit.`,
-    );
+/** Hub and rule names share Azure's entity-name rule; only the length and the error code differ. */
+function validateName(name: unknown, pattern: RegExp, code: 'invalid_hub_name' | 'invalid_rule_name', what: string, max: number): string {
+  if (typeof name !== 'string' || !pattern.test(name)) {
+    throw new HubError(code, `Invalid ${what} name '${String(name).slice(0, 300)}': use 1 to ${max} letters, digits, '.', '-' or '_', starting and ending with a letter or digit.`);
   }
   return name;
 }
 
-export function validateRuleName(name: unknown): string {
-  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
-    throw new HubError(
-      'invalid_rule_name',
-      `Invalid rule name '${String(name).slice(0, 300)}': use 1 to 256 letters, digits, '.', '-' or '_', starting and ending with a letter or digit.`,
-    );
-  }
-  return name;
+export const validateHubName = (name: unknown): string => validateName(name, HUB_NAME, 'invalid_hub_name', 'hub', 260);
+export const validateRuleName = (name: unknown): string => validateName(name, RULE_NAME, 'invalid_rule_name', 'rule', 256);
+
+export function isValidHubName(name: string): boolean {
+  return HUB_NAME.test(name);
 }
 
 function validateRights(rights: unknown): Right[] {

@@ -3,7 +3,7 @@ import type { JobType } from '../wire/job-xml.ts';
 import { parseJobEntry, renderJobEntry, renderJobFeed, type JobView } from '../wire/job-xml.ts';
 import type { JobService } from '../../registry/jobs.ts';
 import type { JobRecord } from '../../store/store.ts';
-import type { AzureOperationHandlers, AzureRequestContext } from './azure.ts';
+import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } from './azure.ts';
 
 const ENTRY_TYPE = 'application/atom+xml;type=entry;charset=utf-8';
 
@@ -22,10 +22,7 @@ export function jobView(j: JobRecord): JobView {
   };
 }
 
-function at(ctx: AzureRequestContext) {
-  const host = ctx.req.headers.host;
-  return { origin: `https://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : 'localhost'}`, hub: ctx.hub.name };
-}
+const at = (ctx: AzureRequestContext) => ({ origin: requestOrigin(ctx), hub: ctx.hub.name });
 
 export function jobHandlers(jobs: JobService): AzureOperationHandlers {
   return {

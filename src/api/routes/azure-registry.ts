@@ -9,20 +9,11 @@ import type { Registration } from '../../registry/model.ts';
 import { newRegistrationId, type ListResult, type RegistryService } from '../../registry/registry-service.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseRegistrationEntry, renderRegistrationEntry, renderRegistrationFeed } from '../wire/registration-xml.ts';
-import type { AzureOperationHandlers, AzureRequestContext } from './azure.ts';
+import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } from './azure.ts';
 
 const API_VERSION = 'api-version=2020-06';
 const ENTRY_TYPE = 'application/atom+xml;type=entry;charset=utf-8';
 const FEED_TYPE = 'application/atom+xml;type=feed;charset=utf-8';
-
-/**
- * The absolute origin for Location headers. The JS client requires `https://` for registrationIDs
- * (§6.9) and only reads the path of the others, so https is written whatever the transport was.
- */
-function origin(ctx: AzureRequestContext): string {
-  const host = ctx.req.headers.host;
-  return `https://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : 'localhost'}`;
-}
 
 /** `If-Match: "3"`, `W/"3"` or `*` (§6.7); anything else can never match. */
 function ifMatch(ctx: AzureRequestContext): number | '*' | undefined {
@@ -38,7 +29,7 @@ function id(ctx: AzureRequestContext): string {
 }
 
 function sendEntry(ctx: AzureRequestContext, reg: Registration): FastifyReply {
-  const at = { origin: origin(ctx), hub: ctx.hub.name };
+  const at = { origin: requestOrigin(ctx), hub: ctx.hub.name };
   return ctx.reply
     .code(200)
     .header('Content-Location', `${at.origin}/${encodeURIComponent(ctx.hub.name)}/registrations/${encodeURIComponent(reg.id)}?${API_VERSION}`)
@@ -48,7 +39,7 @@ function sendEntry(ctx: AzureRequestContext, reg: Registration): FastifyReply {
 }
 
 function sendFeed(ctx: AzureRequestContext, result: ListResult<Registration>): FastifyReply {
-  const at = { origin: origin(ctx), hub: ctx.hub.name };
+  const at = { origin: requestOrigin(ctx), hub: ctx.hub.name };
   if (result.continuationToken) ctx.reply.header('x-ms-continuationtoken', result.continuationToken);
   const self = `${at.origin}${ctx.req.url}`;
   return ctx.reply.code(200).type(FEED_TYPE).send(renderRegistrationFeed(result.items, at, self));
@@ -62,7 +53,7 @@ export function registryHandlers(registry: RegistryService): AzureOperationHandl
       await registry.putInstallation(ctx.hub, id(ctx), parseInstallationJson(ctx.body));
       return ctx.reply
         .code(200)
-        .header('Content-Location', `${origin(ctx)}/${encodeURIComponent(ctx.hub.name)}/installations/${encodeURIComponent(id(ctx))}?${API_VERSION}`)
+        .header('Content-Location', `${requestOrigin(ctx)}/${encodeURIComponent(ctx.hub.name)}/installations/${encodeURIComponent(id(ctx))}?${API_VERSION}`)
         .send();
     },
     updateInstallation: async (ctx) => {
@@ -78,7 +69,7 @@ export function registryHandlers(registry: RegistryService): AzureOperationHandl
       return ctx.reply.code(204).send();
     },
     createRegistrationId: async (ctx) => {
-      const location = `${origin(ctx)}/${encodeURIComponent(ctx.hub.name)}/registrations/${newRegistrationId()}?${API_VERSION}`;
+      const location = `${requestOrigin(ctx)}/${encodeURIComponent(ctx.hub.name)}/registrations/${newRegistrationId()}?${API_VERSION}`;
       return ctx.reply.code(201).header('Location', location).header('Content-Location', location).send();
     },
     createRegistration: async (ctx) => sendEntry(ctx, await registry.createRegistration(ctx.hub, parseRegistrationEntry(ctx.body).input)),

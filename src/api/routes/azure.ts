@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseSasToken, requireRight, verifySasToken } from '../../auth/sas.ts';
 import { HubError } from '../../shared/errors.ts';
+import { isValidHubName } from '../../hubs/hub-service.ts';
 import type { HubRecord } from '../../store/store.ts';
 import type { AppDeps } from '../app.ts';
 import { classifyOperation, type AzureOperation, type AzureOperationName } from '../azure-operations.ts';
@@ -20,10 +21,19 @@ export interface AzureRequestContext {
   body: Buffer;
 }
 
+/**
+ * The absolute origin for Location headers and Atom links. The JS client requires `https://` for
+ * registrationIDs (§6.9) and reads only the path of the others, so https is written whatever the
+ * transport was; the host is the one the client used.
+ */
+export function requestOrigin(ctx: AzureRequestContext): string {
+  const host = ctx.req.headers.host;
+  return `https://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : 'localhost'}`;
+}
+
 export type AzureOperationHandler = (ctx: AzureRequestContext) => Promise<unknown>;
 export type AzureOperationHandlers = Partial<Record<AzureOperationName, AzureOperationHandler>>;
 
-const HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,258}[A-Za-z0-9])?$/;
 
 function decodeSegment(segment: string): string {
   try {
@@ -53,7 +63,7 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     if (segments.length > 1 && segments.at(-1) === '') segments.pop();
     const [hubName, ...rest] = segments;
 
-    if (hubName === undefined || !HUB_NAME.test(hubName)) throw new HubError('not_found', 'The requested resource does not exist.');
+    if (hubName === undefined || !isValidHubName(hubName)) throw new HubError('not_found', 'The requested resource does not exist.');
     const classified = classifyOperation(req.method, rest, query, { ifMatch: req.headers['if-match'] !== undefined });
     if (classified.kind === 'not_found') throw new HubError('not_found', 'The requested resource does not exist.');
     if (classified.kind === 'method_not_allowed') {
