@@ -33,6 +33,15 @@ import { SecretBox } from './shared/secret-box.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { ensureDevCa } from './tls/dev-ca.ts';
 import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
+import { rootCertificates } from 'node:tls';
+import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
+import { Deliverer, type Connectors } from './dispatch/deliver.ts';
+import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
+import { Renderer } from './dispatch/render.ts';
+import { RetryPolicy } from './dispatch/retry-policy.ts';
+import { ApnsConnector } from './pns/apns/apns-connector.ts';
+import { FcmConnector } from './pns/fcm/fcm-connector.ts';
+import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -52,6 +61,8 @@ export interface RunningHerald {
   hubs: HubService;
   registry: RegistryService;
   jobs: JobService;
+  sends: SendService;
+  worker: DispatchWorker;
   logger: Logger;
   /** The Full and Listen connection strings of a hub's default rules. */
   connectionStrings(hub: string): Promise<{ full: string; listen: string }>;
@@ -118,6 +129,18 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
+  // In sandbox mode the connectors also trust the development CA the emulators present; `ca` replaces
+  // Node's roots, so the public ones stay in the list for real PNS endpoints.
+  const connectorOptions = { clock, ...(config.sandbox && tls?.caCertPath ? { ca: [...rootCertificates, readFileSync(tls.caCertPath, 'utf8')].join('\n') } : {}) };
+  const connectors: Connectors = {
+    apns: new ApnsConnector(connectorOptions),
+    fcmv1: new FcmConnector(connectorOptions),
+    browser: new WebPushConnector(connectorOptions),
+  };
+  const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
+  const worker = new DispatchWorker(store, deliverer, clock, logger, config.dispatch.concurrency);
+  const sends = new SendService(store, deliverer, clock, () => worker.wake());
+  const feedback = new FeedbackUrls(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
   let sandbox: Sandbox | undefined;
 
@@ -153,7 +176,8 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       jobs,
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
-      azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs) },
+      feedback,
+      azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback) },
       clock,
       logger,
       metrics: createHttpMetrics(),
@@ -188,6 +212,12 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     });
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
+    await worker.start();
+    const prune = setInterval(() => {
+      store.dispatch.pruneOutcomes(clock.now() - config.dispatch.outcomeRetentionDays * 86_400_000, 10_000).catch((err) => logger.error({ err }, 'pruning outcomes failed'));
+    }, 60_000);
+    prune.unref();
+
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
     const purge = setInterval(() => {
       registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
@@ -202,6 +232,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
         clearInterval(purge);
+        clearInterval(prune);
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {
           logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');
@@ -218,6 +249,9 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
             })
           : Promise.resolve();
         await Promise.all([app.close(), extraClosed]);
+        // Batches being delivered finish and are recorded; the rest waits in the store for the next start.
+        await worker.stop();
+        await Promise.all(Object.values(connectors).map((c) => c.close()));
         // A running job finishes its current chunk's writes before the store closes.
         await Promise.race([jobs.idle(), new Promise((r) => setTimeout(r, config.server.shutdownGraceMs).unref())]);
         clearTimeout(grace);
@@ -239,6 +273,8 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       hubs,
       registry,
       jobs,
+      sends,
+      worker,
       logger,
       async connectionStrings(hubName) {
         const ep = publicEndpoint();
@@ -249,6 +285,8 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     };
   } catch (err) {
     await started?.close();
+    await worker.stop();
+    await Promise.all(Object.values(connectors).map((c) => c.close()));
     await sandbox?.close();
     await store.close();
     throw err;

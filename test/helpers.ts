@@ -1,8 +1,9 @@
 /** Shared by the end-to-end tests: a real Herald on port 0 with a temporary data directory. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { request as httpsRequest } from 'node:https';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startHerald, type RunningHerald } from '../src/main.ts';
@@ -80,4 +81,18 @@ export const allowHttpPolicy = {
 /** A connection string of this hub that points the client at its plain-HTTP port. */
 export async function httpConnectionString(h: RunningHerald, rule: 'full' | 'listen' = 'full'): Promise<string> {
   return (await h.connectionStrings('sandbox'))[rule].replace(/Endpoint=sb:\/\/[^/]+\//, `Endpoint=${h.httpUrl}/`);
+}
+
+/** A JSON call to an emulator's control plane, trusting the development CA. */
+export function emulatorCall(h: RunningHerald, platform: 'apns' | 'fcmv1' | 'wns' | 'browser', path: string, method = 'GET', body?: unknown): Promise<any> {
+  const ca = readFileSync(h.caCertPath!, 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(`${h.emulatorUrls![platform]}${path}`, { method, ca, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => (res.statusCode && res.statusCode < 300 ? resolve(text ? JSON.parse(text) : undefined) : reject(new Error(`${res.statusCode} ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
 }

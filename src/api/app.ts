@@ -22,6 +22,8 @@ import { adminHubRoutes } from './routes/admin-hubs.ts';
 import { adminRegistryRoutes } from './routes/admin-registry.ts';
 import { adminFileRoutes } from './routes/admin-files.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
+import { adminMessageRoutes } from './routes/admin-messages.ts';
+import { feedbackRoute, type FeedbackUrls } from './routes/azure-sends.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -45,6 +47,7 @@ export interface AppDeps {
   registry: RegistryService;
   jobs: JobService;
   files: FileArea;
+  feedback: FeedbackUrls;
   /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
   sandboxUrls?: () => Record<string, string> | null;
   clock: Clock;
@@ -122,6 +125,7 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (a) => adminCredentialRoutes(a, deps));
   await app.register(async (a) => adminRegistryRoutes(a, deps));
   await app.register(async (a) => adminJobRoutes(a, deps));
+  await app.register(async (a) => adminMessageRoutes(a, deps));
   await app.register(async (a) => adminFileRoutes(a, deps.files));
 }
 
@@ -166,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/_admin\/v1/, '').replace(/\*$/, '{path}') }),
   });
   await app.register(async (a) => operationsRoutes(a, deps));
+  await app.register(async (a) => feedbackRoute(a, deps));
   await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;

@@ -26,6 +26,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   registration_not_found: 404,
   job_not_found: 404,
+  notification_not_found: 404,
   installation_not_found: 404,
   etag_mismatch: 412,
   // An expired registration: the device SDKs and the seed backend re-create on 410 (§6.7).

@@ -86,6 +86,15 @@ export const configSchema = z
       })
       .strict()
       .default({ expiredRetentionSeconds: 86_400, purgeIntervalSeconds: 60 }),
+    dispatch: z
+      .object({
+        /** Send jobs (planning steps and delivery batches) run at the same time. */
+        concurrency: z.coerce.number().int().min(1).max(256).default(4),
+        /** How long per-device outcomes are kept. */
+        outcomeRetentionDays: z.coerce.number().min(0).max(3650).default(7),
+      })
+      .strict()
+      .default({ concurrency: 4, outcomeRetentionDays: 7 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -34,6 +34,12 @@ interface Pending {
   cb: H2Callback;
 }
 
+interface InFlight {
+  deadline: number;
+  stream: http2.ClientHttp2Stream;
+  finish: (result: H2Result) => void;
+}
+
 interface Slot {
   session: http2.ClientHttp2Session;
   active: number;
@@ -51,6 +57,9 @@ export class H2Pool {
   private closed = false;
   private readonly maxSessions: number;
   private readonly timeoutMs: number;
+  /** One sweep timer for all in-flight requests: cheaper than a timer per stream at thousands of streams. */
+  private readonly inFlight = new Set<InFlight>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     readonly origin: string,
@@ -134,9 +143,11 @@ export class H2Pool {
     let status = 0;
     let resHeaders: http2.IncomingHttpHeaders = {};
     let chunks: Buffer[] | undefined;
+    const entry: InFlight = { deadline: Date.now() + this.timeoutMs, stream: undefined as unknown as http2.ClientHttp2Stream, finish: () => undefined };
     const finish = (result: H2Result): void => {
       if (done) return;
       done = true;
+      this.inFlight.delete(entry);
       if (--slot.active === 0 && !slot.session.destroyed) slot.session.unref();
       p.cb(result);
       this.pump();
@@ -162,15 +173,30 @@ export class H2Pool {
       if (status !== 0) return finish({ ok: true, status, headers: resHeaders, body: chunks ? Buffer.concat(chunks) : EMPTY });
       finish({ ok: false, error: `stream closed without an answer (code ${stream.rstCode ?? 'none'})` });
     });
-    stream.setTimeout(this.timeoutMs, () => {
-      finish({ ok: false, error: `no answer within ${this.timeoutMs} ms` });
-      stream.close(NGHTTP2_CANCEL);
-    });
+    entry.stream = stream;
+    entry.finish = finish;
+    this.inFlight.add(entry);
+    this.sweeper ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4)));
     stream.end(p.body);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const e of this.inFlight) {
+      if (e.deadline > now) continue;
+      e.finish({ ok: false, error: `no answer within ${this.timeoutMs} ms` });
+      e.stream.close(NGHTTP2_CANCEL);
+    }
+    if (this.inFlight.size === 0 && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     const waiting = this.queue.slice(this.head);
     this.queue = [];
     this.head = 0;

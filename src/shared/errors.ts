@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'not_found'
   | 'registration_not_found'
   | 'job_not_found'
+  | 'notification_not_found'
   | 'installation_not_found'
   | 'etag_mismatch'
   | 'registration_gone'

@@ -95,6 +95,8 @@ export interface RegistryFilter {
   handles?: readonly string[];
   platform?: PlatformName;
   installationId?: string;
+  /** Only these registration kinds (a native send targets its platform's native kind, a template send the template kinds). */
+  kinds?: readonly string[];
   updatedSince?: number;
   updatedBefore?: number;
   /** Leave out what expired before this time (ms); absent: include everything. */
@@ -123,6 +125,8 @@ export interface WriteCondition {
 export interface RegistrationStore {
   /** Includes expired registrations (the caller answers 410 for them). */
   get(hub: string, id: string): Promise<Registration | undefined>;
+  /** The registrations with these ids that exist (any order); for delivering a planned batch. */
+  getMany(hub: string, ids: readonly string[]): Promise<Registration[]>;
   /**
    * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
    * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
@@ -185,6 +189,102 @@ export interface JobStore {
   unfinished(): Promise<JobRecord[]>;
 }
 
+/** A notification as the pipeline keeps it; `request` is the accepted send, opaque to the store. */
+export interface NotificationRecord {
+  hub: string;
+  id: string;
+  /** Scheduled, Enqueued, Processing, Completed, Abandoned, NoTargetFound or Cancelled. */
+  state: string;
+  request: Record<string, unknown>;
+  /** Outcome counts per platform: `{ apns: { Success: 3, WrongToken: 1 } }`. */
+  counts: Record<string, Record<string, number>>;
+  /** Targets resolved so far. */
+  targets: number;
+  enqueuedAt: number;
+  scheduledAt?: number;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export interface DispatchJob {
+  id: number;
+  hub: string;
+  notificationId: string;
+  kind: 'plan' | 'deliver';
+  payload: unknown;
+  /** 0 on the first run; each claim of a job whose lease ran out adds one. */
+  attempt: number;
+  runAt: number;
+}
+
+export interface DeviceOutcomeRecord {
+  registrationId?: string;
+  handle: string;
+  platform: string;
+  /** The Azure outcome name (Success, WrongToken, ...). */
+  outcome: string;
+  reason?: string;
+  attempts: number;
+  at: number;
+}
+
+export interface FeedbackRecord {
+  at: number;
+  platform: string;
+  handle: string;
+  registrationId?: string;
+  installationId?: string;
+  notificationId?: string;
+  /** NotificationSystemError: ExpiredChannel, ... */
+  error: string;
+}
+
+export interface PlanStep {
+  /** Delivery batches to enqueue, each a job payload. */
+  batches: unknown[];
+  /** Where the next page starts; absent: planning is done. */
+  nextCursor?: unknown;
+  /** Targets in this step's batches. */
+  targets: number;
+  now: number;
+}
+
+export interface DeliveryResult {
+  outcomes: DeviceOutcomeRecord[];
+  /** Added to the notification's counts. */
+  counts: Record<string, Record<string, number>>;
+  /** Handles the PNS reported dead: their registrations go (installations get pushChannelExpired). */
+  expired: FeedbackRecord[];
+  /** Targets to try again later, as one new batch. */
+  retry?: { payload: unknown; runAt: number };
+  now: number;
+}
+
+export interface DispatchStore {
+  /** Stores the notification and its first job in one write: nothing accepted lives only in memory. */
+  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }): Promise<void>;
+  getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
+  /** Cancels a notification that has not started; 'started' when it already runs or ran. */
+  cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
+  /** Leases up to `limit` runnable jobs (run_at passed, no live lease) for `leaseMs`. */
+  claim(now: number, limit: number, leaseMs: number): Promise<DispatchJob[]>;
+  /**
+   * Makes every leased job runnable again at once. Only for a store one process owns (capabilities):
+   * at start-up, every lease in it belongs to a process that is gone.
+   */
+  releaseLeases(): Promise<number>;
+  /** When the next job becomes runnable (ms), if any. */
+  nextRunAt(): Promise<number | undefined>;
+  /** Records a planning step: enqueues its batches and moves (or ends) the plan, in one transaction. */
+  finishPlanStep(job: DispatchJob, step: PlanStep): Promise<void>;
+  /** Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction. */
+  finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
+  listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
+  listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
+  /** Deletes per-device outcomes older than `before`; returns how many. */
+  pruneOutcomes(before: number, limit: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -194,6 +294,7 @@ export interface Store {
   readonly registrations: RegistrationStore;
   readonly installations: InstallationStore;
   readonly jobs: JobStore;
+  readonly dispatch: DispatchStore;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

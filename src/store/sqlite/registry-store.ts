@@ -139,6 +139,10 @@ function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; par
     sql.push('r.installation_id = ?');
     params.push(f.installationId);
   }
+  if (f.kinds) {
+    sql.push(f.kinds.length === 0 ? '0' : `r.kind IN (${f.kinds.map(() => '?').join(', ')})`);
+    params.push(...f.kinds);
+  }
   if (f.updatedSince !== undefined) {
     sql.push('r.updated_at >= ?');
     params.push(f.updatedSince);
@@ -234,6 +238,16 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     get: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
       return row && toRegistration(row);
+    },
+    getMany: async (hub, ids) => {
+      const out: Registration[] = [];
+      // In chunks: one statement per batch, not per device; SQLite binds at most 32766 values.
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        const rows = prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = ? AND r.id IN (${part.map(() => '?').join(', ')})`).all(key(hub), ...part) as RegistrationRow[];
+        out.push(...rows.map(toRegistration));
+      }
+      return out;
     },
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),

@@ -18,6 +18,7 @@ import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
 import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore } from './registry-store.ts';
 import { WriteBatcher } from './write-batcher.ts';
 import { sqliteJobStore } from './job-store.ts';
+import { sqliteDispatchStore } from './dispatch-store.ts';
 
 interface HubRow {
   name: string;
@@ -222,6 +223,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     registrations: sqliteRegistrationStore(db, writes),
     installations: sqliteInstallationStore(db, writes, registrationInserter(db)),
     jobs: sqliteJobStore(db),
+    dispatch: sqliteDispatchStore(db, writes),
     ping: async () => {
       ping.get();
     },

@@ -1,0 +1,59 @@
+/**
+ * Beyond Azure, per-device outcomes: for every targeted device of a notification, its registration,
+ * handle, platform, outcome, PNS reason, attempts and time (Azure gives counts per PNS only).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HubService } from '../../hubs/hub-service.ts';
+import { pageSize } from '../../registry/registry-service.ts';
+import { HubError } from '../../shared/errors.ts';
+import type { Store } from '../../store/store.ts';
+import { errorResponses } from './admin-schemas.ts';
+
+export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: HubService; store: Store }): Promise<void> {
+  app.get<{ Params: { hub: string; id: string }; Querystring: { outcome?: string; top?: string; continuationToken?: string } }>(
+    '/hubs/:hub/messages/:id/outcomes',
+    {
+      schema: {
+        summary: "A notification's per-device outcomes",
+        tags: ['messages'],
+        params: { type: 'object', properties: { hub: { type: 'string' }, id: { type: 'string' } } },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            outcome: { type: 'string', description: 'Only this outcome (Success, WrongToken, ExpiredChannel, ...)' },
+            top: { type: 'string' },
+            continuationToken: { type: 'string' },
+          },
+        },
+        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+      },
+    },
+    async (req) => {
+      const hub = await deps.hubs.getHub(req.params.hub);
+      const n = await deps.store.dispatch.getNotification(hub.name, req.params.id);
+      if (!n) throw new HubError('notification_not_found', `Notification '${req.params.id}' was not found.`);
+      const token = req.query.continuationToken;
+      if (token !== undefined && !/^\d{1,15}$/.test(token)) throw new HubError('invalid_continuation_token', 'The continuation token is not valid; start again without it.');
+      const page = await deps.store.dispatch.listOutcomes(hub.name, n.id, req.query.outcome ? { outcome: req.query.outcome } : {}, {
+        limit: pageSize(req.query.top),
+        ...(token === undefined ? {} : { after: Number(token) }),
+      });
+      return {
+        notificationId: n.id,
+        state: n.state,
+        items: page.items.map((o) => ({ ...o, at: new Date(o.at).toISOString() })),
+        ...(page.next === undefined ? {} : { continuationToken: String(page.next) }),
+      };
+    },
+  );
+
+  app.get<{ Params: { hub: string } }>(
+    '/hubs/:hub/feedback',
+    { schema: { summary: 'PNS feedback: handles the PNS reported dead, newest first', tags: ['messages'], params: { type: 'object', properties: { hub: { type: 'string' } } } } },
+    async (req) => {
+      const hub = await deps.hubs.getHub(req.params.hub);
+      return { items: (await deps.store.dispatch.listFeedback(hub.name, 1000)).map((f) => ({ ...f, at: new Date(f.at).toISOString() })) };
+    },
+  );
+}

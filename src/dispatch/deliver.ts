@@ -1,0 +1,159 @@
+/**
+ * Delivering one batch (design: "Deliver"): load its registrations, render each device's push, hand
+ * the pushes to the platform's connector, and turn the outcomes into one recorded result: counts per
+ * PNS, per-device outcomes, feedback for dead handles, and the targets to retry as a smaller batch.
+ */
+import type { HubService } from '../hubs/hub-service.ts';
+import type { Platform, PnsCredentials } from '../hubs/credentials.ts';
+import type { PnsConnector, DeliveryOutcome } from '../pns/connector.ts';
+import type { PnsHandle, Registration } from '../registry/model.ts';
+import type { Clock } from '../shared/clock.ts';
+import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from '../store/store.ts';
+import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
+import { RetryPolicy, type RetryState } from './retry-policy.ts';
+
+/** A target of a batch: a registration by id, or a direct send's handle. */
+export type TargetRef = { r: string } | { d: PnsHandle };
+
+export interface BatchPayload {
+  targets: TargetRef[];
+  retry: RetryState;
+}
+
+export type Connectors = Partial<Record<Platform, PnsConnector>>;
+
+/** What one device got, for a test send's NotificationOutcome (§7.5) and for counting. */
+export interface TargetOutcome {
+  target: RenderedTarget | { platform: string; handle: string; registrationId?: string };
+  outcome: DeliveryOutcome;
+}
+
+function outcomeOf(kind: DeliveryOutcome['kind'], azure: DeliveryOutcome['azure'], reason: string): DeliveryOutcome {
+  return { kind, azure, reason };
+}
+
+export class Deliverer {
+  constructor(
+    private readonly store: Store,
+    private readonly hubs: HubService,
+    private readonly connectors: Connectors,
+    private readonly renderer: Renderer,
+    private readonly retry: RetryPolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Renders and sends to these targets; one outcome per target, never throws for one target. */
+  async sendNow(hub: string, req: StoredRequest, regs: readonly Registration[], direct: readonly PnsHandle[]): Promise<TargetOutcome[]> {
+    const results: TargetOutcome[] = [];
+    const byPlatform = new Map<Platform, RenderedTarget[]>();
+    const rendered: RenderedTarget[] = [];
+    for (const reg of regs) {
+      try {
+        rendered.push(this.renderer.render(req, reg));
+      } catch (err) {
+        // A template that cannot render for this device (it was valid when stored): this device only.
+        results.push({ target: { platform: reg.handle.platform, handle: reg.handle.value, registrationId: reg.id }, outcome: outcomeOf('rejected', 'UnknownError', `the template could not be rendered: ${(err as Error).message}`) });
+      }
+    }
+    for (const h of direct) rendered.push(this.renderer.renderDirect(req, h));
+    for (const t of rendered) {
+      const p = connectorPlatform(t.platform);
+      if (!p || !this.connectors[p]) {
+        results.push({ target: t, outcome: outcomeOf('rejected', 'PnsUnavailable', `Herald has no connector for ${t.platform}`) });
+        continue;
+      }
+      const list = byPlatform.get(p) ?? [];
+      list.push(t);
+      byPlatform.set(p, list);
+    }
+    await Promise.all(
+      [...byPlatform].map(async ([platform, targets]) => {
+        let credentials: PnsCredentials | undefined;
+        try {
+          credentials = await this.hubs.openCredentials(hub, platform);
+        } catch {
+          credentials = undefined; // the connector answers InvalidCredentials for every target, no network call
+        }
+        const outcomes = await this.connectors[platform]!.send({
+          credentials,
+          targets: targets.map((t) => ({ handle: t.connectorHandle, payload: t.payload, headers: t.headers })),
+        });
+        targets.forEach((t, i) => results.push({ target: t, outcome: outcomes[i] ?? outcomeOf('retry', 'PnsUnreachable', 'no outcome from the connector') }));
+      }),
+    );
+    return results;
+  }
+
+  /** A queued batch, from its payload to the result the store records in one transaction. */
+  async deliverBatch(hub: string, notificationId: string, req: StoredRequest, batch: BatchPayload, attemptOfJob: number): Promise<DeliveryResult> {
+    const now = this.clock.now();
+    const result: DeliveryResult = { outcomes: [], counts: {}, expired: [], now };
+    const count = (platform: string, name: string) => {
+      const p = (result.counts[platform] ??= {});
+      p[name] = (p[name] ?? 0) + 1;
+    };
+    const record = (t: TargetOutcome['target'], name: string, reason: string, attempts: number) => {
+      const o: DeviceOutcomeRecord = { handle: t.handle, platform: t.platform, outcome: name, reason, attempts, at: now };
+      if (t.registrationId) o.registrationId = t.registrationId;
+      result.outcomes.push(o);
+      count(t.platform, name);
+    };
+    const attempts = batch.retry.attempts + 1;
+
+    const ids = batch.targets.flatMap((t) => ('r' in t ? [t.r] : []));
+    const direct = batch.targets.flatMap((t) => ('d' in t ? [t.d] : []));
+    const regs = ids.length > 0 ? (await this.store.registrations.getMany(hub, ids)).filter((r) => r.expiresAt === undefined || r.expiresAt > now) : [];
+    // A registration deleted or expired since planning is simply no longer a target.
+
+    const late = this.retry.checkDeadline(batch.retry);
+    if (late && late.kind === 'abandon') {
+      for (const r of regs) record({ platform: r.handle.platform, handle: r.handle.value, registrationId: r.id }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
+      for (const d of direct) record({ platform: d.platform, handle: d.value }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
+      return result;
+    }
+
+    const outcomes = await this.sendNow(hub, req, regs, direct);
+    const retry: TargetRef[] = [];
+    let retryAfterMs: number | undefined;
+    let firstRetry: DeliveryOutcome | undefined;
+    for (const { target, outcome } of outcomes) {
+      switch (outcome.kind) {
+        case 'delivered':
+          record(target, 'Success', outcome.reason, attempts + attemptOfJob);
+          break;
+        case 'rejected':
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          break;
+        case 'handle-expired': {
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          const f: FeedbackRecord = { at: outcome.expiredAt ?? now, platform: target.platform, handle: target.handle, notificationId, error: outcome.azure === 'WrongToken' ? 'WrongToken' : 'ExpiredChannel' };
+          if (target.registrationId) f.registrationId = target.registrationId;
+          if ('installationId' in target && target.installationId) f.installationId = target.installationId;
+          result.expired.push(f);
+          break;
+        }
+        case 'retry':
+          retry.push(target.registrationId ? { r: target.registrationId } : { d: direct.find((d) => d.value === target.handle)! });
+          firstRetry ??= outcome;
+          if (outcome.retryAfterMs !== undefined) retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs);
+          break;
+      }
+    }
+    if (retry.length > 0 && firstRetry) {
+      const decision = this.retry.onFailure(batch.retry, {
+        outcome: firstRetry.azure,
+        reason: firstRetry.reason,
+        ...(firstRetry.status === undefined ? {} : { status: firstRetry.status }),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
+      if (decision.kind === 'retry') {
+        result.retry = { payload: { targets: retry, retry: decision.state } satisfies BatchPayload, runAt: decision.atMs };
+      } else {
+        for (const { target, outcome } of outcomes) {
+          if (outcome.kind === 'retry') record(target, 'AbandonedNotificationMessages', `${decision.message}; last: ${outcome.azure} ${outcome.reason}`, decision.state.attempts);
+        }
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The send pipeline (design.md, "A send, from HTTP to the device"): accept (store before answering),
+ * plan (resolve targets in pages, each page a batch job, the cursor saved with the batches), deliver
+ * (per batch), complete (when no job of the notification is left). A worker loop runs the durable
+ * jobs; a job whose process died is run again (at-least-once, bounded by the batches in flight).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Clock } from '../shared/clock.ts';
+import { HubError } from '../shared/errors.ts';
+import type { DispatchJob, HubRecord, NotificationRecord, Store } from '../store/store.ts';
+import { parseTagExpression } from '../tags/index.ts';
+import { MAX_TEST_SEND_RESULTS } from '../api/wire/notification-xml.ts';
+import { Deliverer, type BatchPayload, type TargetOutcome } from './deliver.ts';
+import { initialRetryState } from './retry-policy.ts';
+import { toStoredRequest, type StoredRequest } from './render.ts';
+import type { SendRequest } from './send-request.ts';
+
+/** Registrations read per planning step, and devices per delivery batch. */
+export const PLAN_PAGE = 5000;
+export const BATCH_SIZE = 500;
+/** How long a claimed job is ours before another worker may take it (a connector times out well before). */
+const LEASE_MS = 5 * 60_000;
+/** How often the worker looks for due jobs when idle: scheduled sends fire within this of their time. */
+const IDLE_POLL_MS = 200;
+
+/** Azure's shape: `{32 hex}-{yyyyMMddHHmmss}-{int}-{int}` (wire spec §7.4). */
+export function newNotificationId(now: number): string {
+  const d = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `${randomBytes(16).toString('hex')}-${d}-${randomBytes(3).readUIntBE(0, 3)}-${randomBytes(1)[0]}`;
+}
+
+export interface TestSendResult {
+  id: string;
+  outcomes: TargetOutcome[];
+}
+
+export class SendService {
+  constructor(
+    private readonly store: Store,
+    private readonly deliverer: Deliverer,
+    private readonly clock: Clock,
+    private readonly onAccepted: () => void,
+  ) {}
+
+  /** Stores the notification with its first job; answers only after the write (nothing lives only in memory). */
+  async accept(hub: HubRecord, req: SendRequest): Promise<NotificationRecord> {
+    const now = this.clock.now();
+    const stored = toStoredRequest(req, req.scheduledAtMs ?? now);
+    const scheduled = req.scheduledAtMs !== undefined && req.scheduledAtMs > now;
+    const n: NotificationRecord = {
+      hub: hub.name,
+      id: newNotificationId(now),
+      state: scheduled ? 'Scheduled' : 'Enqueued',
+      request: stored as unknown as Record<string, unknown>,
+      counts: {},
+      targets: 0,
+      enqueuedAt: now,
+      ...(req.scheduledAtMs === undefined ? {} : { scheduledAt: req.scheduledAtMs }),
+    };
+    const runAt = scheduled ? req.scheduledAtMs! : now;
+    const first =
+      stored.target.kind === 'direct'
+        ? { kind: 'deliver' as const, payload: { targets: stored.target.handles.map((d) => ({ d })), retry: initialRetryState(now) } satisfies BatchPayload, runAt }
+        : { kind: 'plan' as const, payload: { after: null }, runAt };
+    await this.store.dispatch.createNotification(n, first);
+    this.onAccepted();
+    return n;
+  }
+
+  /** `?test` (§7.5): up to 10 targets, sent now, their outcomes answered; nothing is queued. */
+  async testSend(hub: HubRecord, req: SendRequest): Promise<TestSendResult> {
+    const now = this.clock.now();
+    const stored = toStoredRequest(req, now);
+    const filter = {
+      kinds: stored.eligibleKinds,
+      liveAt: now,
+      ...(stored.target.kind === 'tags' ? { tagExpression: parseTagExpression(stored.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
+    };
+    const page = await this.store.registrations.list(hub.name, filter, { limit: MAX_TEST_SEND_RESULTS });
+    return { id: newNotificationId(now), outcomes: await this.deliverer.sendNow(hub.name, stored, page.items, []) };
+  }
+
+  async get(hub: HubRecord, id: string): Promise<NotificationRecord> {
+    const n = await this.store.dispatch.getNotification(hub.name, id);
+    if (!n) throw new HubError('notification_not_found', `Notification '${id}' was not found.`);
+    return n;
+  }
+
+  /** Cancels a scheduled notification (§8.2); one already running cannot be called back. */
+  async cancel(hub: HubRecord, id: string): Promise<void> {
+    const r = await this.store.dispatch.cancel(hub.name, id, this.clock.now());
+    if (r === 'not_found') throw new HubError('notification_not_found', `Scheduled notification '${id}' was not found.`);
+    if (r === 'started') throw new HubError('invalid_request', `Notification '${id}' has already been sent or is being sent; it can no longer be cancelled.`, { reason: 'already_started' });
+  }
+}
+
+/** Runs plan and deliver jobs from the store, a few at a time, until stopped. */
+export class DispatchWorker {
+  private running = 0;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly deliverer: Deliverer,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly concurrency = 4,
+  ) {}
+
+  async start(): Promise<void> {
+    // One process owns an embedded store: every lease in it is from a process that is gone.
+    if (!this.store.capabilities.sharedAcrossProcesses) {
+      const released = await this.store.dispatch.releaseLeases();
+      if (released > 0) this.logger.warn({ jobs: released }, 'resuming send jobs that were running when Herald last stopped');
+    }
+    this.wake();
+  }
+
+  /** Look for work now (a send was accepted, a job finished). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.tick();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const free = this.concurrency - this.running;
+      if (free <= 0) return;
+      const now = this.clock.now();
+      const jobs = await this.store.dispatch.claim(now, free, LEASE_MS);
+      for (const job of jobs) this.launch(job);
+      if (jobs.length === 0) {
+        const next = await this.store.dispatch.nextRunAt();
+        this.schedule(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, next - now));
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'the send worker could not claim jobs');
+      this.schedule(1000);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private launch(job: DispatchJob): void {
+    this.running++;
+    const p = this.run(job)
+      .catch((err) => this.logger.error({ err, notification: job.notificationId, job: job.id }, 'a send job failed; it runs again when its lease ends'))
+      .finally(() => {
+        this.running--;
+        this.inFlight.delete(p);
+        this.wake();
+      });
+    this.inFlight.add(p);
+  }
+
+  private async run(job: DispatchJob): Promise<void> {
+    const n = await this.store.dispatch.getNotification(job.hub, job.notificationId);
+    if (!n) return;
+    const req = n.request as unknown as StoredRequest;
+    if (job.kind === 'plan') await this.plan(job, n, req);
+    else await this.store.dispatch.finishDelivery(job, await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload as BatchPayload, job.attempt));
+  }
+
+  /** One page of targets: its batches are enqueued and the cursor moved in one transaction. */
+  private async plan(job: DispatchJob, n: NotificationRecord, req: StoredRequest): Promise<void> {
+    const now = this.clock.now();
+    const cursor = job.payload as { after: number | null };
+    const filter = {
+      kinds: req.eligibleKinds,
+      liveAt: now,
+      ...(req.target.kind === 'tags' ? { tagExpression: parseTagExpression(req.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
+    };
+    const page = await this.store.registrations.list(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
+    const batches: BatchPayload[] = [];
+    // The 30-minute window starts when the send became due (accepted, or its scheduled time).
+    const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));
+    for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
+      batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((r) => ({ r: r.id })), retry });
+    }
+    await this.store.dispatch.finishPlanStep(job, {
+      batches,
+      ...(page.next === undefined ? {} : { nextCursor: { after: page.next } }),
+      targets: page.items.length,
+      now,
+    });
+  }
+
+  /** Stops claiming and waits for the jobs in flight. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await Promise.all([...this.inFlight]);
+  }
+
+  /** Resolves when no job is running and none is due (tests). */
+  async idle(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const next = await this.store.dispatch.nextRunAt();
+      if (this.running === 0 && (next === undefined || next > this.clock.now() + 1000)) return;
+      if (Date.now() > until) throw new Error('the send worker did not become idle');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}

@@ -1,0 +1,121 @@
+/** The FCM v1 connector against the FCM emulator (pns-protocols.md §3): OAuth, outcomes, faults. */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFcmEmulator, type FcmEmulator } from '../../emulators/fcm/fcm-emulator.ts';
+import type { DeliveryOutcome } from '../connector.ts';
+import { FcmConnector } from './fcm-connector.ts';
+import type { FcmCredentials } from './fcm-auth.ts';
+
+let emu: FcmEmulator;
+let creds: FcmCredentials;
+const MSG = JSON.stringify({ message: { notification: { title: 't', body: 'b' }, data: { k: 'v' } } });
+const kinds = (os: DeliveryOutcome[]): string[] => os.map((o) => `${o.kind}/${o.azure}`);
+
+before(async () => {
+  // Clear text HTTP/2 (prior knowledge) and HTTP/1.1 on one port; TLS is covered by the APNs and Web Push tests.
+  emu = await startFcmEmulator({});
+  const sa = await emu.mintCredentials({ project: 'herald-test' });
+  creds = { platform: 'fcmv1', endpoint: emu.url, serviceAccount: sa as unknown as FcmCredentials['serviceAccount'] };
+});
+after(() => emu.close());
+
+const tokens = async (n: number, project = 'herald-test'): Promise<string[]> =>
+  Promise.all(Array.from({ length: n }, async () => (await emu.mintDevice({ project })).token));
+
+test('two batches: one OAuth exchange, every message delivered with its token and FCM name', async () => {
+  const fcm = new FcmConnector();
+  try {
+    const before = emu.core.stats.snapshot().requests;
+    const ts = await tokens(3);
+    const a = await fcm.send({ credentials: creds, targets: ts.map((handle) => ({ handle, payload: MSG })) });
+    const b = await fcm.send({ credentials: creds, targets: ts.map((handle) => ({ handle, payload: MSG })) });
+    assert.ok([...a, ...b].every((o) => o.kind === 'delivered' && /^projects\/herald-test\/messages\//.test(o.pnsMessageId ?? '')));
+    assert.equal(emu.core.stats.snapshot().requests - before, 6 + 1, 'six sends and one token exchange');
+    const [d] = emu.core.deliveries.list(ts[1]!);
+    assert.deepEqual(JSON.parse(d!.payload).token, ts[1]);
+  } finally {
+    await fcm.close();
+  }
+});
+
+test('unregistered, other project and unknown tokens are handle-expired; order kept', async () => {
+  const fcm = new FcmConnector();
+  try {
+    const [ok, gone] = await tokens(2);
+    const [other] = await tokens(1, 'other-project');
+    emu.core.registry.expire(gone!);
+    const unknown = `abcdefghijklmnopqrstuv:APA91b${'x'.repeat(134)}`;
+    const out = await fcm.send({ credentials: creds, targets: [ok!, gone!, other!, unknown].map((handle) => ({ handle, payload: MSG })) });
+    assert.deepEqual(kinds(out), ['delivered/Success', 'handle-expired/ExpiredChannel', 'handle-expired/WrongToken', 'handle-expired/WrongToken']);
+    assert.match(out[1]!.reason, /^UNREGISTERED/);
+    assert.match(out[2]!.reason, /^SENDER_ID_MISMATCH/);
+  } finally {
+    await fcm.close();
+  }
+});
+
+test('bad input and bad credentials are rejected without a network call', async () => {
+  const fcm = new FcmConnector();
+  try {
+    const [t] = await tokens(1);
+    const before = emu.core.stats.snapshot();
+    const out = await fcm.send({
+      credentials: creds,
+      targets: [
+        { handle: t!, payload: JSON.stringify({ message: { data: { k: 'x'.repeat(4100) } } }) },
+        { handle: 'short', payload: MSG },
+        { handle: t!, payload: 'not json' },
+        { handle: t!, payload: JSON.stringify({ message: { topic: 'news' } }) },
+      ],
+    });
+    assert.deepEqual(kinds(out), ['rejected/InvalidNotificationSize', 'rejected/WrongToken', 'rejected/PnsInterfaceError', 'rejected/PnsInterfaceError']);
+    assert.deepEqual(kinds(await fcm.send({ credentials: undefined, targets: [{ handle: t!, payload: MSG }] })), ['rejected/InvalidCredentials']);
+    const broken = { ...creds, serviceAccount: { ...creds.serviceAccount, private_key: 'nope' } };
+    assert.deepEqual(kinds(await fcm.send({ credentials: broken, targets: [{ handle: t!, payload: MSG }] })), ['rejected/InvalidCredentials']);
+    assert.deepEqual(emu.core.stats.snapshot(), before, 'the emulator saw no request, not even a token exchange');
+  } finally {
+    await fcm.close();
+  }
+});
+
+test('a revoked service-account key: the token exchange fails, every target rejected InvalidCredentials', async () => {
+  const fcm = new FcmConnector();
+  try {
+    const other = await emu.mintCredentials({ project: 'herald-test' });
+    const revoked: FcmCredentials = { ...creds, serviceAccount: { ...creds.serviceAccount, private_key: other.private_key } };
+    const out = await fcm.send({ credentials: revoked, targets: (await tokens(2)).map((handle) => ({ handle, payload: MSG })) });
+    assert.deepEqual(kinds(out), ['rejected/InvalidCredentials', 'rejected/InvalidCredentials']);
+    assert.match(out[0]!.reason, /invalid_grant/);
+  } finally {
+    await fcm.close();
+  }
+});
+
+test('faults: 429/500/503 with Retry-After, drop, slow answer, 401 (token renewed once), 50% mix: none lost', async () => {
+  const fcm = new FcmConnector({ requestTimeoutMs: 300 });
+  try {
+    const ts = await tokens(4);
+    const one = [{ handle: ts[0]!, payload: MSG }];
+    const cases: Array<[Record<string, unknown>, string, number | undefined]> = [
+      [{ status: 429, retryAfter: 10 }, 'retry/Throttled', 10_000],
+      [{ status: 500 }, 'retry/PnsServerError', undefined],
+      [{ status: 503, retryAfter: 3 }, 'retry/PnsUnavailable', 3000],
+      [{ drop: true }, 'retry/PnsUnreachable', undefined],
+      [{ latencyMs: 1500 }, 'retry/PnsUnreachable', undefined],
+      [{ status: 401 }, 'delivered/Success', undefined],
+    ];
+    for (const [fault, expected, after] of cases) {
+      emu.core.faults.add({ ...fault, count: 1 });
+      const [o] = await fcm.send({ credentials: creds, targets: one });
+      assert.equal(kinds([o!])[0], expected, JSON.stringify(fault));
+      assert.equal(o!.retryAfterMs, after);
+    }
+    emu.core.faults.add({ status: 503, share: 0.5, count: 10 });
+    const out = await fcm.send({ credentials: creds, targets: Array.from({ length: 40 }, (_, i) => ({ handle: ts[i % 4]!, payload: MSG })) });
+    assert.equal(out.length, 40);
+    assert.ok(out.every((o) => o.kind === 'delivered' || (o.kind === 'retry' && o.azure === 'PnsUnavailable')));
+  } finally {
+    emu.core.faults.clear();
+    await fcm.close();
+  }
+});
