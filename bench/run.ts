@@ -4,8 +4,9 @@
  * runs one.
  */
 import { registryBench } from './registry.bench.ts';
+import { pnsBench } from './pns.bench.ts';
 
-const benches: Record<string, () => Promise<void>> = { registry: registryBench };
+const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench };
 const chosen = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {
   if (chosen.length > 0 && !chosen.includes(name)) continue;

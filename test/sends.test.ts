@@ -54,7 +54,7 @@ describe('sends through the sandbox emulators', () => {
   });
 
   test('T18: a broadcast FCM v1 send reaches the FCM device only', async () => {
-    const res = await client.sendBroadcastNotification(createFcmV1Notification({ body: { message: { data: { text: 'to everyone' } } } }));
+    const res = await client.sendBroadcastNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { text: 'to everyone' } } }) }));
     await h.worker.idle();
     const got = await deliveries('fcmv1', fcm.handle);
     assert.equal(got.length, 1);
@@ -81,7 +81,7 @@ describe('sends through the sandbox emulators', () => {
   test('T23, T24: direct and batch direct sends', async () => {
     await client.sendNotification(createBrowserNotification({ body: JSON.stringify({ title: 'direct' }) }), { deviceHandle: { endpoint: web.endpoint, p256dh: web.keys.p256dh, auth: web.keys.auth } });
     const second = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
-    await client.sendNotification(createFcmV1Notification({ body: { message: { data: { a: 'b' } } } }), { deviceHandle: [fcm.token, second.token] });
+    await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { a: 'b' } } }) }), { deviceHandle: [fcm.token, second.token] });
     await h.worker.idle();
     assert.ok((await deliveries('browser', web.handle)).some((d) => d.payload === JSON.stringify({ title: 'direct' })));
     assert.equal((await deliveries('fcmv1', second.handle)).length, 1);
@@ -90,8 +90,8 @@ describe('sends through the sandbox emulators', () => {
   test('T25, T26: a scheduled send fires at its time; a cancelled one never does', async () => {
     const device = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
     await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: device.token, tags: ['scheduled'] }));
-    const keep = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: { message: { data: { n: 'kept' } } } }), { tagExpression: 'scheduled' });
-    const drop = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: { message: { data: { n: 'dropped' } } } }), { tagExpression: 'scheduled' });
+    const keep = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'kept' } } }) }), { tagExpression: 'scheduled' });
+    const drop = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'dropped' } } }) }), { tagExpression: 'scheduled' });
     await client.cancelScheduledNotification(drop.notificationId!);
     assert.equal((await deliveries('fcmv1', device.handle)).length, 0, 'not before its time');
     await new Promise((r) => setTimeout(r, 2000));
