@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { startEmulators } from '../../emulators/index.ts';
 import { ensureDevCa } from '../../tls/dev-ca.ts';
-import { fail, print } from '../output.ts';
+import { fail } from '../output.ts';
 
 interface EmulatorOptions {
   data?: string;
@@ -47,13 +47,16 @@ export function registerEmulators(program: Command): void {
           tls: { cert: ca.cert, key: ca.key },
           ports: Object.fromEntries(Object.entries(ports).filter(([, v]) => v !== undefined)),
         });
-        print({ json: o.json === true }, { emulators: running.urls, caCertPath: ca.caCertPath }, () =>
-          [
-            'PNS emulators are running (control plane under <url>/_emulator/):',
-            ...Object.entries(running.urls).map(([p, u]) => `  ${p.padEnd(8)}${u}`),
-            '',
-            `Clients trust them with NODE_EXTRA_CA_CERTS=${ca.caCertPath}. Stop with Ctrl+C.`,
-          ].join('\n'),
+        // Like `serve --json`: one line, so a script can read it while the process keeps running.
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify({ emulators: running.urls, caCertPath: ca.caCertPath })}\n`
+            : `${[
+                'PNS emulators are running (control plane under <url>/_emulator/):',
+                ...Object.entries(running.urls).map(([p, u]) => `  ${p.padEnd(8)}${u}`),
+                '',
+                `Clients trust them with NODE_EXTRA_CA_CERTS=${ca.caCertPath}. Stop with Ctrl+C.`,
+              ].join('\n')}\n`,
         );
         const stop = () => running.close().then(() => process.exit(0), () => process.exit(1));
         process.once('SIGINT', stop);
