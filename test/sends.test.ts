@@ -125,6 +125,33 @@ describe('sends through the sandbox emulators', () => {
     assert.match(feedback, new RegExp(dead.handle.toUpperCase()));
   });
 
+  test('under 20% injected 503 and 429 with Retry-After, every target is delivered exactly once and counted once', { timeout: 120_000 }, async () => {
+    const devices = await Promise.all(Array.from({ length: 60 }, () => emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})));
+    for (const d of devices) await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: d.token, tags: ['faulty'] }));
+    await emulatorCall(h, 'fcmv1', '/_emulator/faults', 'POST', { status: 503, share: 0.1, retryAfter: 1 });
+    await emulatorCall(h, 'fcmv1', '/_emulator/faults', 'POST', { status: 429, share: 0.1, retryAfter: 1 });
+    try {
+      const res = await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'through faults' } } }) }), { tagExpression: 'faulty' });
+      let details = await client.getNotificationOutcomeDetails(res.notificationId!);
+      const until = Date.now() + 100_000;
+      while (details.state !== 'Completed' && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 250));
+        details = await client.getNotificationOutcomeDetails(res.notificationId!);
+      }
+      assert.equal(details.state, 'Completed');
+      assert.deepEqual(details.fcmV1OutcomeCounts, [{ state: 'Success', count: 60 }], 'retried targets are counted once, as delivered');
+      const stats = await emulatorCall(h, 'fcmv1', '/_emulator/stats');
+      assert.ok((stats.byStatus['503'] ?? 0) + (stats.byStatus['429'] ?? 0) > 0, 'the faults did hit');
+      for (const d of devices) assert.equal((await deliveries('fcmv1', d.handle)).length, 1, 'exactly once');
+      const outcomes = (await h.admin('GET', `/hubs/sandbox/messages/${res.notificationId}/outcomes?top=1000`)).body.items as Array<{ outcome: string; attempts: number }>;
+      assert.equal(outcomes.length, 60);
+      assert.ok(outcomes.every((o) => o.outcome === 'Success'));
+      assert.ok(outcomes.some((o) => o.attempts > 1), 'some needed another attempt');
+    } finally {
+      await emulatorCall(h, 'fcmv1', '/_emulator/faults', 'DELETE');
+    }
+  });
+
   test('bad sends are refused with 400 and nothing is queued', async () => {
     await assert.rejects(client.sendNotification(createAppleNotification({ body: { aps: { alert: 'x' } } }), { tagExpression: 'a && (b' }), (e: { statusCode?: number; message: string }) => e.statusCode === 400 && /position/.test(e.message));
     const seven = Array.from({ length: 7 }, (_, i) => `t${i}`).join(' && ');
