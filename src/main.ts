@@ -38,6 +38,7 @@ import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
 import { Deliverer, type Connectors } from './dispatch/deliver.ts';
 import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
 import { Renderer } from './dispatch/render.ts';
+import { RateLimits } from './api/rate-limits.ts';
 import { RetryPolicy } from './dispatch/retry-policy.ts';
 import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
@@ -177,6 +178,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
       feedback,
+      rateLimits: new RateLimits(clock),
       azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback) },
       clock,
       logger,

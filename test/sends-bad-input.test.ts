@@ -69,4 +69,20 @@ describe('bad sends', () => {
       assert.equal(await requestsSeen(), sentBefore, 'nothing sent to any PNS');
     });
   }
+
+  test('over the hub send rate: 429 with Retry-After and the Azure error body, nothing stored', async () => {
+    assert.equal((await h.admin('PATCH', '/hubs/sandbox', { settings: { sendsPerSecond: 1 } })).status, 200);
+    try {
+      const headers = { ...json, 'ServiceBusNotification-Format': 'apple', 'ServiceBusNotification-Tags': 'nobody' };
+      assert.equal((await send('/messages/', headers, '{"aps":{}}')).status, 201);
+      const stored = notifications();
+      const res = await fetch(`${h.httpUrl}/sandbox/messages/`, { method: 'POST', headers: { authorization: auth, ...headers }, body: '{"aps":{}}' });
+      assert.equal(res.status, 429);
+      assert.equal(res.headers.get('retry-after'), '1');
+      assert.match(await res.text(), /^<Error><Code>429<\/Code><Detail>The hub's sends rate limit of 1 per second is reached/);
+      assert.equal(notifications(), stored);
+    } finally {
+      await h.admin('PATCH', '/hubs/sandbox', { settings: { sendsPerSecond: null } });
+    }
+  });
 });

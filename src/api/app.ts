@@ -17,6 +17,7 @@ import { HubError, type ErrorCode } from '../shared/errors.ts';
 import type { Store } from '../store/store.ts';
 import { azureErrorBody, ERROR_STATUS, INTERNAL_MESSAGE } from './error-catalog.ts';
 import type { HttpMetrics } from './metrics.ts';
+import type { RateLimits } from './rate-limits.ts';
 import { adminCredentialRoutes } from './routes/admin-credentials.ts';
 import { adminHubRoutes } from './routes/admin-hubs.ts';
 import { adminRegistryRoutes } from './routes/admin-registry.ts';
@@ -48,6 +49,7 @@ export interface AppDeps {
   jobs: JobService;
   files: FileArea;
   feedback: FeedbackUrls;
+  rateLimits?: RateLimits;
   /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
   sandboxUrls?: () => Record<string, string> | null;
   clock: Clock;
@@ -90,6 +92,8 @@ function answerFor(err: FastifyError | HubError | Error, bodyLimit: number): Err
 const isAzureSurface = (url: string) => !url.startsWith('/_');
 
 function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clock: Clock) {
+  const retryAfter = a.details?.retryAfterSeconds;
+  if (a.status === 429 && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
   if (a.status === 401 && req.url.startsWith('/_admin')) reply.header('WWW-Authenticate', 'Bearer realm="herald-admin"');
   if (isAzureSurface(req.url)) {
     return reply

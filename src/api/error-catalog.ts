@@ -43,6 +43,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   sas_scope_mismatch: 401,
   // Azure answers a missing claim with 401 and "Manage claim is required for this operation." [REC]
   missing_claim: 401,
+  // The JS client retries a 429 after its Retry-After (wire spec §1.4).
+  throttled: 429,
   not_implemented: 501,
   config_invalid: 500,
   data_dir_unusable: 500,

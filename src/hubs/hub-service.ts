@@ -190,12 +190,24 @@ export class HubService {
     }
     const settings = { ...hub.settings };
     for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
-      if (k !== 'registrationTtlSeconds') throw new HubError('invalid_request', `Unknown hub setting '${k}'.`);
-      // At most about ten years; null: registrations never expire (Azure's current default).
-      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 315_360_000)) {
-        throw new HubError('invalid_request', 'registrationTtlSeconds must be null (never expire) or a whole number of seconds from 1 to 315360000.');
+      switch (k) {
+        case 'registrationTtlSeconds':
+          // At most about ten years; null: registrations never expire (Azure's current default).
+          if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 315_360_000)) {
+            throw new HubError('invalid_request', 'registrationTtlSeconds must be null (never expire) or a whole number of seconds from 1 to 315360000.');
+          }
+          settings.registrationTtlSeconds = v as number | null;
+          break;
+        case 'sendsPerSecond':
+        case 'registrationsPerSecond':
+          if (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1_000_000)) {
+            throw new HubError('invalid_request', `${k} must be null (no limit) or a number of requests per second above 0 and at most 1000000.`);
+          }
+          settings[k] = v as number | null;
+          break;
+        default:
+          throw new HubError('invalid_request', `Unknown hub setting '${k}'; the settings are registrationTtlSeconds, sendsPerSecond and registrationsPerSecond.`);
       }
-      settings.registrationTtlSeconds = v as number | null;
     }
     const updated = await this.store.hubs.updateSettings(hub.name, settings, this.clock.now());
     this.invalidate(hub.name);

@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'sas_invalid_signature'
   | 'sas_scope_mismatch'
   | 'missing_claim'
+  | 'throttled'
   | 'not_implemented'
   | 'config_invalid'
   | 'data_dir_unusable'

@@ -13,6 +13,10 @@ export const NAMESPACE_SCOPE = '';
 export interface HubSettings {
   /** Registrations expire this long after their last update; null: never (Azure's current default). */
   registrationTtlSeconds: number | null;
+  /** Sends (and scheduled sends) accepted per second; null or absent: no limit. */
+  sendsPerSecond?: number | null;
+  /** Registration and installation writes per second; null or absent: no limit. */
+  registrationsPerSecond?: number | null;
 }
 
 export interface HubRecord {

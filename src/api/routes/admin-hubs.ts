@@ -74,7 +74,8 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
     {
       schema: {
         summary: "Change a hub's settings",
-        description: 'registrationTtlSeconds: registrations expire this long after their last update (null: never, the default). An expired registration answers 410 Gone until it is purged.',
+        description:
+          'registrationTtlSeconds: registrations expire this long after their last update (null: never, the default); an expired registration answers 410 Gone until it is purged. sendsPerSecond, registrationsPerSecond: rate limits of the Azure surface (null: none, the default); above them requests get 429 with Retry-After.',
         tags: ['hubs'],
         params: hubParams,
         body: { type: 'object', required: ['settings'], additionalProperties: false, properties: { settings: { type: 'object' } } },

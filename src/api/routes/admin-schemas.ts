@@ -25,7 +25,14 @@ export const hubSchema = {
   type: 'object',
   properties: {
     name: { type: 'string' },
-    settings: { type: 'object', properties: { registrationTtlSeconds: { type: ['integer', 'null'] } } },
+    settings: {
+      type: 'object',
+      properties: {
+        registrationTtlSeconds: { type: ['integer', 'null'] },
+        sendsPerSecond: { type: ['number', 'null'] },
+        registrationsPerSecond: { type: ['number', 'null'] },
+      },
+    },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },

@@ -85,6 +85,7 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
       nowSeconds: Math.floor(deps.clock.now() / 1000),
     });
     requireRight(rule, operation.right);
+    deps.rateLimits?.take(hub, operation.name);
 
     const handler = deps.azureHandlers?.[operation.name];
     if (!handler) {

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../shared/clock.ts';
+import { HubError } from '../shared/errors.ts';
+import type { HubRecord } from '../store/store.ts';
+import { RateLimits } from './rate-limits.ts';
+
+const hub = (settings: Partial<HubRecord['settings']>): HubRecord => ({ name: 'h', settings: { registrationTtlSeconds: null, ...settings }, createdAt: 0, updatedAt: 0 });
+
+test('a hub without limits is never throttled', () => {
+  const limits = new RateLimits(new ManualClock(0));
+  for (let i = 0; i < 10_000; i++) limits.take(hub({}), 'sendNotification');
+});
+
+test('sends over the rate get throttled with a Retry-After, and the bucket refills with time', () => {
+  const clock = new ManualClock(1_000_000);
+  const limits = new RateLimits(clock);
+  const h = hub({ sendsPerSecond: 2 });
+  limits.take(h, 'sendNotification');
+  limits.take(h, 'scheduleNotification');
+  assert.throws(() => limits.take(h, 'sendBatchNotification'), (e: unknown) => e instanceof HubError && e.code === 'throttled' && e.details?.retryAfterSeconds === 1);
+  limits.take(h, 'getInstallation'); // reads are not limited
+  limits.take(h, 'createRegistration'); // registrations have their own limit (none here)
+  clock.advance(500);
+  limits.take(h, 'sendNotification');
+  assert.throws(() => limits.take(h, 'sendNotification'));
+});
+
+test('registration writes have their own bucket; a slow rate asks for a longer wait', () => {
+  const clock = new ManualClock(0);
+  const limits = new RateLimits(clock);
+  const h = hub({ registrationsPerSecond: 0.25 });
+  limits.take(h, 'createOrUpdateInstallation');
+  assert.throws(() => limits.take(h, 'deleteRegistration'), (e: unknown) => e instanceof HubError && e.details?.retryAfterSeconds === 4);
+  limits.take(h, 'sendNotification');
+});
