@@ -103,6 +103,14 @@ async function loadTls(config: Config, dataDir: string): Promise<{ cert: string;
   }
 }
 
+function readPem(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new HubError('config_invalid', `pns.caFile: cannot read ${path}: ${(err as Error).message}`);
+  }
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -130,9 +138,13 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
-  // In sandbox mode the connectors also trust the development CA the emulators present; `ca` replaces
-  // Node's roots, so the public ones stay in the list for real PNS endpoints.
-  const connectorOptions = { clock, ...(config.sandbox && tls?.caCertPath ? { ca: [...rootCertificates, readFileSync(tls.caCertPath, 'utf8')].join('\n') } : {}) };
+  // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`; `ca`
+  // replaces Node's roots, so the public ones stay in the list for real PNS endpoints.
+  const extraCas = [
+    ...(config.sandbox && tls?.caCertPath ? [readFileSync(tls.caCertPath, 'utf8')] : []),
+    ...(config.pns.caFile ? [readPem(config.pns.caFile)] : []),
+  ];
+  const connectorOptions = { clock, ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas].join('\n') } : {}) };
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),

@@ -16,6 +16,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HERALD_TLS_MODE: 'tls.mode',
   HERALD_TLS_CERT: 'tls.certFile',
   HERALD_TLS_KEY: 'tls.keyFile',
+  HERALD_PNS_CA_FILE: 'pns.caFile',
 };
 
 export interface ConfigSources {

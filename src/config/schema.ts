@@ -86,6 +86,13 @@ export const configSchema = z
       })
       .strict()
       .default({ expiredRetentionSeconds: 86_400, purgeIntervalSeconds: 60 }),
+    pns: z
+      .object({
+        /** A PEM file of CA certificates the PNS connectors trust besides the public ones (a test server, a proxy). */
+        caFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
     dispatch: z
       .object({
         /** Send jobs (planning steps and delivery batches) run at the same time. */

@@ -82,6 +82,8 @@ function topicsExtensionValue(topics: string[]): ArrayBuffer {
 }
 
 export class ApnsCredentials {
+  /** Provider tokens whose ES256 signature was already verified, by key id and token. */
+  private readonly verifiedTokens = new Set<string>();
   private readonly keys = new Map<string, ProviderKey>();
   private readonly certs = new Map<string, ClientCertificate>();
   private clientCa: { cert: x509.X509Certificate; key: CryptoKey; pem: string } | undefined;
@@ -177,7 +179,15 @@ export class ApnsCredentials {
     const key = this.keys.get(header.kid);
     if (!key) return { ok: false, reason: 'InvalidProviderToken' };
     if (key.environment && key.environment !== this.environment) return { ok: false, reason: 'BadEnvironmentKeyIdInToken' };
-    if (!verifyEs256(jws, key.publicKey)) return { ok: false, reason: 'InvalidProviderToken' };
+    // A token's signature is checked once (APNs, too, validates a provider token once and then reuses the
+    // result); every other rule below still applies to each request. The key lookup above comes first, so
+    // a revoked key still fails.
+    const signed = `${header.kid}\n${token}`;
+    if (!this.verifiedTokens.has(signed)) {
+      if (!verifyEs256(jws, key.publicKey)) return { ok: false, reason: 'InvalidProviderToken' };
+      if (this.verifiedTokens.size > 10_000) this.verifiedTokens.clear();
+      this.verifiedTokens.add(signed);
+    }
     if (claims.iss !== key.teamId || typeof claims.iat !== 'number') return { ok: false, reason: 'InvalidProviderToken' };
     const now = epochSeconds(nowMs);
     if (now - claims.iat > HOUR_S) return { ok: false, reason: 'ExpiredProviderToken' };
