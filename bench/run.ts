@@ -5,9 +5,10 @@
  */
 import { registryBench } from './registry.bench.ts';
 import { pnsBench } from './pns.bench.ts';
+import { dispatchBench } from './dispatch.bench.ts';
 
-const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench };
-const chosen = process.argv.slice(2);
+const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench, dispatch: dispatchBench };
+const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const [name, run] of Object.entries(benches)) {
   if (chosen.length > 0 && !chosen.includes(name)) continue;
   console.log(`\n=== ${name} ===`);
