@@ -43,6 +43,7 @@ import { RetryPolicy } from './dispatch/retry-policy.ts';
 import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
+import { WnsConnector } from './pns/wns/wns-connector.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -149,6 +150,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
     browser: new WebPushConnector(connectorOptions),
+    wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
   const worker = new DispatchWorker(store, deliverer, clock, logger, config.dispatch.concurrency);

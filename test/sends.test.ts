@@ -16,6 +16,8 @@ import {
   createFcmV1RegistrationDescription,
   createFcmV1Notification,
   createTemplateNotification,
+  createWindowsRawNotification,
+  createWindowsToastNotification,
 } from '@azure/notification-hubs';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
@@ -76,6 +78,19 @@ describe('sends through the sandbox emulators', () => {
     assert.equal(res.state, 'DetailedStateAvailable');
     assert.equal(res.successCount, 1);
     assert.equal(res.results?.[0]?.pnsHandle, web.endpoint);
+  });
+
+  test('T22: a direct WNS toast and a raw notification reach the channel with their X-WNS-Type', async () => {
+    const channel = await emulatorCall(h, 'wns', '/_emulator/devices', 'POST', {});
+    await client.sendNotification(createWindowsToastNotification({ body: '<toast><visual><binding template="ToastGeneric"><text>hello windows</text></binding></visual></toast>' }), { deviceHandle: channel.channelUri });
+    await client.sendNotification(createWindowsRawNotification({ body: 'raw bytes' }), { deviceHandle: channel.channelUri });
+    await h.worker.idle();
+    const got = (await emulatorCall(h, 'wns', `/_emulator/deliveries?handle=${encodeURIComponent(channel.handle)}`)).deliveries as Array<{ payload: string; headers: Record<string, string> }>;
+    assert.equal(got.length, 2);
+    assert.match(got[0]!.payload, /hello windows/);
+    assert.equal(got[0]!.headers['x-wns-type'], 'wns/toast');
+    assert.equal(got[1]!.payload, 'raw bytes');
+    assert.equal(got[1]!.headers['x-wns-type'], 'wns/raw');
   });
 
   test('T23, T24: direct and batch direct sends', async () => {

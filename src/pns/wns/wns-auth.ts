@@ -74,8 +74,7 @@ interface TokenBody {
 export class WnsTokens {
   private readonly cache = new Map<string, { token: string; renewAt: number }>();
   private readonly inFlight = new Map<string, Promise<AccessToken>>();
-  /** Token requests made (tests and metrics). */
-  requests = 0;
+  private made = 0;
 
   constructor(
     private readonly opts: { ca?: string; timeoutMs?: number },
@@ -86,6 +85,11 @@ export class WnsTokens {
   private key(c: WnsCredentials): string {
     const secret = createHash('sha256').update(c.clientSecret).digest('base64url');
     return [c.tenantId ?? '', c.endpoint ?? '', c.clientId, secret].join('|');
+  }
+
+  /** Token requests made so far (tests and metrics). */
+  get requests(): number {
+    return this.made;
   }
 
   get(c: WnsCredentials): Promise<AccessToken> {
@@ -111,7 +115,7 @@ export class WnsTokens {
 
   private async exchange(c: WnsCredentials, id: string): Promise<AccessToken> {
     const { url, form } = tokenRequest(c);
-    this.requests += 1;
+    this.made += 1;
     const res = await postForm(url, form, this.opts);
     if (!res.ok) return { ok: false, outcome: outcome('retry', 'PnsUnreachable', `token endpoint unreachable: ${res.error}`) };
     let body: TokenBody = {};

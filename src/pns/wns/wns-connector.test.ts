@@ -176,6 +176,7 @@ test('a 401 from a send: the token is renewed once and the target resent once', 
 
 test('faults: 429/406/503 with Retry-After, 500, drop, slow answer, dropped, channelthrottled; 50% mix: none lost', async () => {
   const wns = new WnsConnector({ ca: ca.ca, requestTimeoutMs: 300 });
+  const mixed = new WnsConnector({ ca: ca.ca });
   try {
     const uris = await channels(4);
     const one = [{ handle: uris[0]!, payload: TOAST }];
@@ -195,14 +196,17 @@ test('faults: 429/406/503 with Retry-After, 500, drop, slow answer, dropped, cha
       assert.equal(kinds([o!])[0], expected, JSON.stringify(fault));
       assert.equal(o!.retryAfterMs, after, JSON.stringify(fault));
     }
+    // The mix runs with the default timeout: 40 parallel TLS handshakes against an emulator in this same
+    // process can take longer than 300 ms, and this part is about 503s, not slow answers.
     emu.core.faults.add({ status: 503, share: 0.5, count: 10 });
-    const out = await wns.send({ credentials: entra, targets: Array.from({ length: 40 }, (_, i) => ({ handle: uris[i % 4]!, payload: TOAST })) });
+    const out = await mixed.send({ credentials: entra, targets: Array.from({ length: 40 }, (_, i) => ({ handle: uris[i % 4]!, payload: TOAST })) });
     assert.equal(out.length, 40);
-    assert.ok(out.every((o) => o.kind === 'delivered' || (o.kind === 'retry' && o.azure === 'PnsUnavailable')));
-    assert.ok(out.some((o) => o.kind === 'retry') && out.some((o) => o.kind === 'delivered'));
+    const unexpected = out.filter((o) => o.kind !== 'delivered' && !(o.kind === 'retry' && o.azure === 'PnsUnavailable'));
+    assert.deepEqual(unexpected, [], 'every target delivered or retry/PnsUnavailable');
+    assert.ok(out.some((o) => o.kind === 'retry') && out.some((o) => o.kind === 'delivered'), 'some of each');
   } finally {
     emu.core.faults.clear();
-    await wns.close();
+    await Promise.all([wns.close(), mixed.close()]);
   }
 });
 
