@@ -2,22 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createECDH, randomBytes } from 'node:crypto';
 import { capturedRequests, type CapturedRequest } from '../../test/fixtures/captured.ts';
-import { HubError } from '../shared/errors.ts';
 import { eligibleKinds, parseScheduleTime, parseSendFormat, parseSendRequest, type SendRequest, type SendRequestInput } from './send-request.ts';
+import { rejects } from '../../test/fixtures/hub-error.ts';
 
-function rejects(fn: () => unknown, code: string, reason: string | undefined, extra: Record<string, unknown> = {}): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof HubError, `expected a HubError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.details?.['reason'], reason, caught.message);
-  for (const [k, v] of Object.entries(extra)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
-  return caught;
-}
 
 /** A captured request as the HTTP layer hands it over: lower-case header map, decoded query, body bytes. */
 function fromCaptured(req: CapturedRequest): SendRequestInput {

@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HubError } from '../../shared/errors.ts';
 import {
   attribute,
   cdata,
@@ -14,20 +13,8 @@ import {
   resourceHref,
   textElement,
 } from './atom.ts';
+import { rejects } from '../../../test/fixtures/hub-error.ts';
 
-function rejects(fn: () => unknown, code: string, reason?: string, extra: Record<string, unknown> = {}): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof HubError, `expected a HubError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.details?.['reason'], reason, caught.message);
-  for (const [k, v] of Object.entries(extra)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
-  return caught;
-}
 
 const nest = (depth: number) => '<e>'.repeat(depth) + '</e>'.repeat(depth);
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { capturedRequests } from '../../../test/fixtures/captured.ts';
-import { HubError } from '../../shared/errors.ts';
 // The official client's own job parsers; not exported by the package, so imported by path.
 import {
   parseNotificationHubJobEntry,
@@ -9,22 +8,11 @@ import {
   serializeNotificationHubJobEntry,
 } from '../../../node_modules/@azure/notification-hubs/dist/esm/serializers/notificationHubJobSerializer.js';
 import { JOB_TYPES, parseJobEntry, renderJobEntry, renderJobFeed, type JobView } from './job-xml.ts';
+import { rejects } from '../../../test/fixtures/hub-error.ts';
 
 const AT = { origin: 'https://localhost:8443', hub: 'myhub' };
 const JOB_ID = '2518085877924241193a972e50a-f767-43f5-9389-22c9956daafa';
 
-function rejects(fn: () => unknown, code: string, reason: string | undefined, extra: Record<string, unknown> = {}): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof HubError, `expected a HubError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.details?.['reason'], reason, caught.message);
-  for (const [k, v] of Object.entries(extra)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
-}
 
 function job(overrides: Partial<JobView> = {}): JobView {
   return {

@@ -1,22 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { capturedRequests, header } from '../../../test/fixtures/captured.ts';
-import { HubError } from '../../shared/errors.ts';
 import { MISSING_PART_MESSAGE, multipartBoundary, parseBatchSendBody, parseDeviceList, parseHeaderParameters, parseMultipart } from './multipart.ts';
+import { rejects } from '../../../test/fixtures/hub-error.ts';
 
-function rejects(fn: () => unknown, code: string, reason: string, extra: Record<string, unknown> = {}): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof HubError, `expected a HubError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.details?.['reason'], reason, caught.message);
-  for (const [k, v] of Object.entries(extra)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
-  return caught;
-}
 
 const B = 'nh-boundary-1';
 const CT = `multipart/mixed; boundary = "${B}"`;

@@ -13,7 +13,6 @@ import {
   type RegistrationKind,
   type RegistrationTemplate,
 } from '../../registry/model.ts';
-import { HubError } from '../../shared/errors.ts';
 // The official client's own response parser and request serializer; not exported by the package, so by path.
 import {
   registrationDescriptionParser as sdkParser,
@@ -26,6 +25,7 @@ import {
   renderRegistrationEntry,
   renderRegistrationFeed,
 } from './registration-xml.ts';
+import { rejects } from '../../../test/fixtures/hub-error.ts';
 
 const AT = { origin: 'https://localhost:8443', hub: 'myhub' };
 const TOKEN = '62BCD3484834B7E2DC56733AC5509259230CC1BA82BA1AE7D06E91908A05A8FA';
@@ -91,19 +91,6 @@ function inputOf(reg: Registration): RegistrationInput {
   return input;
 }
 
-function rejects(fn: () => unknown, code: string, reason: string | undefined, extra: Record<string, unknown> = {}): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof HubError, `expected a HubError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  assert.equal(caught.details?.['reason'], reason, caught.message);
-  for (const [k, v] of Object.entries(extra)) assert.deepEqual(caught.details?.[k], v, `details.${k}`);
-  return caught;
-}
 
 /** An entry as the JS client sends it (§6.1), around a description body. */
 function entry(root: string, inner: string): string {
