@@ -33,7 +33,6 @@ import { SecretBox } from './shared/secret-box.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import { ensureDevCa } from './tls/dev-ca.ts';
 import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
-import { rootCertificates } from 'node:tls';
 import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
 import { Deliverer, type Connectors } from './dispatch/deliver.ts';
 import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
@@ -139,13 +138,13 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
-  // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`; `ca`
-  // replaces Node's roots, so the public ones stay in the list for real PNS endpoints.
+  // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
+  // (each connector keeps Node's public roots beside them, for real PNS endpoints).
   const extraCas = [
     ...(config.sandbox && tls?.caCertPath ? [readFileSync(tls.caCertPath, 'utf8')] : []),
     ...(config.pns.caFile ? [readPem(config.pns.caFile)] : []),
   ];
-  const connectorOptions = { clock, ...(extraCas.length > 0 ? { ca: [...rootCertificates, ...extraCas].join('\n') } : {}) };
+  const connectorOptions = { clock, ...(extraCas.length > 0 ? { ca: extraCas.join('\n') } : {}) };
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
