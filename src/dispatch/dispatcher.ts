@@ -170,7 +170,11 @@ export class DispatchWorker {
 
   private async run(job: DispatchJob): Promise<void> {
     const n = await this.store.dispatch.getNotification(job.hub, job.notificationId);
-    if (!n) return;
+    if (!n) {
+      // Its notification is gone (the hub was deleted): the job only needs to end.
+      await this.store.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [], now: this.clock.now() });
+      return;
+    }
     const req = n.request as unknown as StoredRequest;
     if (job.kind === 'plan') await this.plan(job, n, req);
     else await this.store.dispatch.finishDelivery(job, await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload as BatchPayload, job.attempt));

@@ -218,6 +218,64 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
     });
 
+    test('dispatch: a notification, its plan job, a batch, outcomes, feedback and completion; all go with the hub', async () => {
+      await store.hubs.create(hub('send'), []);
+      await store.registrations.upsert('send', reg('dead', ['x']), { now: 1000 });
+      const n = { hub: 'send', id: 'n1', state: 'Enqueued', request: { any: 'thing' }, counts: {}, targets: 0, enqueuedAt: 1000 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1000 });
+      assert.deepEqual(await store.dispatch.claim(999, 10, 1000), [], 'not before its time');
+      const [plan] = await store.dispatch.claim(1000, 10, 60_000);
+      assert.equal(plan?.kind, 'plan');
+      assert.equal((await store.dispatch.getNotification('send', 'n1'))?.state, 'Processing');
+      assert.deepEqual(await store.dispatch.claim(1001, 10, 60_000), [], 'a leased job is not handed out twice');
+      await store.dispatch.finishPlanStep(plan!, { batches: [{ targets: ['a'] }, { targets: ['b'] }], targets: 2, now: 1002 });
+      const batches = await store.dispatch.claim(1003, 10, 60_000);
+      assert.deepEqual(batches.map((b) => b.payload), [{ targets: ['a'] }, { targets: ['b'] }]);
+      await store.dispatch.finishDelivery(batches[0]!, {
+        outcomes: [{ handle: 'h-a', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: 1004 }],
+        counts: { fcmv1: { Success: 1 } },
+        expired: [],
+        retry: { payload: { targets: ['a2'] }, runAt: 5000 },
+        now: 1004,
+      });
+      await store.dispatch.finishDelivery(batches[1]!, {
+        outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 1005 }],
+        counts: { fcmv1: { ExpiredChannel: 1 } },
+        expired: [{ at: 1005, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n1', error: 'ExpiredChannel' }],
+        now: 1005,
+      });
+      assert.equal(await store.registrations.get('send', 'dead'), undefined, 'feedback removed the registration');
+      assert.equal((await store.dispatch.getNotification('send', 'n1'))?.state, 'Processing', 'a retry is still pending');
+      assert.equal(await store.dispatch.nextRunAt(), 5000);
+      const [retry] = await store.dispatch.claim(5000, 10, 60_000);
+      await store.dispatch.finishDelivery(retry!, { outcomes: [], counts: { fcmv1: { Success: 1 } }, expired: [], now: 5001 });
+      const done = await store.dispatch.getNotification('send', 'n1');
+      assert.equal(done?.state, 'Completed');
+      assert.deepEqual(done?.counts, { fcmv1: { Success: 2, ExpiredChannel: 1 } });
+      assert.equal(done?.targets, 2);
+      assert.deepEqual((await store.dispatch.listOutcomes('send', 'n1', { outcome: 'ExpiredChannel' }, { limit: 10 })).items.map((o) => o.handle), ['token-dead']);
+      assert.equal((await store.dispatch.listFeedback('send', 10)).length, 1);
+
+      // A leased job of a process that died is handed out again after release.
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 6000 });
+      await store.dispatch.claim(6000, 10, 60_000);
+      assert.equal(await store.dispatch.releaseLeases(), 1);
+      const [again] = await store.dispatch.claim(6001, 10, 60_000);
+      assert.equal(again?.attempt, 1);
+      assert.equal(await store.dispatch.cancel('send', 'n2', 6002), 'started');
+
+      await store.dispatch.createNotification({ ...n, id: 'n3', state: 'Scheduled', scheduledAt: 9000 }, { kind: 'plan', payload: {}, runAt: 9000 });
+      assert.equal(await store.dispatch.cancel('send', 'n3', 7000), 'cancelled');
+      assert.equal((await store.dispatch.getNotification('send', 'n3'))?.state, 'Cancelled');
+      assert.equal(await store.dispatch.cancel('send', 'nope', 7000), 'not_found');
+
+      await store.hubs.delete('send');
+      await store.hubs.create(hub('send'), []);
+      assert.equal(await store.dispatch.getNotification('send', 'n1'), undefined);
+      assert.deepEqual(await store.dispatch.claim(100_000, 10, 1000), [], 'no job outlives its hub');
+      assert.deepEqual(await store.dispatch.listFeedback('send', 10), []);
+    });
+
     test('jobs: create, update, list newest first, unfinished', async () => {
       await store.hubs.create(hub('jobs'), []);
       const job = { hub: 'jobs', id: 'j1', type: 'ExportRegistrations', status: 'Started', progress: 0, outputContainerUri: 'file:///x', createdAt: 1, updatedAt: 1 };

@@ -113,7 +113,8 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       // A job claimed again after its lease ran out: its process died while running it.
       const retaken = r.leased_until === null ? 0 : 1;
       lease.run(now + leaseMs, retaken, r.id);
-      if (r.kind === 'plan') started.run(now, r.hub_key, r.notification_id);
+      // The first job of a notification to run (a plan, or a direct send's batch) starts it.
+      started.run(now, r.hub_key, r.notification_id);
       return { id: r.id, hub: r.hub_key, notificationId: r.notification_id, kind: r.kind, payload: JSON.parse(r.payload), attempt: r.attempt + retaken, runAt: r.run_at };
     });
   });

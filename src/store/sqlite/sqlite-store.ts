@@ -97,6 +97,8 @@ function hubStore(db: SqliteDatabase): HubStore {
     // registration_tags has no foreign key to cascade from (0002_registry.sql): its rows go by their key's
     // first column. Prepared here, not with the others: a hub's delete is rare.
     db.prepare('DELETE FROM registration_tags WHERE hub_key = ?').run(key(name));
+    // The send pipeline's rows have no foreign key either (jobs outlive nothing but their hub).
+    for (const table of ['dispatch_jobs', 'device_outcomes', 'pns_feedback']) db.prepare(`DELETE FROM ${table} WHERE hub_key = ?`).run(key(name));
     deleteRules.run(key(name));
     return deleteHub.run(key(name)).changes > 0;
   });
