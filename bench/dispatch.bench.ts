@@ -104,7 +104,7 @@ export async function dispatchBench(): Promise<void> {
     // (b) one user's two devices: API call → the emulator's last receipt (state Completed once both are acknowledged).
     const heraldLat: number[] = [];
     const apnLat: number[] = [];
-    for (let k = 0; k < 50; k++) {
+    for (let k = 0; k < 200; k++) {
       const user = (k * 7919) % (N >> 1);
       const t = performance.now();
       await done(await send(`UserId:${user}`, JSON.stringify({ aps: { alert: `to user ${user}` } })));

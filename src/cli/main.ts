@@ -4,6 +4,8 @@ import { registerHub } from './commands/hub.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerJobs } from './commands/jobs.ts';
 import { registerEmulators } from './commands/emulators.ts';
+import { registerDevice } from './commands/device.ts';
+import { registerSend } from './commands/send.ts';
 
 const program = new Command();
 program
@@ -16,5 +18,7 @@ registerServe(program);
 registerHub(program);
 registerJobs(program);
 registerEmulators(program);
+registerDevice(program);
+registerSend(program);
 
 await program.parseAsync(process.argv);

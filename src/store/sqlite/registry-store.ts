@@ -3,7 +3,7 @@
  * inside the transaction that writes, so two requests cannot both win an ETag race.
  */
 import { HubError } from '../../shared/errors.ts';
-import { compileTagExpressionToSql } from '../../tags/index.ts';
+import { anchorTags, compileTagExpressionToSql } from '../../tags/index.ts';
 import type { Installation, PlatformName, Registration, RegistrationInput } from '../../registry/model.ts';
 import type {
   InstallationFilter,
@@ -123,6 +123,15 @@ function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; par
     params.push(key(hub), f.tag);
   }
   if (f.tagExpression) {
+    // Start from the tag index when the expression has anchors (a targeted send reads its few rows, not
+    // the hub's); the whole expression still filters what the anchors find.
+    const anchors = anchorTags(f.tagExpression);
+    if (anchors) {
+      // `+` keeps SQLite from scanning the hub's index instead (it has no statistics to know better).
+      sql[0] = '+r.hub_key = ?';
+      sql.push(`r.seq IN (SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag IN (${anchors.map(() => '?').join(', ')}))`);
+      params.push(key(hub), ...anchors);
+    }
     const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA);
     sql.push(p.sql);
     params.push(...p.params);

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { anchorTags } from './anchors.ts';
+import { evaluate } from './evaluate.ts';
+import { parseTagExpression } from './parser.ts';
+
+const anchors = (text: string) => anchorTags(parseTagExpression(text, { maxTagsMixed: 50, maxTagsOrOnly: 50 }).ast);
+
+test('anchors of the common shapes', () => {
+  assert.deepEqual(anchors('UserId:1'), ['UserId:1']);
+  assert.deepEqual(anchors('UserId:1 && Event:Comment'), ['UserId:1']);
+  assert.deepEqual(anchors('a || b || c'), ['a', 'b', 'c']);
+  assert.deepEqual(anchors('(a && !b) || (c && d)'), ['a', 'c']);
+  assert.deepEqual(anchors('!a && b'), ['b']);
+  assert.equal(anchors('!a'), undefined);
+  assert.equal(anchors('a || !b'), undefined);
+});
+
+test('every set an expression selects carries one of its anchors (random check)', () => {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const tags = ['a', 'b', 'c', 'd', 'e'];
+  const gen = (depth: number): string => {
+    const r = rnd();
+    if (depth === 0 || r < 0.3) return tags[Math.floor(rnd() * tags.length)]!;
+    if (r < 0.45) return `!(${gen(depth - 1)})`;
+    return `(${gen(depth - 1)} ${r < 0.75 ? '&&' : '||'} ${gen(depth - 1)})`;
+  };
+  for (let i = 0; i < 300; i++) {
+    const text = gen(3);
+    const { ast } = parseTagExpression(text, { maxTagsMixed: 50, maxTagsOrOnly: 50 });
+    const a = anchorTags(ast);
+    if (!a) continue;
+    for (let mask = 0; mask < 32; mask++) {
+      const set = new Set(tags.filter((_, k) => mask & (1 << k)));
+      if (evaluate(ast, set)) assert.ok(a.some((t) => set.has(t)), `${text} selects ${[...set]} without an anchor of ${a}`);
+    }
+  }
+});

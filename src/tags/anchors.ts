@@ -1,0 +1,35 @@
+/**
+ * Anchor tags: a set of tags such that every registration an expression selects carries at least one of
+ * them. A store uses them to start from its tag index (the few registrations with those tags) instead of
+ * testing the expression on every registration of the hub; the expression itself is still applied.
+ * A targeted send to one user among millions reads that user's rows, not the hub's.
+ */
+import type { TagExpression } from './ast.ts';
+
+/** The anchors, or undefined when the expression can select a registration with none of its tags (`!a`). */
+export function anchorTags(ast: TagExpression): string[] | undefined {
+  switch (ast.kind) {
+    case 'tag':
+      return [ast.tag];
+    case 'not':
+      return undefined;
+    case 'and': {
+      // Any operand's anchors will do; the smallest set reads the fewest index rows.
+      let best: string[] | undefined;
+      for (const o of ast.operands) {
+        const a = anchorTags(o);
+        if (a && (!best || a.length < best.length)) best = a;
+      }
+      return best;
+    }
+    case 'or': {
+      const all = new Set<string>();
+      for (const o of ast.operands) {
+        const a = anchorTags(o);
+        if (!a) return undefined;
+        for (const t of a) all.add(t);
+      }
+      return [...all];
+    }
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * `herald device` and `herald send` as real processes against a sandbox hub: simulated devices get
+ * their handles from the emulators and register as installations, sends through the Azure surface
+ * reach exactly the devices they target, and bad input is a one-line reason with exit status 1.
+ * The hub runs in this process, so every CLI call is asynchronous (a spawnSync would block it).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startTestHerald, type TestHerald } from './helpers.ts';
+
+const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+/** Upper bound of any one wait here; a bound, not a timing goal. */
+const BOUND_MS = 60_000;
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cliEnv(h: TestHerald): NodeJS.ProcessEnv {
+  return { ...process.env, HERALD_URL: h.adminUrl, HERALD_ADMIN_KEY: h.adminKey, HERALD_DATA: h.dataDir };
+}
+
+function herald(h: TestHerald, args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: cliEnv(h), timeout: BOUND_MS, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });
+    });
+  });
+}
+
+type DeviceEvent = { event: 'registered'; installationId: string; handle: string; platform: string; pns: string } | { event: 'notification'; time: string; headers: Record<string, string>; payload: string } | { event: 'stopped'; received: number };
+
+interface RunningDevice {
+  events: DeviceEvent[];
+  registered: Promise<Extract<DeviceEvent, { event: 'registered' }>>;
+  exit: Promise<{ code: number | null; stderr: string }>;
+  kill(): void;
+}
+
+/** Starts `herald device ... --json` and reads its JSON lines as they come. */
+function startDevice(h: TestHerald, args: string[]): RunningDevice {
+  const child = spawn(process.execPath, [bin, 'device', ...args, '--json'], { env: cliEnv(h), stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: DeviceEvent[] = [];
+  let stderr = '';
+  let buffered = '';
+  let onRegistered: (e: Extract<DeviceEvent, { event: 'registered' }>) => void = () => {};
+  let onFailed: (e: Error) => void = () => {};
+  const registered = new Promise<Extract<DeviceEvent, { event: 'registered' }>>((resolve, reject) => {
+    onRegistered = resolve;
+    onFailed = reject;
+  });
+  const timer = setTimeout(() => onFailed(new Error(`device ${args.join(' ')} did not register in time: ${stderr}`)), BOUND_MS);
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      const event = JSON.parse(line) as DeviceEvent;
+      events.push(event);
+      if (event.event === 'registered') onRegistered(event);
+    }
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      onFailed(new Error(`device ${args.join(' ')} exited (${code}) before registering: ${stderr}`));
+      resolve({ code, stderr });
+    });
+  });
+  return { events, registered, exit, kill: () => child.kill('SIGTERM') };
+}
+
+function notifications(d: RunningDevice): Array<Extract<DeviceEvent, { event: 'notification' }>> {
+  return d.events.filter((e): e is Extract<DeviceEvent, { event: 'notification' }> => e.event === 'notification');
+}
+
+async function installationCount(h: TestHerald, hub: string): Promise<number> {
+  const res = await h.admin('GET', `/hubs/${hub}/installations?count=true`);
+  assert.equal(res.status, 200);
+  return res.body.total;
+}
+
+/** A failure is exit status 1 and exactly one line on stderr. */
+function assertOneLineFailure(r: Result, pattern: RegExp): void {
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^herald: [^\n]+\n$/);
+  assert.match(r.stderr, pattern);
+  assert.equal(r.stdout, '');
+}
+
+describe('herald device and herald send', () => {
+  let h: TestHerald;
+  before(async () => {
+    h = await startTestHerald();
+  });
+  after(() => h.close());
+
+  test('each simulated device prints exactly the notifications sent to it', async () => {
+    const browser = startDevice(h, ['browser', '--tags', 'news', '--listen-seconds', '8']);
+    const android = startDevice(h, ['android', '--user', 'alice', '--listen-seconds', '8']);
+    const ios = startDevice(h, ['ios', '--tags', 'news', '--template', 'alert={"aps":{"alert":"$(message)"}}', '--listen-seconds', '8']);
+    try {
+      const [b, a, i] = await Promise.all([browser.registered, android.registered, ios.registered]);
+      assert.equal(b.pns, 'browser');
+      assert.match(b.handle, /^https:\/\/127\.0\.0\.1:\d+\/push\//);
+      assert.equal(a.pns, 'fcmv1');
+      assert.equal(i.pns, 'apns');
+      assert.match(i.handle, /^[0-9a-f]{64}$/);
+      // The devices registered through the Azure surface, as installations of their platforms.
+      const alice = await h.admin('GET', '/hubs/sandbox/installations?userId=alice');
+      assert.deepEqual(alice.body.items.map((x: { installationId: string }) => x.installationId), [a.installationId]);
+
+      // In parallel: each send returns only when the emulators have taken the pushes.
+      const [news, toAlice, templated] = await Promise.all([
+        herald(h, ['send', '--hub', 'sandbox', '--tags', 'news', '--format', 'browser', '--message', 'hello news', '--wait', '--json']),
+        herald(h, ['send', '--hub', 'sandbox', '--tags', '$UserId:{alice}', '--format', 'fcmv1', '--message', 'hello alice', '--wait', '--json']),
+        herald(h, ['send', '--hub', 'sandbox', '--tags', 'news', '--format', 'template', '--message', 'hello template', '--wait', '--json']),
+      ]);
+      for (const r of [news, toAlice, templated]) assert.equal(r.code, 0, r.stderr);
+      const newsOutcome = JSON.parse(news.stdout);
+      assert.match(newsOutcome.notificationId, /\S/);
+      assert.equal(newsOutcome.state, 'Completed');
+      assert.deepEqual(newsOutcome.outcomeCounts, { Browser: { Success: 1 } });
+      assert.deepEqual(JSON.parse(toAlice.stdout).outcomeCounts, { FcmV1: { Success: 1 } });
+      assert.deepEqual(JSON.parse(templated.stdout).outcomeCounts, { Apns: { Success: 1 } }, 'only the ios device has a template');
+
+      const [be, ae, ie] = await Promise.all([browser.exit, android.exit, ios.exit]);
+      for (const e of [be, ae, ie]) assert.equal(e.code, 0, e.stderr);
+
+      const web = notifications(browser);
+      assert.equal(web.length, 1);
+      assert.deepEqual(JSON.parse(web[0]!.payload), { title: 'Herald', body: 'hello news' }, 'Web Push arrives decrypted');
+      const fcm = notifications(android);
+      assert.equal(fcm.length, 1);
+      assert.deepEqual(JSON.parse(fcm[0]!.payload), { notification: { body: 'hello alice' }, token: a.handle });
+      const apns = notifications(ios);
+      assert.equal(apns.length, 1);
+      assert.deepEqual(JSON.parse(apns[0]!.payload), { aps: { alert: 'hello template' } });
+      assert.equal(apns[0]!.headers['apns-topic'], 'com.example.app');
+      for (const [d, reg] of [[browser, b], [android, a], [ios, i]] as const) assert.deepEqual(d.events.at(-1), { event: 'stopped', installationId: reg.installationId, received: 1 });
+    } finally {
+      for (const d of [browser, android, ios]) d.kill();
+    }
+  });
+
+  test('bad input: unknown platform, --listen-seconds not a number, a hub not in the sandbox; nothing is registered', async () => {
+    const before = await installationCount(h, 'sandbox');
+    assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use ios, android, windows or browser\n$/);
+    assertOneLineFailure(await herald(h, ['device', 'ios', '--listen-seconds', 'soon']), /^herald: --listen-seconds must be a positive number of seconds, got "soon"\n$/);
+    assertOneLineFailure(await herald(h, ['device', 'ios', '--hub', 'no-such-hub']), /^herald: Notification hub 'no-such-hub' was not found\.\n$/);
+    assert.equal(await installationCount(h, 'sandbox'), before);
+
+    // A hub whose WNS credentials point elsewhere is not in the sandbox for Windows devices.
+    assert.equal((await h.admin('POST', '/hubs', { name: 'real-wns' })).status, 201);
+    const set = await h.admin('PUT', '/hubs/real-wns/credentials/wns', { clientId: 'ms-app://x', clientSecret: 'secret', endpoint: 'http://127.0.0.1:1/' });
+    assert.equal(set.status, 200);
+    assertOneLineFailure(await herald(h, ['device', 'windows', '--hub', 'real-wns']), /^herald: hub "real-wns" is not in the sandbox for wns: its credentials send to http:\/\/127\.0\.0\.1:1\/, not to the emulator at https:/);
+    assert.equal(await installationCount(h, 'real-wns'), 0);
+
+    const bad = await herald(h, ['send', '--hub', 'sandbox', '--format', 'carrier-pigeon', '--message', 'x']);
+    assertOneLineFailure(bad, /^herald: --format must be one of apple, fcmv1, windows, browser, template, got "carrier-pigeon"\n$/);
+    assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--message', 'x']), /^herald: the hub refused the notification \(400: Tag expression error/);
+  });
+
+  test('a hub that does not run in sandbox mode has no simulated devices', async () => {
+    const plain = await startTestHerald({ sandbox: false });
+    try {
+      await plain.hubs.createHub('plain');
+      const r = await herald(plain, ['device', 'android', '--hub', 'plain']);
+      assertOneLineFailure(r, /^herald: the hub at http:\/\/127\.0\.0\.1:\d+ does not run in sandbox mode \(start it with "herald serve --sandbox"\): a simulated device needs its emulators\n$/);
+      assert.equal(await installationCount(plain, 'plain'), 0);
+    } finally {
+      await plain.close();
+    }
+  });
+});
