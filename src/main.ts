@@ -39,6 +39,7 @@ import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
 import { Renderer } from './dispatch/render.ts';
 import { RateLimits } from './api/rate-limits.ts';
 import { RetryPolicy } from './dispatch/retry-policy.ts';
+import { DeviceCredentials } from './dispatch/secure-push.ts';
 import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
@@ -153,8 +154,10 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
   const worker = new DispatchWorker(store, deliverer, clock, logger, config.dispatch.concurrency);
-  const sends = new SendService(store, deliverer, clock, () => worker.wake());
+  const secretBox = new SecretBox(secretKey);
+  const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);
+  const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
   let sandbox: Sandbox | undefined;
 
@@ -191,8 +194,10 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
       feedback,
+      sends,
+      devices,
       rateLimits: new RateLimits(clock),
-      azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback) },
+      azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback, devices) },
       clock,
       logger,
       metrics: createHttpMetrics(),

@@ -24,7 +24,9 @@ import { adminRegistryRoutes } from './routes/admin-registry.ts';
 import { adminFileRoutes } from './routes/admin-files.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminMessageRoutes } from './routes/admin-messages.ts';
-import { feedbackRoute, type FeedbackUrls } from './routes/azure-sends.ts';
+import { devicePayloadRoute, feedbackRoute, type FeedbackUrls } from './routes/azure-sends.ts';
+import type { DeviceCredentials } from '../dispatch/secure-push.ts';
+import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -49,6 +51,8 @@ export interface AppDeps {
   jobs: JobService;
   files: FileArea;
   feedback: FeedbackUrls;
+  sends: SendService;
+  devices: DeviceCredentials;
   rateLimits?: RateLimits;
   /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
   sandboxUrls?: () => Record<string, string> | null;
@@ -175,6 +179,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(async (a) => operationsRoutes(a, deps));
   await app.register(async (a) => feedbackRoute(a, deps));
+  await app.register(async (a) => devicePayloadRoute(a, deps));
   await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;

@@ -27,7 +27,8 @@ export type AzureOperationName =
   | 'getFeedbackContainerUrl'
   | 'submitNotificationHubJob'
   | 'getNotificationHubJob'
-  | 'listNotificationHubJobs';
+  | 'listNotificationHubJobs'
+  | 'issueDeviceCredential';
 
 export interface AzureOperation {
   name: AzureOperationName;
@@ -61,6 +62,8 @@ const ROUTES: Array<[pattern: string[], route: Route]> = [
     },
   ],
   [['registrationids'], { POST: op('createRegistrationId', 'Listen') }],
+  // Herald's secure push: a backend (Manage) issues a device its installation's read credential.
+  [['installations', '{}', 'credential'], { POST: op('issueDeviceCredential', 'Manage') }],
   [
     ['registrations'],
     {

@@ -45,6 +45,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   missing_claim: 401,
   // The JS client retries a 429 after its Retry-After (wire spec §1.4).
   throttled: 429,
+  device_credential_invalid: 401,
+  forbidden: 403,
+  secure_payload_gone: 410,
   not_implemented: 501,
   config_invalid: 500,
   data_dir_unusable: 500,

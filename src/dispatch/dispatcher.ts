@@ -15,6 +15,7 @@ import { Deliverer, type BatchPayload, type TargetOutcome } from './deliver.ts';
 import { initialRetryState } from './retry-policy.ts';
 import { toStoredRequest, type StoredRequest } from './render.ts';
 import type { SendRequest } from './send-request.ts';
+import type { SecretBox } from '../shared/secret-box.ts';
 
 /** Registrations read per planning step, and devices per delivery batch. */
 export const PLAN_PAGE = 5000;
@@ -23,6 +24,9 @@ export const BATCH_SIZE = 500;
 const LEASE_MS = 5 * 60_000;
 /** How often the worker looks for due jobs when idle: scheduled sends fire within this of their time. */
 const IDLE_POLL_MS = 200;
+
+/** What a sealed payload is bound to: a copy in another notification's row fails to open. */
+const securePayloadScope = (hub: string, id: string) => `${hub.toLowerCase()}/${id}/secure`;
 
 /** Azure's shape: `{32 hex}-{yyyyMMddHHmmss}-{int}-{int}` (wire spec §7.4). */
 export function newNotificationId(now: number): string {
@@ -41,16 +45,28 @@ export class SendService {
     private readonly deliverer: Deliverer,
     private readonly clock: Clock,
     private readonly onAccepted: () => void,
+    private readonly secrets: SecretBox,
   ) {}
 
-  /** Stores the notification with its first job; answers only after the write (nothing lives only in memory). */
-  async accept(hub: HubRecord, req: SendRequest): Promise<NotificationRecord> {
+  /**
+   * Stores the notification with its first job; answers only after the write (nothing lives only in
+   * memory). A secure send keeps its payload sealed and nothing of it in the clear.
+   */
+  async accept(hub: HubRecord, req: SendRequest, secure?: { ttlMs: number }): Promise<NotificationRecord> {
     const now = this.clock.now();
-    const stored = toStoredRequest(req, req.scheduledAtMs ?? now);
+    const id = newNotificationId(now);
+    let stored = toStoredRequest(req, req.scheduledAtMs ?? now);
+    if (secure) {
+      if (stored.target.kind === 'direct') {
+        throw new HubError('invalid_request', 'A secure send needs registered installations (devices read their payload with an installation credential); it cannot be direct.', { reason: 'secure_direct' });
+      }
+      const sealed = this.secrets.seal(JSON.stringify({ body: req.body.toString('base64'), contentType: req.contentType ?? 'application/octet-stream' }), securePayloadScope(hub.name, id));
+      stored = { ...stored, payload: { kind: 'text', text: '' }, body: '[secure payload]', secure: { notificationId: id, sealed, expiresAt: (req.scheduledAtMs ?? now) + secure.ttlMs } };
+    }
     const scheduled = req.scheduledAtMs !== undefined && req.scheduledAtMs > now;
     const n: NotificationRecord = {
       hub: hub.name,
-      id: newNotificationId(now),
+      id,
       state: scheduled ? 'Scheduled' : 'Enqueued',
       request: stored as unknown as Record<string, unknown>,
       counts: {},
@@ -66,6 +82,20 @@ export class SendService {
     await this.store.dispatch.createNotification(n, first);
     this.onAccepted();
     return n;
+  }
+
+  /** A secure payload for a device of `installationId` (which the push must have reached), recording the read. */
+  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[]): Promise<{ body: Buffer; contentType: string }> {
+    const n = await this.store.dispatch.getNotification(hub.name, id);
+    const secure = (n?.request as unknown as StoredRequest | undefined)?.secure;
+    if (!n || !secure) throw new HubError('notification_not_found', `No secure notification '${id}'.`);
+    if (secure.expiresAt <= this.clock.now()) throw new HubError('secure_payload_gone', 'The secure payload has expired.');
+    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds))) {
+      throw new HubError('forbidden', 'This notification was not delivered to this installation.');
+    }
+    const opened = JSON.parse(this.secrets.open(secure.sealed, securePayloadScope(hub.name, id))) as { body: string; contentType: string };
+    await this.store.dispatch.recordSecureRead(hub.name, id, installationId, this.clock.now());
+    return { body: Buffer.from(opened.body, 'base64'), contentType: opened.contentType };
   }
 
   /** `?test` (§7.5): up to 10 targets, sent now, their outcomes answered; nothing is queued. */

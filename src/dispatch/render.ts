@@ -9,6 +9,7 @@ import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts
 import { templateFormat } from '../registry/validation.ts';
 import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateProperties } from '../templates/index.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
+import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
 /** The accepted send as stored with its notification. */
 export interface StoredRequest {
@@ -22,6 +23,8 @@ export interface StoredRequest {
   body: string;
   eligibleKinds: string[];
   acceptedAt: number;
+  /** A secure send: devices get only the id; the payload is sealed here (and not in `payload`/`body`). */
+  secure?: SecureStamp;
 }
 
 export function toStoredRequest(req: SendRequest, acceptedAt: number): StoredRequest {
@@ -99,6 +102,10 @@ export class Renderer {
       handle: reg.handle.value,
       connectorHandle: connectorHandle(reg.handle),
     };
+    if (req.secure) {
+      const e = secureEnvelope(reg.handle.platform, req.secure.notificationId);
+      return { ...base, payload: e.payload, headers: e.headers };
+    }
     if (!reg.template) return { ...base, payload: this.nativePayload(req), headers: { ...req.headers } };
     const t = reg.template;
     const props = this.props(req);

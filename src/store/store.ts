@@ -285,6 +285,11 @@ export interface DispatchStore {
   finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
+  /** Whether the notification was delivered to any of these registrations (secure push reads). */
+  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[]): Promise<boolean>;
+  /** Records that an installation read a notification's secure payload. */
+  recordSecureRead(hub: string, notificationId: string, installationId: string, at: number): Promise<void>;
+  listSecureReads(hub: string, notificationId: string): Promise<Array<{ installationId: string; at: number }>>;
   /** Deletes per-device outcomes older than `before`; returns how many. */
   pruneOutcomes(before: number, limit: number): Promise<number>;
 }

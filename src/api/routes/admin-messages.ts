@@ -48,6 +48,15 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
     },
   );
 
+  app.get<{ Params: { hub: string; id: string } }>(
+    '/hubs/:hub/messages/:id/secure-reads',
+    { schema: { summary: "Who read a secure notification's payload, and when", tags: ['messages'], params: { type: 'object', properties: { hub: { type: 'string' }, id: { type: 'string' } } } } },
+    async (req) => {
+      const hub = await deps.hubs.getHub(req.params.hub);
+      return { items: (await deps.store.dispatch.listSecureReads(hub.name, req.params.id)).map((r) => ({ ...r, at: new Date(r.at).toISOString() })) };
+    },
+  );
+
   app.get<{ Params: { hub: string } }>(
     '/hubs/:hub/feedback',
     { schema: { summary: 'PNS feedback: handles the PNS reported dead, newest first', tags: ['messages'], params: { type: 'object', properties: { hub: { type: 'string' } } } } },

@@ -7,6 +7,8 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SendService } from '../../dispatch/dispatcher.ts';
 import { parseSendRequest } from '../../dispatch/send-request.ts';
+import { parseSecureOptions, type DeviceCredentials } from '../../dispatch/secure-push.ts';
+import { materializeRegistrations } from '../../registry/materialize.ts';
 import type { StoredRequest } from '../../dispatch/render.ts';
 import type { PlatformName, RegistrationKind } from '../../registry/model.ts';
 import type { HubService } from '../../hubs/hub-service.ts';
@@ -20,6 +22,8 @@ import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } 
 const XML = 'application/xml; charset=utf-8';
 /** How long a feedback container URL stays valid (a SAS URL of Azure's is short-lived too). */
 const FEEDBACK_URL_TTL_MS = 60 * 60_000;
+/** How long a device's credential for reading secure payloads lasts (its backend issues a new one at sign-in). */
+const DEVICE_CREDENTIAL_TTL_MS = 30 * 86_400_000;
 
 function sendInput(ctx: AzureRequestContext, batch: boolean, scheduled: boolean) {
   return { headers: ctx.req.headers as Record<string, string | string[] | undefined>, query: ctx.query, body: ctx.body, batch, scheduled };
@@ -46,10 +50,12 @@ export class FeedbackUrls {
   }
 }
 
-export function sendHandlers(sends: SendService, store: Store, feedback: FeedbackUrls): AzureOperationHandlers {
+export function sendHandlers(sends: SendService, store: Store, feedback: FeedbackUrls, devices: DeviceCredentials): AzureOperationHandlers {
   const location = (ctx: AzureRequestContext, collection: string, id: string) => `${requestOrigin(ctx)}/${encodeURIComponent(ctx.hub.name)}/${collection}/${id}?api-version=2020-06`;
   const send = async (ctx: AzureRequestContext, batch: boolean) => {
     const req = parseSendRequest(sendInput(ctx, batch, false));
+    const secure = parseSecureOptions(ctx.req.headers);
+    if (secure && req.test) throw new HubError('invalid_request', 'A test send answers its payload in the clear; it cannot be secure.', { reason: 'secure_test' });
     if (req.test && req.target.kind !== 'direct') {
       const r = await sends.testSend(ctx.hub, req);
       const failed = r.outcomes.filter((o) => o.outcome.kind !== 'delivered').length;
@@ -65,14 +71,14 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       });
       return ctx.reply.code(201).header('Location', location(ctx, 'messages', r.id)).type(XML).send(body);
     }
-    const n = await sends.accept(ctx.hub, req);
+    const n = await sends.accept(ctx.hub, req, secure);
     return ctx.reply.code(201).header('Location', location(ctx, 'messages', n.id)).send();
   };
   return {
     sendNotification: (ctx) => send(ctx, false),
     sendBatchNotification: (ctx) => send(ctx, true),
     scheduleNotification: async (ctx) => {
-      const n = await sends.accept(ctx.hub, parseSendRequest(sendInput(ctx, false, true)));
+      const n = await sends.accept(ctx.hub, parseSendRequest(sendInput(ctx, false, true)), parseSecureOptions(ctx.req.headers));
       return ctx.reply.code(201).header('Location', location(ctx, 'schedulednotifications', n.id)).send();
     },
     cancelScheduledNotification: async (ctx) => {
@@ -99,6 +105,15 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       });
       return ctx.reply.code(200).type(XML).send(body);
     },
+    issueDeviceCredential: async (ctx) => {
+      const inst = await store.installations.get(ctx.hub.name, ctx.operation.id!);
+      if (!inst) throw new HubError('installation_not_found', 'Installation not found.');
+      const issued = devices.issue(ctx.hub.name, inst.installationId, DEVICE_CREDENTIAL_TTL_MS);
+      return ctx.reply
+        .code(201)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify({ ...issued, expiresAt: new Date(issued.expiresAt).toISOString(), payloads: `${requestOrigin(ctx)}/_device/v1/hubs/${encodeURIComponent(ctx.hub.name)}/payloads/{notificationId}` }));
+    },
     getFeedbackContainerUrl: async (ctx) => ctx.reply.code(200).type('text/plain; charset=utf-8').send(feedback.url(requestOrigin(ctx), ctx.hub.name)),
   };
 }
@@ -119,5 +134,21 @@ export async function feedbackRoute(app: FastifyInstance, deps: { hubs: HubServi
         `${f.installationId ? `<InstallationId>${escapeXml(f.installationId)}</InstallationId>` : ''}${f.notificationId ? `<NotificationId>${escapeXml(f.notificationId)}</NotificationId>` : ''}</PnsFeedback>`,
     );
     return reply.type(XML).send(docs.join('\n'));
+  });
+}
+
+/**
+ * Where a device reads a secure payload: `GET /_device/v1/hubs/{hub}/payloads/{notificationId}` with
+ * `Authorization: Bearer <device credential>`. Only an installation the push was delivered to may read.
+ */
+export async function devicePayloadRoute(app: FastifyInstance, deps: { hubs: HubService; store: Store; sends: SendService; devices: DeviceCredentials }): Promise<void> {
+  app.get<{ Params: { hub: string; id: string } }>('/_device/v1/hubs/:hub/payloads/:id', { schema: { hide: true } }, async (req, reply) => {
+    const hub = await deps.hubs.getHub(req.params.hub);
+    const installationId = deps.devices.verify(hub.name, req.headers.authorization);
+    const inst = await deps.store.installations.get(hub.name, installationId);
+    if (!inst) throw new HubError('forbidden', 'The installation of this credential no longer exists.');
+    const ids = materializeRegistrations(inst).map((r) => r.id);
+    const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids);
+    return reply.header('Cache-Control', 'no-store').type(payload.contentType).send(payload.body);
   });
 }

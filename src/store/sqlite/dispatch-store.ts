@@ -188,6 +188,18 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       })(),
     claim: async (now, limit, leaseMs) => claim(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
+    wasDelivered: async (hub, notificationId, ids) => {
+      if (ids.length === 0) return false;
+      const row = db
+        .prepare(`SELECT 1 FROM device_outcomes WHERE hub_key = ? AND notification_id = ? AND outcome = 'Success' AND registration_id IN (${ids.map(() => '?').join(', ')}) LIMIT 1`)
+        .get(key(hub), notificationId, ...ids);
+      return row !== undefined;
+    },
+    recordSecureRead: async (hub, notificationId, installationId, at) => {
+      db.prepare('INSERT INTO secure_reads (hub_key, notification_id, installation_id, at) VALUES (?, ?, ?, ?)').run(key(hub), notificationId, installationId, at);
+    },
+    listSecureReads: async (hub, notificationId) =>
+      (db.prepare('SELECT installation_id, at FROM secure_reads WHERE hub_key = ? AND notification_id = ? ORDER BY at').all(key(hub), notificationId) as Array<{ installation_id: string; at: number }>).map((r) => ({ installationId: r.installation_id, at: r.at })),
     nextRunAt: async () => (next.get() as { t: number | null }).t ?? undefined,
     finishPlanStep: (job, step) => writes.run(() => planStep(job, step)),
     finishDelivery: (job, result) => writes.run(() => delivery(job, result, applyFeedback(job.hub))),

@@ -1,0 +1,96 @@
+/**
+ * Secure push (issue 6): the payload never travels through the PNS; a device reads it with a credential
+ * scoped to its own installation, only if the push reached it, within the TTL; reads are recorded.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NotificationHubsClient, createFcmV1Installation, createFcmV1Notification } from '@azure/notification-hubs';
+import { createSasToken } from '../src/auth/sas.ts';
+import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
+
+const SECRET = 'the account balance is 4,217.08';
+
+describe('secure push', () => {
+  let h: TestHerald;
+  let client: NotificationHubsClient;
+  let devices: Array<{ handle: string; token: string }>;
+  const token = async (rule: string) => {
+    const r = await h.hubs.getRule('sandbox', rule);
+    return createSasToken('https://localhost/', r.name, r.primaryKey, Math.floor(Date.now() / 1000) + 3600);
+  };
+  const credential = async (installationId: string, sas?: string) =>
+    fetch(`${h.httpUrl}/sandbox/installations/${installationId}/credential?api-version=2020-06`, { method: 'POST', headers: { authorization: sas ?? (await token('DefaultFullSharedAccessSignature')) } });
+  const read = (id: string, cred?: string, hub = 'sandbox') =>
+    fetch(`${h.httpUrl}/_device/v1/hubs/${hub}/payloads/${id}`, { headers: cred ? { authorization: `Bearer ${cred}` } : {} }).then(async (r) => ({ status: r.status, text: await r.text() }));
+
+  before(async () => {
+    h = await startTestHerald();
+    client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
+    devices = await Promise.all([0, 1, 2].map(() => emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})));
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'alice-phone', pushChannel: devices[0]!.token, tags: ['secret'] }));
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'alice-tablet', pushChannel: devices[1]!.token, tags: ['secret'] }));
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'mallory', pushChannel: devices[2]!.token, tags: ['other'] }));
+  });
+  after(() => h.close());
+
+  test('only the id travels; the targeted device reads the payload with its own credential; others cannot', async () => {
+    const issued = await credential('alice-phone');
+    assert.equal(issued.status, 201);
+    const alice = (await issued.json()) as { credential: string; payloads: string };
+    assert.match(alice.payloads, /\/_device\/v1\/hubs\/sandbox\/payloads\/\{notificationId\}$/);
+    const mallory = ((await (await credential('mallory')).json()) as { credential: string }).credential;
+    assert.equal((await credential('mallory', await token('DefaultListenSharedAccessSignature'))).status, 401, 'a Listen key cannot issue credentials');
+    assert.equal((await credential('nobody')).status, 404);
+
+    const body = JSON.stringify({ message: { notification: { title: 'Balance', body: SECRET } } });
+    const res = await client.sendNotification(createFcmV1Notification({ body, headers: { 'X-Herald-Secure': 'true', 'X-Herald-Secure-TTL': '2' } }), { tagExpression: 'secret' });
+    const id = res.notificationId!;
+    await h.worker.idle();
+
+    const got = (await emulatorCall(h, 'fcmv1', `/_emulator/deliveries?handle=${encodeURIComponent(devices[0]!.handle)}`)).deliveries as Array<{ payload: string }>;
+    assert.equal(got.length, 1);
+    assert.ok(!got[0]!.payload.includes('4,217.08'), 'the payload did not go through the PNS');
+    assert.match(got[0]!.payload, new RegExp(`"heraldSecureId":"${id}"`));
+
+    const ok = await read(id, alice.credential);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.text, body);
+    const other = await read(id, mallory);
+    assert.equal(other.status, 403, "another device's credential cannot read it");
+    assert.match(other.text, /not delivered to this installation/);
+    assert.equal((await read(id)).status, 401);
+    assert.equal((await read(id, alice.credential.slice(0, -3) + 'AAA')).status, 401, 'a forged credential');
+    await h.admin('POST', '/hubs', { name: 'elsewhere' });
+    assert.equal((await read(id, alice.credential, 'elsewhere')).status, 401, 'a credential of another hub');
+
+    const reads = (await h.admin('GET', `/hubs/sandbox/messages/${id}/secure-reads`)).body.items;
+    assert.deepEqual(reads.map((r: { installationId: string }) => r.installationId), ['alice-phone']);
+    const details = await client.getNotificationOutcomeDetails(id);
+    assert.ok(!JSON.stringify(details).includes('4,217.08'), 'telemetry does not show it');
+    const stored = readdirSync(h.dataDir).filter((f) => f.startsWith('herald.db')).map((f) => readFileSync(join(h.dataDir, f)).toString('latin1')).join('');
+    assert.ok(!stored.includes('4,217.08'), 'it is sealed at rest');
+
+    await new Promise((r) => setTimeout(r, 2100));
+    const late = await read(id, alice.credential);
+    assert.equal(late.status, 410, 'gone after its TTL');
+  });
+
+  test('secure sends that cannot be secure are refused', async () => {
+    const direct = await fetch(`${h.httpUrl}/sandbox/messages/?direct&api-version=2020-06`, {
+      method: 'POST',
+      headers: { authorization: await token('DefaultFullSharedAccessSignature'), 'ServiceBusNotification-Format': 'fcmv1', 'ServiceBusNotification-DeviceHandle': devices[0]!.token, 'X-Herald-Secure': 'true', 'content-type': 'application/json' },
+      body: '{"message":{"data":{"a":"b"}}}',
+    });
+    assert.equal(direct.status, 400);
+    assert.match(await direct.text(), /cannot be direct/);
+    const badTtl = await fetch(`${h.httpUrl}/sandbox/messages/?api-version=2020-06`, {
+      method: 'POST',
+      headers: { authorization: await token('DefaultFullSharedAccessSignature'), 'ServiceBusNotification-Format': 'fcmv1', 'X-Herald-Secure': 'true', 'X-Herald-Secure-TTL': 'forever', 'content-type': 'application/json' },
+      body: '{"message":{"data":{"a":"b"}}}',
+    });
+    assert.equal(badTtl.status, 400);
+    assert.match(await badTtl.text(), /X-Herald-Secure-TTL|x-herald-secure-ttl/i);
+  });
+});
