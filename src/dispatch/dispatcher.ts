@@ -219,12 +219,13 @@ export class DispatchWorker {
       liveAt: now,
       ...(req.target.kind === 'tags' ? { tagExpression: parseTagExpression(req.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
     };
-    const page = await this.store.registrations.list(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
+    // Ids only: each batch loads its registrations when it is delivered.
+    const page = await this.store.registrations.listIds(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
     const batches: BatchPayload[] = [];
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).
     const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));
     for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
-      batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((r) => ({ r: r.id })), retry });
+      batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((id) => ({ r: id })), retry });
     }
     await this.store.dispatch.finishPlanStep(job, {
       batches,

@@ -176,6 +176,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
         const got = (await store.registrations.list('q', { tagExpression: ast }, { limit: 100 })).items.map((r) => r.id).sort();
         assert.deepEqual(got, want, text);
         assert.equal(await store.registrations.count('q', { tagExpression: ast }), want.length, text);
+        assert.deepEqual([...(await store.registrations.listIds('q', { tagExpression: ast }, { limit: 100 })).items].sort(), want, `${text} (ids)`);
       }
       assert.equal((await store.registrations.list('q', { tag: 'even' }, { limit: 100 })).items.every((r) => expected.get(r.id)!.includes('even')), true);
       assert.equal(await store.registrations.count('q', { platform: 'apns' }), 6, 'q0 and q28 were rewritten as FCM');

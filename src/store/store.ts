@@ -139,6 +139,8 @@ export interface RegistrationStore {
   /** Same conditions as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
+  /** The same listing, ids only: what planning a send needs (delivery loads the registrations per batch). */
+  listIds(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<string>>;
   count(hub: string, filter: RegistryFilter): Promise<number>;
   /** Deletes registrations that expired before `before`, at most `limit`; returns how many. */
   purgeExpired(before: number, limit: number): Promise<number>;

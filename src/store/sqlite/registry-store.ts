@@ -234,6 +234,16 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     return true;
   });
 
+  /** One page of a filtered listing, in seq order, one row more than asked (to know if there is more). */
+  const select = (columns: string, hub: string, filter: RegistryFilter, p: PageRequest): unknown[] => {
+    const w = registrationWhere(hub, filter);
+    if (p.after !== undefined) {
+      w.sql.push('r.seq > ?');
+      w.params.push(p.after);
+    }
+    return prepared(`SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...w.params, p.limit + 1);
+  };
+
   const purge = db.transaction((before: number, limit: number): number => {
     const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string }[];
     for (const r of rows) {
@@ -260,15 +270,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     },
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
-    list: async (hub, filter, p: PageRequest) => {
-      const w = registrationWhere(hub, filter);
-      if (p.after !== undefined) {
-        w.sql.push('r.seq > ?');
-        w.params.push(p.after);
-      }
-      const rows = prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...w.params, p.limit + 1) as RegistrationRow[];
-      return page(rows, p.limit, toRegistration);
-    },
+    list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration),
+    listIds: async (hub, filter, p: PageRequest) => page(select('r.seq, r.id', hub, filter, p) as Array<{ seq: number; id: string }>, p.limit, (r) => r.id),
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);
       return (prepared(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`).get(...w.params) as { n: number }).n;
