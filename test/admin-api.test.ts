@@ -242,5 +242,8 @@ describe('management API', () => {
     assert.ok(lines.some((l) => (l.res as { statusCode?: number } | undefined)?.statusCode === 401));
     assert.ok(h.logLines.filter((l) => l.req || l.res).every((l) => typeof l.requestId === 'string'));
     assert.ok(!JSON.stringify(h.logLines).includes(h.adminKey), 'the admin key never reaches the log');
+    await fetch(`${h.adminUrl}/_feedback/sandbox?se=1&sig=secret-signature-value`);
+    assert.ok(h.logLines.some((l) => (l.req as { url?: string } | undefined)?.url === '/_feedback/sandbox?se=[redacted]&sig=[redacted]'));
+    assert.ok(!JSON.stringify(h.logLines).includes('secret-signature-value'), 'URL signatures never reach the log');
   });
 });
