@@ -112,7 +112,7 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       return ctx.reply
         .code(201)
         .type('application/json; charset=utf-8')
-        .send(JSON.stringify({ ...issued, expiresAt: new Date(issued.expiresAt).toISOString(), payloads: `${requestOrigin(ctx)}/_device/v1/hubs/${encodeURIComponent(ctx.hub.name)}/payloads/{notificationId}` }));
+        .send(JSON.stringify({ ...issued, expiresAt: new Date(issued.expiresAt).toISOString(), payloads: `${requestOrigin(ctx, 'as-requested')}/_device/v1/hubs/${encodeURIComponent(ctx.hub.name)}/payloads/{notificationId}` }));
     },
     getFeedbackContainerUrl: async (ctx) => ctx.reply.code(200).type('text/plain; charset=utf-8').send(feedback.url(requestOrigin(ctx), ctx.hub.name)),
   };

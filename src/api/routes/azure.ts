@@ -26,9 +26,10 @@ export interface AzureRequestContext {
  * registrationIDs (§6.9) and reads only the path of the others, so https is written whatever the
  * transport was; the host is the one the client used.
  */
-export function requestOrigin(ctx: AzureRequestContext): string {
+export function requestOrigin(ctx: AzureRequestContext, scheme: 'https' | 'as-requested' = 'https'): string {
   const host = ctx.req.headers.host;
-  return `https://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : 'localhost'}`;
+  const protocol = scheme === 'https' ? 'https' : ctx.req.protocol;
+  return `${protocol}://${host && /^[A-Za-z0-9.\-:[\]]+$/.test(host) ? host : 'localhost'}`;
 }
 
 export type AzureOperationHandler = (ctx: AzureRequestContext) => Promise<unknown>;
