@@ -11,6 +11,7 @@ import { HubError } from '../../shared/errors.ts';
 import { AzureHubClient, ruleKeyOf } from '../../devices/azure-hub.ts';
 import { buildInstallation, DeliveryWatcher, DEVICE_PLATFORMS, isDevicePlatform, mintDevice, type AppIdentity, type ReceivedNotification } from '../../devices/simulated-device.ts';
 import { findDevelopmentCa } from '../../devices/trust.ts';
+import { AppBackend, secureIdOf } from '../../devices/app-backend.ts';
 
 const POLL_INTERVAL_MS = 250;
 /** Consecutive failed polls (about a second) before the device gives up on the emulator. */
@@ -24,6 +25,8 @@ interface DeviceFlags extends ClientOptions {
   template?: string[];
   installationId?: string;
   listenSeconds?: string;
+  backend?: string;
+  topics?: string;
   json?: boolean;
 }
 
@@ -78,6 +81,7 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
   const platform = platformArg.toLowerCase();
   if (!isDevicePlatform(platform)) throw new Error(`unknown platform "${platformArg}": use ios, android, windows or browser`);
   const listenSeconds = parseListenSeconds(o.listenSeconds);
+  if (o.backend && !o.user) throw new Error('--backend needs --user: the app signs in to its backend as a user');
   const templates = parseTemplates(o.template ?? []);
   const tags = (o.tags ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   const pns = DEVICE_PLATFORMS[platform];
@@ -107,8 +111,14 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
   const ca = findDevelopmentCa(o.data);
   const device = await mintDevice(platform, emulatorUrl, appIdentity(cred), ca);
   const installationId = o.installationId ?? randomUUID();
-  const installation = buildInstallation({ installationId, platform, device, tags, ...(o.user !== undefined ? { userId: o.user } : {}), templates });
-  await new AzureHubClient(admin.baseUrl, o.hub, ruleKeyOf(listen.primary), ca).putInstallation(installation);
+  const topics = (o.topics ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  // Through the app's backend, as a real app registers (it holds no hub credential), or straight to the hub.
+  const backend = o.backend ? new AppBackend(o.backend.replace(/\/+$/, ''), o.user!, ca) : undefined;
+  if (backend) await backend.register(installationId, platform, device, topics);
+  else {
+    const installation = buildInstallation({ installationId, platform, device, tags, ...(o.user !== undefined ? { userId: o.user } : {}), templates });
+    await new AzureHubClient(admin.baseUrl, o.hub, ruleKeyOf(listen.primary), ca).putInstallation(installation);
+  }
 
   printLine(
     o,
@@ -136,9 +146,19 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
   process.once('SIGTERM', stop);
   let received = 0;
   let failures = 0;
-  const show = (n: ReceivedNotification) => {
+  const show = async (n: ReceivedNotification) => {
     received += 1;
     printLine(o, { event: 'notification', ...n }, describeNotification(n));
+    // A secure push carries only an id: the app fetches the payload with its installation's credential.
+    const secureId = secureIdOf(n.payload);
+    if (secureId && backend) {
+      try {
+        const payload = await backend.readSecure(installationId, secureId, ca);
+        printLine(o, { event: 'secure-payload', notificationId: secureId, payload }, `  secure payload: ${payload}`);
+      } catch (err) {
+        printLine(o, { event: 'secure-payload-error', notificationId: secureId, error: (err as Error).message }, `  secure payload not readable: ${(err as Error).message}`);
+      }
+    }
   };
   try {
     while (!stopped && Date.now() < deadline) {
@@ -147,7 +167,7 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
         setTimeout(resolve, Math.max(0, Math.min(POLL_INTERVAL_MS, deadline - Date.now())));
       });
       try {
-        (await watcher.next()).forEach(show);
+        for (const n of await watcher.next()) await show(n);
         failures = 0;
       } catch (err) {
         failures += 1;
@@ -171,6 +191,8 @@ export function registerDevice(program: Command): void {
     .option('--template <name=body>', 'a template of the installation (repeatable)', collect)
     .option('--installation-id <id>', 'the installation id (default: a new GUID)')
     .option('--listen-seconds <n>', 'stop after this many seconds (default: until Ctrl+C)')
+    .option('--backend <url>', "register through this app backend (examples/notify-users) as --user, and read secure pushes' payloads")
+    .option('--topics <topics>', 'with --backend: comma-separated topics to subscribe to (tags Event:<topic>)')
     .option('--url <url>', 'the hub (default: HERALD_URL, or the local hub of --data)')
     .option('--admin-key <key>', 'admin key (default: HERALD_ADMIN_KEY, or <data>/admin.key)')
     .option('--data <dir>', 'data directory of the local hub, for its development CA (default: HERALD_DATA or ./data)')
