@@ -145,6 +145,15 @@ describe('herald import and export', () => {
       assert.equal(exp.status, 0, exp.stderr);
       assert.equal(exp.stdout.trim(), `Exported 2 registration(s) to ${out}.`);
       assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 2);
+      const listed = await cli(['registrations', '--hub', 'sandbox', '--tag-expression', 'imported'], env);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /^2 registrations match\.\n\S+  FcmV1  cli-1  imported\n/);
+      const paged = await cli(['registrations', '--hub', 'sandbox', '--json', '--top', '1', '--all'], env);
+      assert.deepEqual(paged.stdout.trim().split('\n').map((l) => JSON.parse(l).kind), ['FcmV1', 'FcmV1'], 'every page with --all');
+      const badExpression = await cli(['registrations', '--hub', 'sandbox', '--tag-expression', 'a && ('], env);
+      assert.equal(badExpression.status, 1);
+      assert.match(badExpression.stderr, /^herald: Tag expression error at position \d+/);
+      assert.equal((await cli(['installations', '--hub', 'sandbox'], env)).stdout, '0 installations match.\n');
       const missing = await cli(['import', join(dir, 'nope.txt'), '--hub', 'sandbox'], env);
       assert.equal(missing.status, 1);
       assert.match(missing.stderr, /^herald: cannot read .*nope\.txt: no such file\n$/);

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerHub } from './commands/hub.ts';
 import { registerServe } from './commands/serve.ts';
 import { registerJobs } from './commands/jobs.ts';
+import { registerRegistry } from './commands/registrations.ts';
 import { registerEmulators } from './commands/emulators.ts';
 import { registerDevice } from './commands/device.ts';
 import { registerSend } from './commands/send.ts';
@@ -17,6 +18,7 @@ program
 registerServe(program);
 registerHub(program);
 registerJobs(program);
+registerRegistry(program);
 registerEmulators(program);
 registerDevice(program);
 registerSend(program);
