@@ -7,6 +7,7 @@
  *      the API call to the emulator's receipt, against node-apn sending to those devices directly;
  *  (c) resolving a 6-tag expression over N registrations, against listing all N.
  * N is BENCH_DEVICES (default 20,000); `npm run bench -- dispatch --full` uses 1,000,000.
+ * BENCH_CONCURRENCY sets dispatch.concurrency (default 4).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,7 @@ export async function dispatchBench(): Promise<void> {
   const minted = JSON.parse(readFileSync(join(dir, 'minted.json'), 'utf8')) as { credentials: { keyId: string; teamId: string; key: string }; handles: string[] };
   const caFile = join(dir, 'emulator-ca.pem');
   writeFileSync(caFile, emu.ca);
-  const herald = await startHerald(loadConfig({ flags: { 'data.dir': join(dir, 'data'), 'server.port': 0, 'server.tlsPort': 0, 'pns.caFile': caFile, 'dispatch.concurrency': 4 } }), { logger: createLogger('warn') });
+  const herald = await startHerald(loadConfig({ flags: { 'data.dir': join(dir, 'data'), 'server.port': 0, 'server.tlsPort': 0, 'pns.caFile': caFile, 'dispatch.concurrency': Number(process.env.BENCH_CONCURRENCY ?? 4) } }), { logger: createLogger('warn') });
   const rows: string[][] = [];
   try {
     const { hub } = await herald.hubs.createHub('bench');
