@@ -12,30 +12,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
-import type * as net from 'node:net';
-import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initializeApp, cert, deleteApp, type App } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
 import { ensureDevCa, type DevCa } from '../../tls/dev-ca.ts';
-import { control } from '../shared/testing.ts';
+import { control, RedirectAgent } from '../shared/testing.ts';
 import { startFcmEmulator, type FcmEmulator } from './fcm-emulator.ts';
 import type { ServiceAccountJson } from './fcm-auth.ts';
 
 /** Sends fcm.googleapis.com and oauth2.googleapis.com traffic to the emulator (§6.3 recipe 1). */
-class RedirectAgent extends https.Agent {
-  constructor(
-    private readonly port: number,
-    private readonly ca: string,
-  ) {
-    super({ keepAlive: false });
-  }
-  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
-    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: 'localhost', ca: this.ca }, callback as () => void);
-  }
-}
-
 let dir: string;
 let ca: DevCa;
 let emu: FcmEmulator;

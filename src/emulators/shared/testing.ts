@@ -5,6 +5,8 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import * as https from 'node:https';
+import type * as net from 'node:net';
+import * as tls from 'node:tls';
 
 export interface TestRequest {
   method?: string;
@@ -94,4 +96,20 @@ export function h2Session(base: string, options: http2.SecureClientSessionOption
       }),
     close: () => new Promise<void>((resolve) => (session.closed ? resolve() : session.close(() => resolve()))),
   };
+}
+
+/**
+ * An https.Agent that sends every request to the local emulator, whatever host the library under test
+ * asks for (libraries with hard-coded vendor hosts: firebase-admin's OAuth exchange, wns), trusting the dev CA.
+ */
+export class RedirectAgent extends https.Agent {
+  constructor(
+    private readonly port: number,
+    private readonly ca: string,
+  ) {
+    super({ keepAlive: false });
+  }
+  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
+    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: 'localhost', ca: this.ca }, callback as () => void);
+  }
 }

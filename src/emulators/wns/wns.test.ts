@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { createRequire } from 'node:module';
-import type * as net from 'node:net';
-import * as tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevCa, type DevCa } from '../../tls/dev-ca.ts';
-import { control } from '../shared/testing.ts';
+import { control, RedirectAgent } from '../shared/testing.ts';
 import { startWnsEmulator, type WnsEmulator } from './wns-emulator.ts';
 import type { WnsApp } from './wns-auth.ts';
 
@@ -26,18 +24,6 @@ const wns = createRequire(import.meta.url)('wns') as {
 
 function call(fn: (cb: Callback) => void): Promise<{ statusCode: number; headers: Record<string, string> }> {
   return new Promise((resolve, reject) => fn((err, result) => (err ? reject(err) : resolve(result!))));
-}
-
-class RedirectAgent extends https.Agent {
-  constructor(
-    private readonly port: number,
-    private readonly ca: string,
-  ) {
-    super({ keepAlive: false });
-  }
-  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
-    return tls.connect({ ...options, host: '127.0.0.1', port: this.port, servername: 'localhost', ca: this.ca }, callback as () => void);
-  }
 }
 
 let dir: string;
