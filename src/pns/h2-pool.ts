@@ -1,5 +1,5 @@
 /**
- * A small pool of HTTP/2 sessions to one origin, shared by the APNs, FCM and Web Push connectors
+ * A small pool of HTTP/2 connections (src/pns/h2/h2-connection.ts) to one origin, shared by the APNs, FCM and Web Push connectors
  * (design.md "Where the time goes": multiplex up to the server's advertised stream limit over a small pool).
  *
  * - Streams per session never exceed the server's SETTINGS_MAX_CONCURRENT_STREAMS. Until the server's first
@@ -8,50 +8,55 @@
  *   than being refused.
  * - A session that got GOAWAY or closed takes no new streams; the next queued request opens a new one.
  * - Every request gets exactly one callback: a response, or a transport error (with no answer, the
- *   request may be re-sent by the retry policy; this pool never re-sends).
+ *   request may be re-sent by the retry policy). The one re-send done here: a stream the server certainly
+ *   did not process (REFUSED_STREAM, or above a GOAWAY's last stream id, RFC 9113 §8.7) goes back to the
+ *   queue once, for another connection.
  */
-import * as http2 from 'node:http2';
+import type * as tls from 'node:tls';
+import { H2Connection, type H2Headers } from './h2/h2-connection.ts';
+import type { HeaderField } from './h2/hpack.ts';
 
-export type H2Result =
-  | { ok: true; status: number; headers: http2.IncomingHttpHeaders; body: Buffer }
-  | { ok: false; error: string };
+export type H2Result = { ok: true; status: number; headers: H2Headers; body: Buffer } | { ok: false; error: string };
 
 export type H2Callback = (result: H2Result) => void;
 
+/** Request headers: pseudo-headers `:method` and `:path`, then the request's own (names lower-cased). */
+export type H2RequestHeaders = Record<string, string | number | undefined>;
+
 export interface H2PoolOptions {
-  /** TLS options for http2.connect (ca, cert/key for APNs certificate auth). */
-  connect?: http2.SecureClientSessionOptions;
-  /** Sessions opened at most; another is opened only when every open one is full. Default 1. */
+  /** TLS options (ca, cert/key for APNs certificate auth). */
+  connect?: tls.ConnectionOptions;
+  /** Connections opened at most; another is opened only when every open one is full. Default 1. */
   maxSessions?: number;
   requestTimeoutMs?: number;
-  /** Limit assumed before the server's SETTINGS arrive. Default 1. */
-  initialStreams?: number;
 }
 
 interface Pending {
-  headers: http2.OutgoingHttpHeaders;
-  body: string | Buffer;
+  fields: HeaderField[];
+  body: Buffer;
   cb: H2Callback;
+  resent: boolean;
 }
 
 interface InFlight {
   deadline: number;
-  stream: http2.ClientHttp2Stream;
-  finish: (result: H2Result) => void;
-}
-
-interface Slot {
-  session: http2.ClientHttp2Session;
-  active: number;
-  limit: number;
-  usable: boolean;
+  conn: H2Connection;
+  id: number;
 }
 
 const EMPTY = Buffer.alloc(0);
-const { NGHTTP2_CANCEL } = http2.constants;
+
+function toFields(headers: H2RequestHeaders): HeaderField[] {
+  const fields: HeaderField[] = [];
+  for (const name in headers) {
+    const v = headers[name];
+    if (v !== undefined) fields.push([name.toLowerCase(), String(v)]);
+  }
+  return fields;
+}
 
 export class H2Pool {
-  private readonly slots: Slot[] = [];
+  private readonly conns: H2Connection[] = [];
   private queue: Pending[] = [];
   private head = 0;
   private closed = false;
@@ -60,6 +65,7 @@ export class H2Pool {
   /** One sweep timer for all in-flight requests: cheaper than a timer per stream at thousands of streams. */
   private readonly inFlight = new Set<InFlight>();
   private sweeper: NodeJS.Timeout | undefined;
+  private pumpScheduled = false;
 
   constructor(
     readonly origin: string,
@@ -69,28 +75,28 @@ export class H2Pool {
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
   }
 
-  /** Sessions currently open (for tests: a GOAWAY leads to a new one). */
+  /** Connections currently usable (for tests: a GOAWAY leads to a new one). */
   get sessionCount(): number {
-    return this.slots.length;
+    return this.conns.length;
   }
 
-  request(headers: http2.OutgoingHttpHeaders, body: string | Buffer, cb: H2Callback): void {
+  request(headers: H2RequestHeaders, body: string | Buffer, cb: H2Callback): void {
     if (this.closed) return cb({ ok: false, error: 'connector closed' });
-    this.queue.push({ headers, body, cb });
+    this.queue.push({ fields: toFields(headers), body: typeof body === 'string' ? Buffer.from(body) : body, cb, resent: false });
     this.pump();
   }
 
-  requestAsync(headers: http2.OutgoingHttpHeaders, body: string | Buffer): Promise<H2Result> {
+  requestAsync(headers: H2RequestHeaders, body: string | Buffer): Promise<H2Result> {
     return new Promise((resolve) => this.request(headers, body, resolve));
   }
 
   private pump(): void {
     while (this.head < this.queue.length) {
-      const slot = this.freeSlot();
-      if (!slot) break;
+      const conn = this.freeConnection();
+      if (!conn) break;
       const next = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as Pending;
-      this.start(slot, next);
+      this.start(conn, next);
     }
     if (this.head === this.queue.length) {
       this.queue = [];
@@ -101,91 +107,65 @@ export class H2Pool {
     }
   }
 
-  private freeSlot(): Slot | undefined {
-    let best: Slot | undefined;
-    for (const s of this.slots) {
-      if (s.usable && s.active < s.limit && (!best || s.active < best.active)) best = s;
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private freeConnection(): H2Connection | undefined {
+    let best: H2Connection | undefined;
+    for (const c of this.conns) {
+      if (c.usable && c.active < c.limit && (!best || c.active < best.active)) best = c;
     }
     if (best) return best;
-    if (this.slots.filter((s) => s.usable).length < this.maxSessions) return this.open();
+    if (this.conns.length < this.maxSessions) return this.open();
     return undefined;
   }
 
-  private open(): Slot {
-    const session = http2.connect(this.origin, this.opts.connect ?? {});
-    const slot: Slot = { session, active: 0, limit: this.opts.initialStreams ?? 1, usable: true };
-    this.slots.push(slot);
-    const retire = (): void => {
-      if (!slot.usable) return;
-      slot.usable = false;
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots.splice(i, 1);
-      // Queued requests go to another (or a new) session.
-      setImmediate(() => this.pump());
-    };
-    session.on('remoteSettings', (settings) => {
-      // RFC 9113 §6.5.2: absent means unlimited; cap at what one session sensibly carries.
-      slot.limit = Math.max(1, Math.min(settings.maxConcurrentStreams ?? 1000, 10_000));
-      this.pump();
+  private open(): H2Connection {
+    const conn: H2Connection = new H2Connection({
+      origin: this.origin,
+      tls: this.opts.connect,
+      onLimit: () => this.pump(),
+      onRetire: () => {
+        const i = this.conns.indexOf(conn);
+        if (i >= 0) this.conns.splice(i, 1);
+        // Queued requests go to another (or a new) connection.
+        this.schedulePump();
+      },
     });
-    session.on('goaway', retire);
-    session.on('close', retire);
-    // Errors reach each stream as well; the session's own error only retires it.
-    session.on('error', retire);
-    // An idle pool session must not keep a process alive on its own (tests, CLI); a busy one does.
-    session.unref();
-    return slot;
+    this.conns.push(conn);
+    return conn;
   }
 
-  private start(slot: Slot, p: Pending): void {
-    if (slot.active++ === 0) slot.session.ref();
-    let done = false;
-    let status = 0;
-    let resHeaders: http2.IncomingHttpHeaders = {};
-    let chunks: Buffer[] | undefined;
-    const entry: InFlight = { deadline: Date.now() + this.timeoutMs, stream: undefined as unknown as http2.ClientHttp2Stream, finish: () => undefined };
-    const finish = (result: H2Result): void => {
-      if (done) return;
-      done = true;
+  private start(conn: H2Connection, p: Pending): void {
+    const entry: InFlight = { deadline: Date.now() + this.timeoutMs, conn, id: 0 };
+    entry.id = conn.request(p.fields, p.body ?? EMPTY, (r) => {
       this.inFlight.delete(entry);
-      if (--slot.active === 0 && !slot.session.destroyed) slot.session.unref();
-      p.cb(result);
-      this.pump();
-    };
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = slot.session.request(p.headers, { endStream: false });
-    } catch (err) {
-      slot.usable = false;
-      return finish({ ok: false, error: (err as Error).message });
-    }
-    stream.on('response', (h) => {
-      status = Number(h[':status']);
-      resHeaders = h;
+      if (!r.ok && r.refused && !p.resent && !this.closed) {
+        p.resent = true;
+        this.queue.push(p);
+        this.schedulePump();
+        return;
+      }
+      p.cb(r.ok ? r : { ok: false, error: r.error });
+      if (this.head < this.queue.length) this.pump();
     });
-    stream.on('data', (c: Buffer) => (chunks ??= []).push(c));
-    stream.on('end', () => {
-      if (status === 0) return;
-      finish({ ok: true, status, headers: resHeaders, body: chunks ? Buffer.concat(chunks) : EMPTY });
-    });
-    stream.on('error', (err: Error) => finish({ ok: false, error: err.message }));
-    stream.on('close', () => {
-      if (status !== 0) return finish({ ok: true, status, headers: resHeaders, body: chunks ? Buffer.concat(chunks) : EMPTY });
-      finish({ ok: false, error: `stream closed without an answer (code ${stream.rstCode ?? 'none'})` });
-    });
-    entry.stream = stream;
-    entry.finish = finish;
+    if (entry.id === 0) return;
     this.inFlight.add(entry);
     this.sweeper ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4)));
-    stream.end(p.body);
+    this.sweeper.unref();
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const e of this.inFlight) {
       if (e.deadline > now) continue;
-      e.finish({ ok: false, error: `no answer within ${this.timeoutMs} ms` });
-      e.stream.close(NGHTTP2_CANCEL);
+      e.conn.cancel(e.id, `no answer within ${this.timeoutMs} ms`);
     }
     if (this.inFlight.size === 0 && this.sweeper) {
       clearInterval(this.sweeper);
@@ -201,21 +181,7 @@ export class H2Pool {
     this.queue = [];
     this.head = 0;
     for (const p of waiting) p.cb({ ok: false, error: 'connector closed' });
-    await Promise.all(
-      this.slots.splice(0).map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            if (s.session.closed || s.session.destroyed) return resolve();
-            const t = setTimeout(() => {
-              s.session.destroy();
-              resolve();
-            }, 1000);
-            s.session.close(() => {
-              clearTimeout(t);
-              resolve();
-            });
-          }),
-      ),
-    );
+    const conns = this.conns.splice(0);
+    await Promise.all(conns.map((c) => c.closeGracefully(1000)));
   }
 }

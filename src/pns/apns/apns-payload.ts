@@ -2,7 +2,6 @@
  * What APNs refuses for sure, checked before any network call (pns-protocols.md §2.2, §2.6), and the
  * request headers of one push.
  */
-import * as http2 from 'node:http2';
 import { outcome, type DeliveryOutcome } from '../connector.ts';
 
 /** §2.6: 4096 bytes; VoIP pushes 5120. */
@@ -32,25 +31,24 @@ export function payloadProblem(payload: Buffer, headers: Record<string, string> 
 
 /**
  * Request headers. Apple asks for `:path` and `authorization` as literals without indexing, so they do not
- * churn its small HPACK table (§2.2); node's sensitive-header list encodes them never-indexed.
+ * churn its small HPACK table (§2.2); src/pns/h2/hpack.ts never indexes either.
  */
 export function requestHeaders(
   token: string,
   authorization: string | undefined,
   defaultTopic: string | undefined,
   given: Record<string, string> | undefined,
-): http2.OutgoingHttpHeaders {
-  const h: http2.OutgoingHttpHeaders = { ':method': 'POST', ':path': `/3/device/${token}` };
+): Record<string, string> {
+  const h: Record<string, string> = { ':method': 'POST', ':path': `/3/device/${token}` };
   if (authorization) h.authorization = authorization;
   if (given) {
     for (const name in given) {
       const lower = name.toLowerCase();
-      if (PASSED.includes(lower)) h[lower] = given[name];
+      if (PASSED.includes(lower)) h[lower] = given[name]!;
     }
   }
   if (h['apns-topic'] === undefined && defaultTopic !== undefined) h['apns-topic'] = defaultTopic;
   // Required on watchOS, recommended elsewhere (§2.2); alert is what a hub sends unless told otherwise.
   if (h['apns-push-type'] === undefined) h['apns-push-type'] = 'alert';
-  (h as Record<symbol, unknown>)[http2.sensitiveHeaders] = authorization ? [':path', 'authorization'] : [':path'];
   return h;
 }
