@@ -32,6 +32,8 @@ export interface H2PoolOptions {
 }
 
 interface Pending {
+  method: string;
+  path: string;
   fields: HeaderField[];
   body: Buffer;
   cb: H2Callback;
@@ -46,13 +48,18 @@ interface InFlight {
 
 const EMPTY = Buffer.alloc(0);
 
-function toFields(headers: H2RequestHeaders): HeaderField[] {
+function toPending(headers: H2RequestHeaders, body: string | Buffer, cb: H2Callback): Pending {
   const fields: HeaderField[] = [];
+  let method = 'GET';
+  let path = '/';
   for (const name in headers) {
     const v = headers[name];
-    if (v !== undefined) fields.push([name.toLowerCase(), String(v)]);
+    if (v === undefined) continue;
+    if (name === ':method') method = String(v);
+    else if (name === ':path') path = String(v);
+    else if (name[0] !== ':') fields.push([name.toLowerCase(), String(v)]);
   }
-  return fields;
+  return { method, path, fields, body: typeof body === 'string' ? Buffer.from(body) : body, cb, resent: false };
 }
 
 export class H2Pool {
@@ -82,7 +89,7 @@ export class H2Pool {
 
   request(headers: H2RequestHeaders, body: string | Buffer, cb: H2Callback): void {
     if (this.closed) return cb({ ok: false, error: 'connector closed' });
-    this.queue.push({ fields: toFields(headers), body: typeof body === 'string' ? Buffer.from(body) : body, cb, resent: false });
+    this.queue.push(toPending(headers, body, cb));
     this.pump();
   }
 
@@ -144,7 +151,7 @@ export class H2Pool {
 
   private start(conn: H2Connection, p: Pending): void {
     const entry: InFlight = { deadline: Date.now() + this.timeoutMs, conn, id: 0 };
-    entry.id = conn.request(p.fields, p.body ?? EMPTY, (r) => {
+    entry.id = conn.request(p.method, p.path, p.fields, p.body ?? EMPTY, (r) => {
       this.inFlight.delete(entry);
       if (!r.ok && r.refused && !p.resent && !this.closed) {
         p.resent = true;

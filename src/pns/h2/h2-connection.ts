@@ -61,17 +61,24 @@ interface Stream {
   done: boolean;
 }
 
+function writeFrameHeader(b: Buffer, at: number, length: number, type: number, flags: number, streamId: number): void {
+  b[at] = length >>> 16;
+  b[at + 1] = (length >>> 8) & 0xff;
+  b[at + 2] = length & 0xff;
+  b[at + 3] = type;
+  b[at + 4] = flags;
+  b.writeUInt32BE(streamId & 0x7fffffff, at + 5);
+}
+
 function frameHeader(length: number, type: number, flags: number, streamId: number): Buffer {
   const h = Buffer.allocUnsafe(9);
-  h.writeUIntBE(length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(streamId & 0x7fffffff, 5);
+  writeFrameHeader(h, 0, length, type, flags, streamId);
   return h;
 }
 
 export class H2Connection {
   readonly authority: string;
+  private readonly scheme: string;
   private readonly socket: net.Socket;
   private readonly encoder = new HpackEncoder();
   private readonly decoder = new HpackDecoder();
@@ -103,6 +110,7 @@ export class H2Connection {
     const port = Number(url.port || 443);
 
     this.authority = url.host;
+    this.scheme = url.protocol === 'http:' ? 'http' : 'https';
     if (url.protocol === 'http:') {
       // Clear text with prior knowledge (RFC 9113 §3.3): local emulators started without TLS.
       this.socket = net.connect({ host, port: Number(url.port || 80) });
@@ -151,8 +159,11 @@ export class H2Connection {
   }
 
   /** A retired connection takes no new request; `active` ones still finish. */
-  /** Returns the stream id (for `cancel`), or 0 when the request was refused at once. */
-  request(headers: HeaderField[], body: Buffer, cb: (r: H2Response) => void): number {
+  /**
+   * Opens a stream: `headers` are the request's own fields (lower-case names, no pseudo-headers).
+   * Returns the stream id (for `cancel`), or 0 when the request was refused at once.
+   */
+  request(method: string, path: string, headers: readonly HeaderField[], body: Buffer, cb: (r: H2Response) => void): number {
     if (this.retired) {
       cb({ ok: false, error: this.closedReason ?? 'connection retired', refused: true });
       return 0;
@@ -164,15 +175,7 @@ export class H2Connection {
     }
     const id = this.nextId;
     this.nextId += 2;
-    const fields: HeaderField[] = [];
-    let method = 'POST';
-    let path = '/';
-    for (const [n, v] of headers) {
-      if (n === ':method') method = v;
-      else if (n === ':path') path = v;
-    }
-    fields.push([':method', method], [':scheme', 'https'], [':authority', this.authority], [':path', path]);
-    for (const [n, v] of headers) if (n[0] !== ':') fields.push([n, v]);
+    const fields: HeaderField[] = [[':method', method], [':scheme', this.scheme], [':authority', this.authority], [':path', path], ...headers];
     if (body.length > 0) fields.push(['content-length', String(body.length)]);
     const stream: Stream = {
       id,
@@ -191,10 +194,27 @@ export class H2Connection {
       this.socket.ref();
       this.refd = true;
     }
-    this.writeHeaders(id, this.encoder.encode(fields), body.length === 0);
-    if (body.length > 0) {
-      stream.pending = body;
-      this.sendData(stream);
+    const block = this.encoder.encodeShared(fields);
+    const n = body.length;
+    const max = this.peerMaxFrame;
+    if (block.length <= max && n <= max && n <= stream.sendWindow && n <= this.connectionSendWindow) {
+      // The usual push: HEADERS and the whole body in one DATA frame, written as one buffer.
+      const frame = Buffer.allocUnsafe(9 + block.length + (n > 0 ? 9 + n : 0));
+      writeFrameHeader(frame, 0, block.length, FRAME.HEADERS, FLAG.END_HEADERS | (n === 0 ? FLAG.END_STREAM : 0), id);
+      block.copy(frame, 9);
+      if (n > 0) {
+        writeFrameHeader(frame, 9 + block.length, n, FRAME.DATA, FLAG.END_STREAM, id);
+        body.copy(frame, 18 + block.length);
+        stream.sendWindow -= n;
+        this.connectionSendWindow -= n;
+      }
+      this.out.push(frame);
+    } else {
+      this.writeHeaders(id, Buffer.from(block), n === 0);
+      if (n > 0) {
+        stream.pending = body;
+        this.sendData(stream);
+      }
     }
     this.scheduleFlush();
     return id;

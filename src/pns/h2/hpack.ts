@@ -20,62 +20,96 @@ export class HpackError extends Error {}
 /** RFC 7541 §4.1: an entry's size is its name and value lengths plus 32. */
 const entrySize = (name: string, value: string): number => Buffer.byteLength(name) + Buffer.byteLength(value) + 32;
 
-// Static table lookups (§2.3.1, indices 1..61).
-const staticExact = new Map<string, number>();
+// Static table lookup by name (§2.3.1, indices 1..61).
 const staticName = new Map<string, number>();
 STATIC.forEach((e, i) => {
-  const key = `${e.name}\0${e.value}`;
-  if (!staticExact.has(key)) staticExact.set(key, i + 1);
   if (!staticName.has(e.name)) staticName.set(e.name, i + 1);
 });
 
 // The Huffman code as a binary tree in typed arrays: child[2n] / child[2n+1]; a leaf holds -(symbol + 1).
 const MAX_NODES = 512;
 const child = new Int32Array(MAX_NODES * 2);
-(() => {
-  let nodes = 1;
-  HUFFMAN.forEach(([len, code], sym) => {
-    let n = 0;
-    for (let b = len - 1; b >= 0; b--) {
-      const slot = n * 2 + ((code >>> b) & 1);
-      if (b === 0) child[slot] = -(sym + 1);
-      else {
-        if (child[slot] === 0) child[slot] = nodes++;
-        n = child[slot]!;
-      }
+let nodeCount = 1;
+HUFFMAN.forEach(([len, code], sym) => {
+  let n = 0;
+  for (let b = len - 1; b >= 0; b--) {
+    const slot = n * 2 + ((code >>> b) & 1);
+    if (b === 0) child[slot] = -(sym + 1);
+    else {
+      if (child[slot] === 0) child[slot] = nodeCount++;
+      n = child[slot]!;
     }
-  });
-})();
+  }
+});
 const EOS = 256;
+
+/**
+ * The tree walked four bits at a time (nghttp2 does the same): for each inner node and nibble, the node
+ * reached and the symbol emitted on the way (at most one: the shortest code is 5 bits), or FAIL when the
+ * nibble runs into EOS or off the code. Codes ending exactly on the nibble's last bit land on the root.
+ */
+const FAIL = 0xffff;
+const NO_SYMBOL = -1;
+const nibbleNext = new Uint16Array(nodeCount * 16);
+const nibbleSym = new Int16Array(nodeCount * 16);
+/** Bits since the last symbol, and whether all were ones: the padding check at the end (§5.2). */
+const nodeDepth = new Uint8Array(nodeCount);
+const nodeOnes = new Uint8Array(nodeCount);
+(() => {
+  const walk = (n: number, depth: number, ones: boolean): void => {
+    nodeDepth[n] = depth;
+    nodeOnes[n] = ones ? 1 : 0;
+    for (let bit = 0; bit < 2; bit++) {
+      const c = child[n * 2 + bit]!;
+      if (c > 0) walk(c, depth + 1, ones && bit === 1);
+    }
+  };
+  walk(0, 0, true);
+  for (let n = 0; n < nodeCount; n++) {
+    for (let v = 0; v < 16; v++) {
+      let node = n;
+      let sym = NO_SYMBOL;
+      let fail = false;
+      for (let b = 3; b >= 0; b--) {
+        const c = child[node * 2 + ((v >>> b) & 1)]!;
+        if (c < 0) {
+          const s = -c - 1;
+          if (s === EOS || sym !== NO_SYMBOL) fail = true;
+          sym = s;
+          node = 0;
+        } else if (c === 0) fail = true;
+        else node = c;
+      }
+      nibbleNext[n * 16 + v] = fail ? FAIL : node;
+      nibbleSym[n * 16 + v] = sym;
+    }
+  }
+})();
+
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** §5.2: Huffman-decoded string; the padding must be fewer than 8 bits, all ones (the EOS prefix). */
 function huffmanDecode(buf: Buffer, start: number, end: number): string {
-  let out = '';
+  // Every symbol takes at least 5 bits, so the output is at most 8/5 of the input.
+  const out = (end - start) * 2 <= scratch.length ? scratch : Buffer.allocUnsafe((end - start) * 2);
+  let len = 0;
   let node = 0;
-  let depth = 0;
-  let allOnes = true;
   for (let i = start; i < end; i++) {
     const byte = buf[i]!;
-    for (let b = 7; b >= 0; b--) {
-      const bit = (byte >>> b) & 1;
-      const next = child[node * 2 + bit]!;
-      depth++;
-      if (bit === 0) allOnes = false;
-      if (next < 0) {
-        const sym = -next - 1;
-        if (sym === EOS) throw new HpackError('EOS symbol inside a Huffman string');
-        out += String.fromCharCode(sym);
-        node = 0;
-        depth = 0;
-        allOnes = true;
-      } else if (next === 0) {
-        throw new HpackError('invalid Huffman code');
-      } else node = next;
-    }
+    let k = node * 16 + (byte >>> 4);
+    node = nibbleNext[k]!;
+    if (node === FAIL) throw new HpackError('invalid Huffman code');
+    let sym = nibbleSym[k]!;
+    if (sym !== NO_SYMBOL) out[len++] = sym;
+    k = node * 16 + (byte & 15);
+    node = nibbleNext[k]!;
+    if (node === FAIL) throw new HpackError('invalid Huffman code');
+    sym = nibbleSym[k]!;
+    if (sym !== NO_SYMBOL) out[len++] = sym;
   }
-  if (depth > 7 || !allOnes) throw new HpackError('invalid Huffman padding');
-  // Header values are octets; latin1 keeps them byte for byte, like Node's own parser.
-  return out;
+  if (nodeDepth[node]! > 7 || nodeOnes[node] !== 1) throw new HpackError('invalid Huffman padding');
+  // Header values are octets; latin1 keeps them byte for byte.
+  return out.toString('latin1', 0, len);
 }
 
 class Reader {
@@ -118,15 +152,32 @@ class Reader {
   }
 }
 
-/** A dynamic table (§2.3.2): newest first; evicts the oldest entries to stay within its size. */
+/**
+ * A dynamic table (§2.3.2). Entries are kept oldest first, so adding is a push and eviction drops from the
+ * front (in bulk, when the dropped part is large enough to be worth a copy); index 1 is the newest.
+ */
 class DynamicTable {
-  entries: HeaderField[] = [];
+  private items: HeaderField[] = [];
+  private sizes: number[] = [];
+  /** Index in `items` of the oldest live entry. */
+  private first = 0;
   size = 0;
   constructor(public maxSize: number) {}
 
+  get length(): number {
+    return this.items.length - this.first;
+  }
+
+  /** §2.3.3: 1 is the newest entry. */
+  get(index: number): HeaderField | undefined {
+    const i = this.items.length - index;
+    return i >= this.first && index >= 1 ? this.items[i] : undefined;
+  }
+
   add(name: string, value: string): void {
     const s = entrySize(name, value);
-    this.entries.unshift([name, value]);
+    this.items.push([name, value]);
+    this.sizes.push(s);
     this.size += s;
     this.evict();
   }
@@ -137,9 +188,14 @@ class DynamicTable {
   }
 
   private evict(): void {
-    while (this.size > this.maxSize && this.entries.length > 0) {
-      const [n, v] = this.entries.pop()!;
-      this.size -= entrySize(n, v);
+    while (this.size > this.maxSize && this.first < this.items.length) {
+      this.size -= this.sizes[this.first]!;
+      this.first++;
+    }
+    if (this.first > 64 && this.first * 2 > this.items.length) {
+      this.items = this.items.slice(this.first);
+      this.sizes = this.sizes.slice(this.first);
+      this.first = 0;
     }
   }
 }
@@ -161,7 +217,7 @@ export class HpackDecoder {
       const e = STATIC[index - 1]!;
       return [e.name, e.value];
     }
-    const e = this.table.entries[index - STATIC.length - 1];
+    const e = this.table.get(index - STATIC.length);
     if (!e) throw new HpackError(`index ${index} is outside the tables`);
     return e;
   }
@@ -200,25 +256,27 @@ export class HpackDecoder {
   }
 }
 
-function writeInt(out: number[], first: number, prefixBits: number, value: number): void {
+/** §5.1: an integer with an N-bit prefix, written at `at`; returns the offset after it. */
+function writeInt(out: Buffer, at: number, first: number, prefixBits: number, value: number): number {
   const max = (1 << prefixBits) - 1;
   if (value < max) {
-    out.push(first | value);
-    return;
+    out[at++] = first | value;
+    return at;
   }
-  out.push(first | max);
+  out[at++] = first | max;
   value -= max;
   while (value >= 128) {
-    out.push((value % 128) | 0x80);
+    out[at++] = (value % 128) | 0x80;
     value = Math.floor(value / 128);
   }
-  out.push(value);
+  out[at++] = value;
+  return at;
 }
 
-function writeString(out: number[], s: string): void {
-  const bytes = Buffer.from(s, 'latin1');
-  writeInt(out, 0, 7, bytes.length);
-  for (const x of bytes) out.push(x);
+/** §5.2: a raw (not Huffman-coded) string literal. */
+function writeString(out: Buffer, at: number, s: string): number {
+  at = writeInt(out, at, 0, 7, s.length);
+  return at + out.write(s, at, 'latin1');
 }
 
 /**
@@ -234,10 +292,19 @@ const NEVER_INDEX = new Set([':path', 'content-length', 'apns-id', 'apns-expirat
 const SENSITIVE = new Set(['authorization']);
 const MAX_INDEXED_VALUE = 1024;
 
+const staticExactByName = new Map<string, Map<string, number>>();
+STATIC.forEach((e, i) => {
+  const values = staticExactByName.get(e.name) ?? new Map<string, number>();
+  if (!values.has(e.value)) values.set(e.value, i + 1);
+  staticExactByName.set(e.name, values);
+});
+
+const encodeScratch = Buffer.allocUnsafe(64 * 1024);
+
 export class HpackEncoder {
   private readonly table = new DynamicTable(4096);
-  /** Insertion number of each (name, value) in the dynamic table; index = 61 + (inserted - number). */
-  private readonly positions = new Map<string, number>();
+  /** Insertion number of each name → value in the dynamic table; index = 61 + (inserted - number) + 1. */
+  private readonly positions = new Map<string, Map<string, number>>();
   private inserted = 0;
   private pendingSizeUpdate: number | undefined;
 
@@ -251,43 +318,55 @@ export class HpackEncoder {
   }
 
   private forgetEvicted(): void {
-    const oldest = this.inserted - this.table.entries.length;
-    for (const [key, n] of this.positions) if (n <= oldest) this.positions.delete(key);
+    const oldest = this.inserted - this.table.length;
+    for (const values of this.positions.values()) {
+      for (const [value, n] of values) if (n <= oldest) values.delete(value);
+    }
   }
 
-  encode(fields: HeaderField[]): Buffer {
-    const out: number[] = [];
+  /** The header block, in a buffer that stays valid only until the next call (copy it out). */
+  encodeShared(fields: readonly HeaderField[]): Buffer {
+    let bound = 8;
+    for (const [n, v] of fields) bound += n.length + v.length + 12;
+    const out = bound <= encodeScratch.length ? encodeScratch : Buffer.allocUnsafe(bound);
+    let at = 0;
     if (this.pendingSizeUpdate !== undefined) {
-      writeInt(out, 0x20, 5, this.pendingSizeUpdate);
+      at = writeInt(out, at, 0x20, 5, this.pendingSizeUpdate);
       this.pendingSizeUpdate = undefined;
     }
     for (const [name, value] of fields) {
-      const key = `${name}\0${value}`;
-      const exact = staticExact.get(key);
+      const exact = staticExactByName.get(name)?.get(value);
       if (exact !== undefined) {
-        writeInt(out, 0x80, 7, exact);
+        at = writeInt(out, at, 0x80, 7, exact);
         continue;
       }
-      const n = this.positions.get(key);
+      const known = this.positions.get(name);
+      const n = known?.get(value);
       if (n !== undefined) {
-        writeInt(out, 0x80, 7, STATIC.length + (this.inserted - n) + 1);
+        at = writeInt(out, at, 0x80, 7, STATIC.length + (this.inserted - n) + 1);
         continue;
       }
       const nameIndex = staticName.get(name) ?? 0;
-      const size = entrySize(name, value);
-      if (!NEVER_INDEX.has(name) && !SENSITIVE.has(name) && value.length <= MAX_INDEXED_VALUE && size <= this.table.maxSize) {
-        writeInt(out, 0x40, 6, nameIndex);
-        if (nameIndex === 0) writeString(out, name);
-        writeString(out, value);
+      if (!NEVER_INDEX.has(name) && !SENSITIVE.has(name) && value.length <= MAX_INDEXED_VALUE && entrySize(name, value) <= this.table.maxSize) {
+        at = writeInt(out, at, 0x40, 6, nameIndex);
+        if (nameIndex === 0) at = writeString(out, at, name);
+        at = writeString(out, at, value);
+        const before = this.table.length;
         this.table.add(name, value);
-        this.positions.set(key, ++this.inserted);
-        this.forgetEvicted();
+        this.inserted++;
+        (known ?? this.positions.set(name, new Map()).get(name)!).set(value, this.inserted);
+        if (this.table.length <= before) this.forgetEvicted();
       } else {
-        writeInt(out, SENSITIVE.has(name) ? 0x10 : 0x00, 4, nameIndex);
-        if (nameIndex === 0) writeString(out, name);
-        writeString(out, value);
+        at = writeInt(out, at, SENSITIVE.has(name) ? 0x10 : 0x00, 4, nameIndex);
+        if (nameIndex === 0) at = writeString(out, at, name);
+        at = writeString(out, at, value);
       }
     }
-    return Buffer.from(out);
+    return out.subarray(0, at);
+  }
+
+  /** The header block in a buffer of its own. */
+  encode(fields: readonly HeaderField[]): Buffer {
+    return Buffer.from(this.encodeShared(fields));
   }
 }
