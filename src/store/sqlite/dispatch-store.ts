@@ -119,16 +119,17 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     });
   });
 
-  const planStep = db.transaction((job: DispatchJob, step: PlanStep) => {
+  // planStep and delivery run inside the write batcher's transaction (write-batcher.ts).
+  const planStep = (job: DispatchJob, step: PlanStep) => {
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
     else movePlan.run(JSON.stringify(step.nextCursor), step.now, job.id);
     progress.run(step.targets, step.batches.length - (done ? 1 : 0), job.hub, job.notificationId);
     settle(job.hub, job.notificationId, step.now);
-  });
+  };
 
-  const delivery = db.transaction((job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
+  const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
     let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number }).s;
     for (const o of r.outcomes) {
       insertOutcome.run(job.hub, job.notificationId, ++seq, o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at);
@@ -144,7 +145,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     if (r.retry) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(r.retry.payload), r.retry.runAt);
     setCounts.run(JSON.stringify(counts), r.retry ? 0 : -1, job.hub, job.notificationId);
     settle(job.hub, job.notificationId, r.now);
-  });
+  };
 
   // Feedback: a dead handle's registration goes; an installation keeps its record, marked expired.
   const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL RETURNING seq, document');
@@ -168,12 +169,10 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
 
   return {
     createNotification: (n, first) =>
-      writes.run(
-        db.transaction(() => {
-          insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
-          insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
-        }),
-      ),
+      writes.run(() => {
+        insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
+        insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
+      }),
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
       return row && toNotification(row);

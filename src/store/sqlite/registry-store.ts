@@ -199,7 +199,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     }
   };
 
-  const upsert = db.transaction((hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition): Registration => {
+  // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
+  const upsert = (hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition): Registration => {
     const row = selectOne.get(key(hub), reg.id) as RegistrationRow | undefined;
     check(row, c);
     const platform: PlatformName = reg.handle.platform;
@@ -222,9 +223,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
       tags.insert(hubKey, seq, document);
     }
     return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
-  });
+  };
 
-  const remove = db.transaction((hub: string, id: string, c: WriteCondition): boolean => {
+  const remove = (hub: string, id: string, c: WriteCondition): boolean => {
     const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
     // Deleting an expired registration is allowed: it is what a client cleaning up would do.
     check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
@@ -232,7 +233,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     tags.remove(key(hub), row.seq, row.document);
     deleteOne.run(row.seq);
     return true;
-  });
+  };
 
   /** One page of a filtered listing, in seq order, one row more than asked (to know if there is more). */
   const select = (columns: string, hub: string, filter: RegistryFilter, p: PageRequest): unknown[] => {
@@ -345,18 +346,19 @@ export function sqliteInstallationStore(
     for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document);
   };
 
-  const put = db.transaction((hub: string, inst: Installation, regs: readonly Registration[]) => {
+  // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
+  const put = (hub: string, inst: Installation, regs: readonly Registration[]) => {
     upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
     deleteRegs(key(hub), inst.installationId);
     registrations.insertForInstallation(hub, regs);
-  });
-  const remove = db.transaction((hub: string, id: string): boolean => {
+  };
+  const remove = (hub: string, id: string): boolean => {
     // No read first: the delete's own count says whether there was one (an installation's registrations
     // exist only while it does).
     if (deleteOne.run(key(hub), id).changes === 0) return false;
     deleteRegs(key(hub), id);
     return true;
-  });
+  };
 
   return {
     get: async (hub, id) => {
