@@ -122,13 +122,18 @@ export function verifySasToken(check: SasCheck): SasRule {
   if (Number(token.se) < check.nowSeconds) {
     throw new HubError('sas_expired', `ExpiredToken: The token expired at ${new Date(Number(token.se) * 1000).toISOString()}.`);
   }
+  checkAudience(token, check.requestPath);
+  return signer;
+}
+
+/** Whether the token's signed resource covers the request path (§2.3 step 5); throws if not. */
+export function checkAudience(token: SasToken, requestPath: string): void {
   const scope = scopePath(token.sr);
-  let path = check.requestPath.toLowerCase();
+  let path = requestPath.toLowerCase();
   if (!path.endsWith('/')) path += '/';
   if (!path.startsWith(scope)) {
     throw new HubError('sas_scope_mismatch', 'InvalidAudience: The token audience does not cover the requested resource.');
   }
-  return signer;
 }
 
 export function requireRight(rule: SasRule, needed: Right): void {

@@ -4,12 +4,13 @@
  * arrive raw (XML, JSON, multipart or a PNS payload); each operation parses its own.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parseSasToken, requireRight, verifySasToken } from '../../auth/sas.ts';
+import { requireRight } from '../../auth/sas.ts';
 import { HubError } from '../../shared/errors.ts';
 import { isValidHubName } from '../../hubs/hub-service.ts';
 import type { HubRecord } from '../../store/store.ts';
 import type { AppDeps } from '../app.ts';
 import { classifyOperation, type AzureOperation, type AzureOperationName } from '../azure-operations.ts';
+import { VerifiedTokens } from '../verified-tokens.ts';
 
 export interface AzureRequestContext {
   req: FastifyRequest;
@@ -55,6 +56,7 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
     reply.header('x-ms-correlation-request-id', req.id);
   });
 
+  const verifiedTokens = new VerifiedTokens();
   const handle = async (req: FastifyRequest, reply: FastifyReply) => {
     const url = req.url;
     const q = url.indexOf('?');
@@ -76,15 +78,12 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
 
     // A malformed token is refused before anything is looked up; a well-formed one for a hub that does
     // not exist gets 404 (hub names are not secret; Azure answers 404 for a missing entity too).
-    const token = parseSasToken(req.headers.authorization);
+    const header = req.headers.authorization;
+    const hubKey = hubName.toLowerCase();
+    const token = verifiedTokens.parse(hubKey, header);
     const { hub, rules } = await deps.hubs.authContext(hubName);
     if (!hub) throw new HubError('hub_not_found', `Notification hub '${hubName}' was not found.`);
-    const rule = verifySasToken({
-      token,
-      rules,
-      requestPath: rawPath,
-      nowSeconds: Math.floor(deps.clock.now() / 1000),
-    });
+    const rule = verifiedTokens.verify(hubKey, header!, token, rules, rawPath, deps.clock.now());
     requireRight(rule, operation.right);
     deps.rateLimits?.take(hub, operation.name);
 

@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSasToken, type SasRule } from '../auth/sas.ts';
+import { HubError } from '../shared/errors.ts';
+import { VERIFIED_TOKEN_MS, VerifiedTokens } from './verified-tokens.ts';
+
+const full: SasRule = { name: 'Full', rights: ['Listen', 'Send', 'Manage'], primaryKey: 'pk', secondaryKey: 'sk' };
+const nowMs = 1_800_000_000_000;
+const nowSeconds = nowMs / 1000;
+const code = (c: string) => (e: unknown) => e instanceof HubError && e.code === c;
+
+function verify(tokens: VerifiedTokens, header: string, rules: readonly SasRule[], path = '/myhub/installations/x', at = nowMs) {
+  return tokens.verify('myhub', header, tokens.parse('myhub', header), rules, path, at);
+}
+
+test('a verified token is trusted for the same rules, a few seconds, any path the audience covers', () => {
+  const tokens = new VerifiedTokens();
+  const rules = [full];
+  const header = createSasToken('https://localhost/', 'Full', 'pk', nowSeconds + 3600);
+  assert.equal(verify(tokens, header, rules).name, 'Full');
+  // The same header again: the cached answer (a changed key list would not be consulted).
+  assert.equal(verify(tokens, header, rules, '/myhub/installations/y').name, 'Full');
+});
+
+test('a rotated key is not trusted from the cache: new rules mean a new verification', () => {
+  const tokens = new VerifiedTokens();
+  const header = createSasToken('https://localhost/', 'Full', 'pk', nowSeconds + 3600);
+  verify(tokens, header, [full]);
+  assert.throws(() => verify(tokens, header, [{ ...full, primaryKey: 'rotated' }]), code('sas_invalid_signature'));
+});
+
+test('after a few seconds a token is verified again', () => {
+  const tokens = new VerifiedTokens();
+  const rules = [{ ...full }];
+  const header = createSasToken('https://localhost/', 'Full', 'pk', nowSeconds + 3600);
+  verify(tokens, header, rules);
+  rules[0]!.primaryKey = 'changed in place';
+  assert.equal(verify(tokens, header, rules, '/myhub/installations/x', nowMs + 1000).name, 'Full');
+  assert.throws(() => verify(tokens, header, rules, '/myhub/installations/x', nowMs + VERIFIED_TOKEN_MS), code('sas_invalid_signature'));
+});
+
+test('expiry and audience are checked on every request, cached or not', () => {
+  const tokens = new VerifiedTokens();
+  const rules = [full];
+  const header = createSasToken('https://localhost/myhub', 'Full', 'pk', nowSeconds + 1);
+  verify(tokens, header, rules);
+  assert.throws(() => verify(tokens, header, rules, '/otherhub/installations/x'), code('sas_scope_mismatch'));
+  assert.throws(() => verify(tokens, header, rules, '/myhub/installations/x', nowMs + 2000), code('sas_expired'));
+});
+
+test('a malformed header is refused by parse, and never cached', () => {
+  const tokens = new VerifiedTokens();
+  assert.throws(() => tokens.parse('myhub', 'Bearer x'), code('sas_malformed'));
+  assert.throws(() => tokens.parse('myhub', undefined), code('sas_missing'));
+});
