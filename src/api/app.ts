@@ -148,9 +148,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('routeLabel', undefined);
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeLabel ?? req.routeOptions.url ?? 'unmatched';
     deps.metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {

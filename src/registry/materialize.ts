@@ -3,7 +3,7 @@
  * template registration per template, and the same again for each WNS secondary tile. They are what sends
  * match and what registration listings show. Pure.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { checkTag, matchSystemTagPrefix } from '../tags/tag.ts';
 import { HubError } from '../shared/errors.ts';
 import type { Installation, InstallationPlatform, InstallationTemplate, PnsHandle, RegistrationInput, RegistrationKind, RegistrationTemplate } from './model.ts';
@@ -35,7 +35,7 @@ export const NATIVE_KIND: Readonly<Record<InstallationPlatform, RegistrationKind
  */
 export function materializedRegistrationId(installationId: string, templateName?: string, tileId?: string): string {
   const key = JSON.stringify(['herald/installation-registration/1', installationId, tileId ?? null, templateName ?? null]);
-  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return hash('sha256', key, 'hex').slice(0, 32);
 }
 
 function union(...lists: ReadonlyArray<readonly string[]>): string[] {

@@ -161,13 +161,31 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   }
   validateHeaders(platform, t.headers ?? []);
   const format = templateFormat(platform, t.headers);
-  if (format !== 'raw') compileTemplate(t.body, format);
+  if (format !== 'raw') checkTemplateBody(t.body, format);
   else if (/^[$.%#{]/.test(t.body)) validateTemplateExpression(t.body);
   if (t.expiry !== undefined && /^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
   if (t.priority !== undefined && !/^(5|10|1)$/.test(t.priority) && !/^[$.%#{]/.test(t.priority)) {
     throw invalid('invalid_field', 'Priority must be 10, 5 or 1 (apns-priority), or an expression.', { field: 'Priority' });
   }
   return t;
+}
+
+/**
+ * Bodies that compiled, by format and text: the devices of one app register the same few templates, so
+ * each is parsed once rather than on every installation PUT. Bounded; a body that fails is parsed again
+ * each time, so its error is always the one compileTemplate gives.
+ */
+const compiledBodies = new Set<string>();
+const MAX_COMPILED_BODIES = 1000;
+const MAX_CACHED_BODY_LENGTH = 4096;
+
+function checkTemplateBody(body: string, format: Exclude<ReturnType<typeof templateFormat>, 'raw'>): void {
+  const key = `${format}\n${body}`;
+  if (compiledBodies.has(key)) return;
+  compileTemplate(body, format);
+  if (body.length > MAX_CACHED_BODY_LENGTH) return;
+  if (compiledBodies.size >= MAX_COMPILED_BODIES) compiledBodies.clear();
+  compiledBodies.add(key);
 }
 
 /** Push variables: a flat object of strings with property-name keys (§13.2). */

@@ -51,9 +51,11 @@ export async function azureRoutes(app: FastifyInstance, deps: AppDeps): Promise<
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // Every Azure answer carries a TrackingId (§3.2): the request id, which is also in every log line.
-  app.addHook('onSend', async (req, reply) => {
+  // (A callback hook, not an async one: it runs on every answer and needs no promise.)
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('TrackingId', req.id);
     reply.header('x-ms-correlation-request-id', req.id);
+    done(null, payload);
   });
 
   const verifiedTokens = new VerifiedTokens();

@@ -4,7 +4,7 @@
  */
 import { HubError } from '../../shared/errors.ts';
 import { anchorTags, compileTagExpressionToSql } from '../../tags/index.ts';
-import type { Installation, PlatformName, Registration, RegistrationInput } from '../../registry/model.ts';
+import type { Installation, PlatformName, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
 import type {
   InstallationFilter,
   InstallationStore,
@@ -21,6 +21,8 @@ interface RegistrationRow {
   seq: number;
   id: string;
   kind: string;
+  platform: string;
+  handle: string;
   installation_id: string | null;
   document: string;
   etag: number;
@@ -29,7 +31,12 @@ interface RegistrationRow {
   expires_at: number | null;
 }
 
-type RegistrationDocument = Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>;
+/**
+ * The JSON of a registration beside its columns. `handle` is left out when the platform and handle columns
+ * say all of it (every platform but Web Push, WNS tiles and Baidu): it was a tenth of a registry's bytes.
+ * Documents written before keep theirs, and read the same.
+ */
+type RegistrationDocument = Pick<RegistrationInput, 'tags' | 'pushVariables' | 'template'> & { handle?: PnsHandle };
 
 const key = (name: string) => name.toLowerCase();
 
@@ -38,7 +45,7 @@ function toRegistration(row: RegistrationRow): Registration {
   return {
     id: row.id,
     kind: row.kind as Registration['kind'],
-    handle: doc.handle,
+    handle: doc.handle ?? ({ platform: row.platform, value: row.handle } as PnsHandle),
     tags: doc.tags,
     ...(doc.pushVariables ? { pushVariables: doc.pushVariables } : {}),
     ...(doc.template ? { template: doc.template } : {}),
@@ -50,8 +57,11 @@ function toRegistration(row: RegistrationRow): Registration {
   };
 }
 
-function documentOf(reg: RegistrationDocument): string {
-  const doc: RegistrationDocument = { handle: reg.handle, tags: reg.tags };
+/** Whether a handle is all in the columns (platform, handle). */
+const plainHandle = (h: PnsHandle): boolean => Object.keys(h).length === 2;
+
+function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
+  const doc: RegistrationDocument = plainHandle(reg.handle) ? { tags: reg.tags } : { handle: reg.handle, tags: reg.tags };
   if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
   if (reg.template) doc.template = reg.template;
   return JSON.stringify(doc);
@@ -109,7 +119,7 @@ const TAG_SCHEMA = {
   outerScopeColumn: 'r.hub_key',
 } as const;
 
-const REG_COLUMNS = 'r.seq, r.id, r.kind, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
+const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
 function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; params: unknown[] } {
   // With a tag, the unary + keeps SQLite from driving the query from an index on hub_key (it would read
