@@ -5,7 +5,7 @@
 import { generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { decodeJws, epochSeconds, verifyEs256 } from '../shared/jws.ts';
+import { decodeJws, epochSeconds, verifyEs256, type DecodedJws } from '../shared/jws.ts';
 import type { ApnsReason } from './apns-errors.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -45,6 +45,22 @@ export type AuthResult =
   | { ok: true; kind: 'certificate'; cert: ClientCertificate }
   | { ok: false; reason: ApnsReason };
 
+/** A provider token as read from an `authorization` header; `verified` once its signature checked out. */
+interface BearerToken {
+  token: string;
+  jws: DecodedJws;
+  verified: boolean;
+}
+
+/** Distinct `authorization` values remembered; a sender reuses one token for 20-60 minutes (§2.4). */
+const MAX_REMEMBERED_TOKENS = 10_000;
+
+function readBearer(authorization: string): BearerToken | null {
+  const match = /^bearer\s+(\S+)$/i.exec(authorization.trim());
+  const jws = match?.[1] ? decodeJws(match[1]) : undefined;
+  return match && jws ? { token: match[1]!, jws, verified: false } : null;
+}
+
 const HOUR_S = 3600;
 /** Apple: refresh a provider token no more often than every 20 minutes (§2.4). */
 const MIN_TOKEN_CHANGE_MS = 20 * 60 * 1000;
@@ -82,8 +98,11 @@ function topicsExtensionValue(topics: string[]): ArrayBuffer {
 }
 
 export class ApnsCredentials {
-  /** Provider tokens whose ES256 signature was already verified, by key id and token. */
-  private readonly verifiedTokens = new Set<string>();
+  /**
+   * Provider tokens by `authorization` header value: decoded once, and their ES256 signature verified once
+   * (the key id is part of the token, so this is per key id and token).
+   */
+  private readonly bearerTokens = new Map<string, BearerToken | null>();
   private readonly keys = new Map<string, ProviderKey>();
   private readonly certs = new Map<string, ClientCertificate>();
   private clientCa: { cert: x509.X509Certificate; key: CryptoKey; pem: string } | undefined;
@@ -170,10 +189,14 @@ export class ApnsCredentials {
   /** Token auth: the `authorization` header against the minted keys and the connection's history (§2.4). */
   checkToken(authorization: string | undefined, conn: ConnectionAuth, nowMs: number): AuthResult {
     if (!authorization || authorization.trim() === '') return { ok: false, reason: 'MissingProviderToken' };
-    const match = /^bearer\s+(\S+)$/i.exec(authorization.trim());
-    const jws = match?.[1] ? decodeJws(match[1]) : undefined;
-    if (!match || !jws) return { ok: false, reason: 'InvalidProviderToken' };
-    const token = match[1]!;
+    let bearer = this.bearerTokens.get(authorization);
+    if (bearer === undefined) {
+      bearer = readBearer(authorization);
+      if (this.bearerTokens.size >= MAX_REMEMBERED_TOKENS) this.bearerTokens.clear();
+      this.bearerTokens.set(authorization, bearer);
+    }
+    if (!bearer) return { ok: false, reason: 'InvalidProviderToken' };
+    const { token, jws } = bearer;
     const { header, claims } = jws;
     if (header.alg !== 'ES256' || typeof header.kid !== 'string') return { ok: false, reason: 'InvalidProviderToken' };
     const key = this.keys.get(header.kid);
@@ -182,11 +205,9 @@ export class ApnsCredentials {
     // A token's signature is checked once (APNs, too, validates a provider token once and then reuses the
     // result); every other rule below still applies to each request. The key lookup above comes first, so
     // a revoked key still fails.
-    const signed = `${header.kid}\n${token}`;
-    if (!this.verifiedTokens.has(signed)) {
+    if (!bearer.verified) {
       if (!verifyEs256(jws, key.publicKey)) return { ok: false, reason: 'InvalidProviderToken' };
-      if (this.verifiedTokens.size > 10_000) this.verifiedTokens.clear();
-      this.verifiedTokens.add(signed);
+      bearer.verified = true;
     }
     if (claims.iss !== key.teamId || typeof claims.iat !== 'number') return { ok: false, reason: 'InvalidProviderToken' };
     const now = epochSeconds(nowMs);

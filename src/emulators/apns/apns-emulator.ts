@@ -29,6 +29,13 @@ export interface ApnsEmulatorOptions {
   maxConcurrentStreams?: number;
 }
 
+/** Per-connection state: provider-token history (§2.4), the stream limit, the certificate check. */
+interface ConnectionState extends ConnectionAuth {
+  raised: boolean;
+  /** The certificate check's result, once made; null when the client presented no certificate. */
+  certificate: AuthResult | null | undefined;
+}
+
 export interface ApnsDevice {
   environment: ApnsEnvironment;
 }
@@ -80,7 +87,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const credentials = new ApnsCredentials(environment);
   const clientCa = await credentials.clientCaPem();
   const core = new EmulatorCore<ApnsDevice>();
-  const connections = new WeakMap<http2.ServerHttp2Session, ConnectionAuth & { raised: boolean }>();
+  const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
 
   const mintCredentials = async (body: Record<string, unknown> = {}): Promise<ApnsCredentialsResponse> => {
@@ -114,12 +121,15 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     return json(APNS_REASONS[reason], { reason, ...extra }, { 'apns-id': apnsId });
   }
 
-  function authenticate(ex: Exchange, conn: ConnectionAuth): AuthResult {
-    const socket = ex.socket as TLSSocket;
-    if (typeof socket.getPeerCertificate === 'function') {
-      const byCert = credentials.checkCertificate(socket.getPeerCertificate(), socket.authorized);
-      if (byCert) return byCert;
+  function authenticate(ex: Exchange, conn: ConnectionState): AuthResult {
+    // The peer certificate is fixed for the connection's life, so it is read and checked once per connection.
+    if (conn.certificate === undefined) {
+      const socket = ex.socket as TLSSocket;
+      conn.certificate =
+        (typeof socket.getPeerCertificate === 'function' && credentials.checkCertificate(socket.getPeerCertificate(), socket.authorized)) ||
+        null;
     }
+    if (conn.certificate) return conn.certificate;
     return credentials.checkToken(ex.headers.authorization, conn, core.clock.now());
   }
 
@@ -134,38 +144,33 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     if (ex.path === '/3/device' || ex.path === '/3/device/') return fail('MissingDeviceToken', apnsId);
     const pathMatch = /^\/3\/device\/([^/]+)$/.exec(ex.path);
     if (!pathMatch) return fail('BadPath', apnsId);
-    const token = decodeURIComponent(pathMatch[1] ?? '');
+    const encoded = pathMatch[1] ?? '';
+    const token = encoded.includes('%') ? decodeURIComponent(encoded) : encoded;
 
-    const seen = new Set<string>();
-    for (let i = 0; i < ex.rawHeaders.length; i += 2) {
-      const name = (ex.rawHeaders[i] ?? '').toLowerCase();
-      if (!name.startsWith(':') && seen.has(name)) return fail('DuplicateHeaders', apnsId);
-      seen.add(name);
+    if (hasDuplicateHeader(ex.rawHeaders)) return fail('DuplicateHeaders', apnsId);
+
+    let conn = connections.get(ex.session);
+    if (!conn) {
+      conn = { bound: undefined, token: undefined, tokenSince: 0, raised: false, certificate: undefined };
+      connections.set(ex.session, conn);
     }
-
-    const conn = connections.get(ex.session) ?? { bound: undefined, token: undefined, tokenSince: 0, raised: false };
-    connections.set(ex.session, conn);
     const auth = authenticate(ex, conn);
     if (!auth.ok) return fail(auth.reason, apnsId);
 
-    const header = (name: string): string | undefined => {
-      const v = ex.headers[name];
-      return typeof v === 'string' ? v : undefined;
-    };
     if (given !== undefined && !UUID.test(String(given))) return fail('BadMessageId', apnsId);
-    const priority = header('apns-priority');
-    if (priority !== undefined && !['10', '5', '1'].includes(priority)) return fail('BadPriority', apnsId);
-    const expiration = header('apns-expiration');
+    const priority = headerOf(ex, 'apns-priority');
+    if (priority !== undefined && priority !== '10' && priority !== '5' && priority !== '1') return fail('BadPriority', apnsId);
+    const expiration = headerOf(ex, 'apns-expiration');
     if (expiration !== undefined && !/^\d+$/.test(expiration)) return fail('BadExpirationDate', apnsId);
-    const collapseId = header('apns-collapse-id');
+    const collapseId = headerOf(ex, 'apns-collapse-id');
     if (collapseId !== undefined && Buffer.byteLength(collapseId) > MAX_COLLAPSE_ID_BYTES) return fail('BadCollapseId', apnsId);
-    const pushType = header('apns-push-type');
+    const pushType = headerOf(ex, 'apns-push-type');
     if (pushType !== undefined && !(pushType in PUSH_TYPE_TOPIC_SUFFIX)) return fail('InvalidPushType', apnsId);
     // §2.2: location pushes need token auth; §2.2: background pushes must be sent at priority 5.
     if (pushType === 'location' && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
     if (pushType === 'background' && priority !== '5') return fail('BadPriority', apnsId);
 
-    let topic = header('apns-topic');
+    let topic = headerOf(ex, 'apns-topic');
     if (topic === undefined) {
       // §2.5: a certificate's default topic is its subject UID, unless it lists several topics.
       if (auth.kind === 'token' || auth.cert.topics.length !== 1) return fail('MissingTopic', apnsId);
@@ -191,7 +196,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
       return fail(reason, apnsId, { timestamp: device.expiredAt });
     }
 
-    core.deliveries.record(device.key, { ...ex.headers, 'apns-id': apnsId }, ex.body);
+    core.deliveries.record(device.key, ex.headers, ex.body, { 'apns-id': apnsId });
     if (!conn.raised) {
       // §2.1: one stream until a token-auth push succeeds, then the normal limit.
       conn.raised = true;
@@ -229,7 +234,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
         // Certificate connections are authenticated by the handshake, so they get the normal limit at once.
         const socket = session.socket as TLSSocket;
         if (socket.authorized) {
-          connections.set(session, { bound: undefined, token: undefined, tokenSince: 0, raised: true });
+          connections.set(session, { bound: undefined, token: undefined, tokenSince: 0, raised: true, certificate: undefined });
           session.settings({ maxConcurrentStreams: maxStreams });
         }
       },
@@ -239,11 +244,33 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   return { url: server.url, environment, clientCa, core, mintCredentials, mintDevice, close: server.close };
 }
 
+/** A request header sent once, as a string. */
+function headerOf(ex: Exchange, name: string): string | undefined {
+  const v = ex.headers[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Push-type topic suffixes, longest first, so `.voip-ptt` wins over a shorter suffix it ends with. */
+const TOPIC_SUFFIXES = Object.values(PUSH_TYPE_TOPIC_SUFFIX)
+  .filter((s): s is string => !!s)
+  .sort((a, b) => b.length - a.length);
+
 /** The bundle id a topic belongs to: the topic without its push-type suffix (§2.3). */
 function bundleOf(topic: string): string {
-  const suffixes = Object.values(PUSH_TYPE_TOPIC_SUFFIX)
-    .filter((s): s is string => !!s)
-    .sort((a, b) => b.length - a.length);
-  for (const s of suffixes) if (topic.endsWith(s)) return topic.slice(0, -s.length);
+  for (const s of TOPIC_SUFFIXES) if (topic.endsWith(s)) return topic.slice(0, -s.length);
   return topic;
+}
+
+/**
+ * §2.10.3 DuplicateHeaders: a header name (pseudo-headers aside) sent twice. Only HTTP/2 requests get here,
+ * and HTTP/2 field names are lower-case (RFC 9113 §8.2.1; nghttp2 resets a stream that breaks this), so
+ * names compare as they are. A request has about a dozen headers.
+ */
+function hasDuplicateHeader(rawHeaders: string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.startsWith(':')) continue;
+    for (let j = 0; j < i; j += 2) if (rawHeaders[j] === name) return true;
+  }
+  return false;
 }

@@ -160,3 +160,36 @@ test('one port serves HTTP/2 and HTTP/1.1, in clear text and over TLS', async ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('HTTP/2 streams: query strings, paths as URL parsing gives them, 413 for large bodies, 500 for handler errors', async () => {
+  const seen: Array<{ path: string; handle: string | null }> = [];
+  const server = await startServer({ maxBodyBytes: 10 }, async (ex) => {
+    if (ex.path === '/boom') throw new Error('bad handler');
+    seen.push({ path: ex.path, handle: ex.query.get('handle') });
+    return { status: 200, headers: { 'X-Upper': 'v' }, body: ex.body };
+  });
+  const h2 = h2Session(server.url);
+  try {
+    const ok = await h2.request({ ':method': 'POST', ':path': '/a/b?handle=h%201&x=2' }, 'hello');
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.toString(), 'hello');
+    assert.equal(ok.headers['x-upper'], 'v');
+    assert.equal(ok.headers['content-length'], '5');
+    for (const path of ['/a/./b/../c', '/%2e%2E/x', '//host/p', '/a\\b', '/%7Bx%7D/~', '/a;b:c@d']) {
+      assert.equal((await h2.request({ ':method': 'GET', ':path': path })).status, 200, path);
+    }
+    assert.deepEqual(seen, [
+      { path: '/a/b', handle: 'h 1' },
+      ...['/a/./b/../c', '/%2e%2E/x', '//host/p', '/a\\b', '/%7Bx%7D/~', '/a;b:c@d'].map((p) => ({ path: new URL(p, 'http://x').pathname, handle: null })),
+    ]);
+    const large = await h2.request({ ':method': 'POST', ':path': '/a' }, 'x'.repeat(11));
+    assert.equal(large.status, 413);
+    assert.equal(large.body.toString(), 'request body too large');
+    const boom = await h2.request({ ':method': 'GET', ':path': '/boom' });
+    assert.equal(boom.status, 500);
+    assert.match(boom.body.toString(), /^emulator error: Error: bad handler/);
+  } finally {
+    await h2.close();
+    await server.close();
+  }
+});

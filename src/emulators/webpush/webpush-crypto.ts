@@ -10,23 +10,45 @@ export interface SubscriptionKeys {
   ecdh: ECDH;
   /** The 16-byte `auth` secret. */
   auth: Buffer;
+  /** `ecdh.getPublicKey()`, kept because every message's key derivation needs it. */
+  publicKey?: Buffer;
 }
 
 export function mintSubscriptionKeys(): SubscriptionKeys {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { ecdh, auth: randomBytes(16) };
+  return { ecdh, auth: randomBytes(16), publicKey: ecdh.getPublicKey() };
+}
+
+function publicKeyOf(keys: SubscriptionKeys): Buffer {
+  keys.publicKey ??= keys.ecdh.getPublicKey();
+  return keys.publicKey;
 }
 
 function hmac(key: Buffer, data: Buffer): Buffer {
   return createHmac('sha256', key).update(data).digest();
 }
 
+/** HKDF-Extract (RFC 5869 §2.2) with SHA-256. */
+function hkdfExtract(salt: Buffer, ikm: Buffer): Buffer {
+  return hmac(salt, ikm);
+}
+
+/** HKDF-Expand (RFC 5869 §2.3) for outputs of at most 32 bytes: one block, `info` already ending in 0x01. */
+function hkdfExpand(prk: Buffer, infoAndCounter: Buffer, length: number): Buffer {
+  return hmac(prk, infoAndCounter).subarray(0, length);
+}
+
 /** HKDF (RFC 5869) with SHA-256 for outputs of at most 32 bytes: one expand block. */
 function hkdf(salt: Buffer, ikm: Buffer, info: Buffer, length: number): Buffer {
-  const prk = hmac(salt, ikm);
-  return hmac(prk, Buffer.concat([info, Buffer.from([1])])).subarray(0, length);
+  return hkdfExpand(hkdfExtract(salt, ikm), Buffer.concat([info, ONE]), length);
 }
+
+const ONE = Buffer.from([1]);
+/** The aes128gcm info strings (RFC 8291 §3.4, RFC 8188 §2.2), with HKDF-Expand's first block counter. */
+const AES128GCM_CEK_INFO = Buffer.from('Content-Encoding: aes128gcm\0\x01', 'latin1');
+const AES128GCM_NONCE_INFO = Buffer.from('Content-Encoding: nonce\0\x01', 'latin1');
+const WEBPUSH_INFO = Buffer.from('WebPush: info\0', 'latin1');
 
 function gcmOpen(key: Buffer, nonce: Buffer, record: Buffer): Buffer {
   if (record.length < 17) throw new Error('record shorter than its tag');
@@ -54,11 +76,13 @@ export function decryptAes128gcm(body: Buffer, keys: SubscriptionKeys): Buffer {
   const record = body.subarray(21 + idlen);
   // RFC 8291 §4: a push message is a single record.
   if (rs < 18 || record.length > rs) throw new Error('the message must be one record no larger than rs');
-  const uaPublic = keys.ecdh.getPublicKey();
+  const uaPublic = publicKeyOf(keys);
   const shared = keys.ecdh.computeSecret(asPublic);
-  const ikm = hkdf(keys.auth, shared, Buffer.concat([Buffer.from('WebPush: info\0'), uaPublic, asPublic]), 32);
-  const cek = hkdf(salt, ikm, Buffer.from('Content-Encoding: aes128gcm\0'), 16);
-  const nonce = hkdf(salt, ikm, Buffer.from('Content-Encoding: nonce\0'), 12);
+  const ikm = hkdf(keys.auth, shared, Buffer.concat([WEBPUSH_INFO, uaPublic, asPublic]), 32);
+  // The content key and the nonce come from the same pseudorandom key.
+  const prk = hkdfExtract(salt, ikm);
+  const cek = hkdfExpand(prk, AES128GCM_CEK_INFO, 16);
+  const nonce = hkdfExpand(prk, AES128GCM_NONCE_INFO, 12);
   const padded = gcmOpen(cek, nonce, record);
   // Strip the padding: trailing zeros, then the delimiter, which must be 0x02 for the last (only) record.
   let end = padded.length - 1;
@@ -90,7 +114,7 @@ export function decryptAesgcm(body: Buffer, encryption: string | undefined, cryp
   if (!dh || dh.length !== 65) throw new Error('Crypto-Key header needs the 65-byte dh key');
   const rsParam = /rs=(\d+)/.exec(encryption ?? '');
   const rs = rsParam ? Number(rsParam[1]) : 4096;
-  const uaPublic = keys.ecdh.getPublicKey();
+  const uaPublic = publicKeyOf(keys);
   const shared = keys.ecdh.computeSecret(dh);
   const ikm = hkdf(keys.auth, shared, Buffer.from('Content-Encoding: auth\0'), 32);
   const context = Buffer.concat([Buffer.from('P-256\0'), lengthPrefixed(uaPublic), lengthPrefixed(dh)]);

@@ -53,6 +53,20 @@ const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
 /** RFC 8030 §5.4: a topic is at most 32 characters of the URL- and filename-safe base64 alphabet. */
 const TOPIC = /^[A-Za-z0-9_-]{1,32}$/;
 
+/** Random bytes drawn in blocks: one draw per message id costs more than the rest of the answer. */
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
+/** A fresh message id: 16 random bytes, base64url, as the id in the Location of a created message. */
+function messageId(): string {
+  if (randomOffset + 16 > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomOffset = 0;
+  }
+  randomOffset += 16;
+  return randomPool.toString('base64url', randomOffset - 16, randomOffset);
+}
+
 export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
   const core = new EmulatorCore<WebPushSubscription>();
   const expiredStatus = opts.expiredStatus ?? 410;
@@ -143,7 +157,7 @@ export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): P
     core.deliveries.record(sub.key, ex.headers, plaintext);
     return {
       status: 201,
-      headers: { location: `${origin}/message/${randomBytes(16).toString('base64url')}`, ttl: ttlText },
+      headers: { location: `${origin}/message/${messageId()}`, ttl: ttlText },
     };
   }
 

@@ -11,6 +11,54 @@ export type VapidResult =
 
 /** RFC 8292 §2: exp no further than 24 hours ahead. */
 const MAX_EXP_AHEAD_S = 24 * 3600;
+/** Entries per cache below; a sender has one key and signs a new token every few hours at most. */
+const MAX_CACHED = 1000;
+
+/** A `k` parameter as received: its bytes, and the key, or undefined when it is no P-256 point. */
+interface SenderKey {
+  raw: Buffer;
+  key: KeyObject | undefined;
+}
+
+/**
+ * Both caches hold only what the same input always yields, so the answers stay those of a full check:
+ * importing a key (P-256 point validation) and verifying an ES256 signature are most of a request's cost,
+ * and senders repeat the same key and, for minutes or hours, the same token. The claims (exp, aud, sub) and
+ * the subscription's restriction are still checked against each request and the current time.
+ */
+const senderKeys = new Map<string, SenderKey>();
+/** Tokens whose signature verified, by `k` and token. */
+const verifiedTokens = new Map<string, Record<string, unknown>>();
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= MAX_CACHED) cache.clear();
+  cache.set(key, value);
+  return value;
+}
+
+function senderKey(k: string): SenderKey {
+  const known = senderKeys.get(k);
+  if (known) return known;
+  const raw = Buffer.from(k, 'base64url');
+  let key: KeyObject | undefined;
+  try {
+    key = p256PublicKey(raw);
+  } catch {
+    key = undefined;
+  }
+  return remember(senderKeys, k, { raw, key });
+}
+
+/** The token's claims when it is an ES256 JWT signed by `key`; a string saying why not otherwise. */
+function verifiedClaims(token: string, k: string, key: KeyObject): Record<string, unknown> | string {
+  const id = `${k} ${token}`;
+  const known = verifiedTokens.get(id);
+  if (known) return known;
+  const jws = decodeJws(token);
+  if (!jws || jws.header.alg !== 'ES256') return 'token is not an ES256 JWT';
+  if (!verifyEs256(jws, key)) return 'token signature does not verify with k';
+  return remember(verifiedTokens, id, jws.claims);
+}
 
 /** An uncompressed P-256 point (65 bytes) as a KeyObject. */
 export function p256PublicKey(raw: Buffer): KeyObject {
@@ -52,17 +100,11 @@ export function checkVapid(
   if (!authorization) return { ok: false, status: 401, message: 'Missing VAPID Authorization header' };
   const parsed = parseAuthorization(authorization, cryptoKey);
   if (!parsed) return { ok: false, status: 401, message: 'Authorization is not a VAPID t=, k= pair' };
-  const raw = Buffer.from(parsed.key, 'base64url');
-  let key: KeyObject;
-  try {
-    key = p256PublicKey(raw);
-  } catch {
-    return { ok: false, status: 403, message: 'k is not a P-256 public key' };
-  }
-  const jws = decodeJws(parsed.token);
-  if (!jws || jws.header.alg !== 'ES256') return { ok: false, status: 403, message: 'token is not an ES256 JWT' };
-  if (!verifyEs256(jws, key)) return { ok: false, status: 403, message: 'token signature does not verify with k' };
-  const { aud, exp, sub } = jws.claims;
+  const { raw, key } = senderKey(parsed.key);
+  if (!key) return { ok: false, status: 403, message: 'k is not a P-256 public key' };
+  const claims = verifiedClaims(parsed.token, parsed.key, key);
+  if (typeof claims === 'string') return { ok: false, status: 403, message: claims };
+  const { aud, exp, sub } = claims;
   if (aud !== origin) return { ok: false, status: 403, message: `aud must be the push resource origin ${origin}` };
   const now = epochSeconds(nowMs);
   if (typeof exp !== 'number' || exp <= now) return { ok: false, status: 403, message: 'token expired' };
