@@ -54,13 +54,16 @@ function readFields<K extends string>(obj: Json, names: readonly K[], where: str
   return out;
 }
 
+/** Strict UTF-8; decode() without `stream` keeps no state between calls, so one decoder serves all. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** The body text of PUT (and PATCH) /installations/{id}, parsed with a size and a nesting bound. */
 export function parseInstallationJson(text: string | Buffer, maxBytes = MAX_INSTALLATION_JSON_BYTES): unknown {
   const size = typeof text === 'string' ? Buffer.byteLength(text) : text.length;
   if (size > maxBytes) throw new HubError('payload_too_large', `The installation body has ${size} bytes; at most ${maxBytes} are allowed.`, { reason: 'body_too_large', limit: maxBytes });
   let str: string;
   try {
-    str = typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text);
+    str = typeof text === 'string' ? text : UTF8.decode(text);
   } catch {
     throw new HubError('malformed_body', 'The installation body is not valid UTF-8.', { reason: 'invalid_utf8' });
   }

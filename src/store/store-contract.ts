@@ -202,14 +202,19 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       await store.hubs.create(hub('inst'), []);
       const regsOf = (id: string, n: number, tags: string[]): Registration[] =>
         Array.from({ length: n }, (_, k) => ({ ...reg(`${id}-${k}`, tags), installationId: id, etag: 1, createdAt: 10 }));
-      await store.installations.put('inst', installation('i1', { userId: 'u1' }), regsOf('i1', 2, ['t', '$InstallationId:{i1}']));
-      await store.installations.put('inst', installation('i2', { platform: 'apns', pushChannel: 'AB' }), regsOf('i2', 1, ['t', 'only-i2']));
-      await store.installations.put('inst', installation('i1', { userId: 'u1', createdAt: 99, updatedAt: 50 }), regsOf('i1', 3, ['t', 'again']));
+      // Materialised registrations carry their installation's system tags (InstallationStore.put).
+      const i1Tags = ['$InstallationId:{i1}', '$UserId:{u1}', 't'];
+      await store.installations.put('inst', installation('i1', { userId: 'u1' }), regsOf('i1', 2, [...i1Tags, 'first']));
+      await store.installations.put('inst', installation('i2', { platform: 'apns', pushChannel: 'AB' }), regsOf('i2', 1, ['$InstallationId:{i2}', 't', 'only-i2']));
+      await store.installations.put('inst', installation('i1', { userId: 'u1', createdAt: 99, updatedAt: 50 }), regsOf('i1', 3, [...i1Tags, 'again']));
       const got = await store.installations.get('inst', 'i1');
       assert.equal(got?.createdAt, 10, 'the first creation time stays');
       assert.equal(got?.updatedAt, 50);
       assert.deepEqual((await store.registrations.list('inst', { installationId: 'i1' }, { limit: 10 })).items.map((r) => r.id), ['i1-0', 'i1-1', 'i1-2']);
-      assert.equal(await store.registrations.count('inst', { tag: '$InstallationId:{i1}' }), 0, 'old tag rows went with the old registrations');
+      assert.equal(await store.registrations.count('inst', { tag: 'first' }), 0, 'old tag rows went with the old registrations');
+      assert.equal(await store.registrations.count('inst', { tag: '$InstallationId:{i1}' }), 3, 'the system tags are those of the new registrations');
+      assert.equal(await store.registrations.count('inst', { tag: '$UserId:{u1}' }), 3);
+      assert.deepEqual((await store.registrations.list('inst', { tag: '$InstallationId:{i1}' }, { limit: 10 })).items.map((r) => r.tags), [i1Tags, i1Tags, i1Tags].map((t) => [...t, 'again']));
       assert.equal(await store.installations.count('inst', { userId: 'u1' }), 1);
       assert.equal(await store.installations.count('inst', { platform: 'apns' }), 1);
       assert.deepEqual((await store.installations.list('inst', { tagExpression: parseTagExpression('only-i2').ast }, { limit: 10 })).items.map((i) => i.installationId), ['i2']);
@@ -217,6 +222,47 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.installations.delete('inst', 'i1'), false);
       assert.equal(await store.registrations.count('inst', { installationId: 'i1' }), 0);
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
+    });
+
+    test('system tags: installations, registrations that carry them as plain tags, and a materialised one rewritten', async () => {
+      await store.hubs.create(hub('sys'), []);
+      const materialised = (inst: string, user: string | undefined, ids: string[], tags: string[]): Registration[] =>
+        ids.map((id) => ({
+          ...reg(id, [`$InstallationId:{${inst}}`, ...(user ? [`$UserId:{${user}}`] : []), ...tags]),
+          installationId: inst,
+          etag: 1,
+          createdAt: 10,
+        }));
+      await store.installations.put('sys', installation('a', { userId: 'ann' }), materialised('a', 'ann', ['a-native', 'a-t1'], ['news']));
+      await store.installations.put('sys', installation('b', { userId: 'bob' }), materialised('b', 'bob', ['b-native'], ['sport']));
+      await store.installations.put('sys', installation('c'), materialised('c', undefined, ['c-native'], ['news']));
+      // Created through the registrations API with system-looking tags: found by their tag rows.
+      await store.registrations.upsert('sys', reg('plain', ['$UserId:{ann}', '$InstallationId:{a}']), { now: 1 });
+      await store.registrations.upsert('sys', reg('other', ['news']), { now: 1 });
+      const ids = async (text: string) =>
+        (await store.registrations.list('sys', { tagExpression: parseTagExpression(text).ast }, { limit: 100 })).items.map((r) => r.id);
+      assert.deepEqual(await ids('$UserId:{ann}'), ['a-native', 'a-t1', 'plain']);
+      assert.deepEqual(await ids('$InstallationId:{b}'), ['b-native']);
+      assert.deepEqual(await ids('$UserId:{ann} || $InstallationId:{b}'), ['a-native', 'a-t1', 'b-native', 'plain']);
+      assert.deepEqual(await ids('$UserId:{ann} || sport'), ['a-native', 'a-t1', 'b-native', 'plain']);
+      assert.deepEqual(await ids('news && !$UserId:{ann}'), ['c-native', 'other']);
+      assert.deepEqual(await ids('!$InstallationId:{a} && !$UserId:{bob}'), ['c-native', 'other']);
+      assert.deepEqual(await ids('$UserId:{nobody} || $InstallationId:{nothing}'), []);
+      assert.deepEqual((await store.registrations.list('sys', { tag: '$UserId:{bob}' }, { limit: 10 })).items.map((r) => r.id), ['b-native']);
+      assert.equal(await store.registrations.count('sys', { tag: '$InstallationId:{a}' }), 3);
+      assert.deepEqual(
+        (await store.installations.list('sys', { tagExpression: parseTagExpression('$UserId:{ann} || $InstallationId:{c}').ast }, { limit: 10 })).items.map((i) => i.installationId),
+        ['a', 'c'],
+      );
+      // A materialised registration rewritten through the registrations API, same tags: it is a plain
+      // registration now and still carries them.
+      const before = (await store.registrations.get('sys', 'b-native'))!;
+      await store.registrations.upsert('sys', reg('b-native', before.tags), { now: 1 });
+      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native']);
+      await store.installations.delete('sys', 'b');
+      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native'], 'it no longer belongs to the installation');
+      assert.equal(await store.registrations.delete('sys', 'b-native', { now: 1 }), true);
+      assert.deepEqual(await ids('$UserId:{bob} || $InstallationId:{b}'), []);
     });
 
     test('dispatch: a notification, its plan job, a batch, outcomes, feedback and completion; all go with the hub', async () => {

@@ -161,6 +161,9 @@ export interface InstallationStore {
    * Stores the installation and replaces its registrations with these, in one transaction. Tag
    * expressions over installations match the tags of their native (non-template) registration.
    * Replacing an installation keeps the creation time of the first one (what `get` then reports).
+   * The registrations are the installation's materialised ones (registry/materialize.ts): each carries the
+   * installation's system tags, `$InstallationId:{id}` and `$UserId:{userId}` when it has one, and no other
+   * tag starting with '$', so a store may answer those two from the installation instead of storing them.
    */
   put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
   /** Deletes it with its registrations; false if there was none. */

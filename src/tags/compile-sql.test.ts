@@ -153,3 +153,13 @@ function propertyTest(scoped: boolean): void {
 
 test('property: SQLite and the evaluator select the same registrations', () => propertyTest(false));
 test('property: with a scope, too, and tag rows of another scope are not seen', () => propertyTest(true));
+
+test('alsoMatches ORs another condition into the probe of the tags it knows, params in text order', () => {
+  const alsoMatches = (tag: string) => (tag.startsWith('$') ? { sql: 'r.x IS ?', params: [`x:${tag}`] } : undefined);
+  const one = compileTagExpressionToSql(parseTagExpression('$UserId:{u}').ast, {}, { alsoMatches });
+  assert.deepEqual(one, { sql: `(${probe('= ?')} OR r.x IS ?)`, params: ['$UserId:{u}', 'x:$UserId:{u}'] });
+  const mixed = compileTagExpressionToSql(parseTagExpression('a || $UserId:{u} || $InstallationId:{i} && !b').ast, {}, { alsoMatches });
+  assert.equal(mixed.sql, `((${probe('IN (?, ?)')} OR r.x IS ?) OR ((${probe('= ?')} OR r.x IS ?) AND NOT ${probe('= ?')}))`);
+  assert.deepEqual(mixed.params, ['a', '$UserId:{u}', 'x:$UserId:{u}', '$InstallationId:{i}', 'x:$InstallationId:{i}', 'b']);
+  assert.deepEqual(compileTagExpressionToSql(parseTagExpression('a').ast, {}, { alsoMatches }), { sql: probe('= ?'), params: ['a'] });
+});

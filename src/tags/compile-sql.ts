@@ -38,6 +38,15 @@ export const DEFAULT_SQL_TAG_SCHEMA: SqlTagSchema = Object.freeze({
   outerIdColumn: 'r.id',
 });
 
+export interface SqlTagOptions {
+  /**
+   * Another condition that also makes the outer row carry `tag`, ORed with its tag-row probe: for tags a
+   * store answers from other columns instead of storing rows for them (an installation's system tags).
+   * Undefined for a tag that has only its rows.
+   */
+  readonly alsoMatches?: (tag: string) => SqlPredicate | undefined;
+}
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
 
 /**
@@ -48,7 +57,7 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
  * The plain-tag operands of one `||` share a single `t.tag IN (?, …)` probe, which turns the common OR-only
  * expression (§12.2 allows 20 tags) into one index lookup per tag instead of 20 subqueries.
  */
-export function compileTagExpressionToSql(ast: TagExpression, schema: Partial<SqlTagSchema> = {}): SqlPredicate {
+export function compileTagExpressionToSql(ast: TagExpression, schema: Partial<SqlTagSchema> = {}, options: SqlTagOptions = {}): SqlPredicate {
   const s: SqlTagSchema = { ...DEFAULT_SQL_TAG_SCHEMA, ...schema };
   for (const [key, value] of Object.entries(s)) {
     // Developer configuration, not user input: a bad name is a programming error.
@@ -71,7 +80,11 @@ export function compileTagExpressionToSql(ast: TagExpression, schema: Partial<Sq
   const probe = (tags: readonly string[]): string => {
     params.push(...tags);
     const test = tags.length === 1 ? `= ?` : `IN (${tags.map(() => '?').join(', ')})`;
-    return `EXISTS (SELECT 1 FROM ${s.tagTable} t WHERE ${where(test)})`;
+    const rows = `EXISTS (SELECT 1 FROM ${s.tagTable} t WHERE ${where(test)})`;
+    const others = tags.flatMap((tag) => options.alsoMatches?.(tag) ?? []);
+    if (others.length === 0) return rows;
+    for (const o of others) params.push(...o.params);
+    return `(${[rows, ...others.map((o) => o.sql)].join(' OR ')})`;
   };
   const compile = (node: TagExpression): string => {
     switch (node.kind) {

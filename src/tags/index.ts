@@ -17,6 +17,7 @@ export {
   DEFAULT_SQL_TAG_SCHEMA,
   toPostgresPlaceholders,
   type SqlPredicate,
+  type SqlTagOptions,
   type SqlTagSchema,
 } from './compile-sql.ts';
 export {

@@ -3,7 +3,8 @@
  * inside the transaction that writes, so two requests cannot both win an ETag race.
  */
 import { HubError } from '../../shared/errors.ts';
-import { anchorTags, compileTagExpressionToSql } from '../../tags/index.ts';
+import { anchorTags, compileTagExpressionToSql, type SqlPredicate } from '../../tags/index.ts';
+import { matchSystemTagPrefix } from '../../tags/tag.ts';
 import type { Installation, PlatformName, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
 import type {
   InstallationFilter,
@@ -74,19 +75,58 @@ function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariab
  * so each row is found by its primary key (hub_key, tag, seq).
  * Both directions read the tags from the same JSON text with json_each, inside SQLite: one statement per
  * registration instead of one per tag, and inserted and deleted tags are decoded the same way.
+ * An installation's registrations get no rows for their system tags (the only tags that start with '$':
+ * an installation's own tags cannot be system tags): `$InstallationId:{…}` and `$UserId:{…}` are answered
+ * from the installation_id column and the installation's user_id instead (systemTagMatch), which saves
+ * the two longest rows of each registration (0007_installation_system_tags.sql).
  */
 function tagRows(db: SqliteDatabase) {
-  const insert = db.prepare(`INSERT OR IGNORE INTO registration_tags (hub_key, tag, seq) SELECT ?, value, ? FROM json_each(?, '$.tags')`);
-  const remove = db.prepare(`DELETE FROM registration_tags WHERE hub_key = ? AND seq = ? AND tag IN (SELECT value FROM json_each(?, '$.tags'))`);
+  const rowTags = `FROM json_each(?, '$.tags') WHERE ? IS NULL OR substr(value, 1, 1) <> '$'`;
+  const insert = db.prepare(`INSERT OR IGNORE INTO registration_tags (hub_key, tag, seq) SELECT ?, value, ? ${rowTags}`);
+  const remove = db.prepare(`DELETE FROM registration_tags WHERE hub_key = ? AND seq = ? AND tag IN (SELECT value ${rowTags})`);
   return {
-    /** `document`: the registration's document as stored (documentOf). */
-    insert: (hubKey: string, seq: number | bigint, document: string): void => {
-      insert.run(hubKey, seq, document);
+    /** `document`: the registration's document as stored (documentOf); `installationId`: its column. */
+    insert: (hubKey: string, seq: number | bigint, document: string, installationId: string | null): void => {
+      insert.run(hubKey, seq, document, installationId);
     },
-    remove: (hubKey: string, seq: number, document: string): void => {
-      remove.run(hubKey, seq, document);
+    remove: (hubKey: string, seq: number, document: string, installationId: string | null): void => {
+      remove.run(hubKey, seq, document, installationId);
     },
   };
+}
+
+/**
+ * The system tags of an installation's registrations, which have no tag rows (tagRows): a condition on the
+ * registration `r` that holds when it carries `tag` that way. Registrations created through the
+ * registrations API keep rows for every tag, system-looking ones included, and are found by those.
+ */
+function systemTagMatch(tag: string): SqlPredicate | undefined {
+  const prefix = tag.endsWith('}') ? matchSystemTagPrefix(tag) : undefined;
+  if (prefix === undefined || !tag.startsWith(prefix)) return undefined;
+  const value = tag.slice(prefix.length, -1);
+  // IS, not =: never NULL for a registration without an installation, so NOT stays two-valued.
+  return prefix === '$InstallationId:{'
+    ? { sql: 'r.installation_id IS ?', params: [value] }
+    : { sql: 'EXISTS (SELECT 1 FROM installations si WHERE si.hub_key = r.hub_key AND si.id = r.installation_id AND si.user_id = ?)', params: [value] };
+}
+
+/** The seqs of a hub's registrations that carry any of `tags`, from tag rows and system tags alike. */
+function registrationsWithTags(hubKey: string, tags: readonly string[]): SqlPredicate {
+  const parts = [`SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag IN (${tags.map(() => '?').join(', ')})`];
+  const params = [hubKey, ...tags];
+  for (const tag of tags) {
+    const system = systemTagMatch(tag);
+    if (!system) continue;
+    // CROSS JOIN makes SQLite start from the user's installations (installations_by_user); without
+    // statistics it would rather read every registration of the hub by installation.
+    parts.push(
+      system.sql.startsWith('r.installation_id IS')
+        ? 'SELECT s.seq FROM registrations s WHERE s.hub_key = ? AND s.installation_id = ?'
+        : 'SELECT s.seq FROM installations si CROSS JOIN registrations s ON s.hub_key = si.hub_key AND s.installation_id = si.id WHERE si.hub_key = ? AND si.user_id = ?',
+    );
+    params.push(hubKey, ...system.params);
+  }
+  return { sql: parts.join(' UNION ALL '), params };
 }
 
 /** Whether two tag lists hold the same set of tags (order and repeats aside, as the tag rows do). */
@@ -129,8 +169,9 @@ function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; par
   const sql = [f.tag !== undefined ? '+r.hub_key = ?' : 'r.hub_key = ?'];
   const params: unknown[] = [key(hub)];
   if (f.tag !== undefined) {
-    sql.push('r.seq IN (SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ?)');
-    params.push(key(hub), f.tag);
+    const w = registrationsWithTags(key(hub), [f.tag]);
+    sql.push(`r.seq IN (${w.sql})`);
+    params.push(...w.params);
   }
   if (f.tagExpression) {
     // Start from the tag index when the expression has anchors (a targeted send reads its few rows, not
@@ -139,10 +180,11 @@ function registrationWhere(hub: string, f: RegistryFilter): { sql: string[]; par
     if (anchors) {
       // `+` keeps SQLite from scanning the hub's index instead (it has no statistics to know better).
       sql[0] = '+r.hub_key = ?';
-      sql.push(`r.seq IN (SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag IN (${anchors.map(() => '?').join(', ')}))`);
-      params.push(key(hub), ...anchors);
+      const w = registrationsWithTags(key(hub), anchors);
+      sql.push(`r.seq IN (${w.sql})`);
+      params.push(...w.params);
     }
-    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA);
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA, { alsoMatches: systemTagMatch });
     sql.push(p.sql);
     params.push(...p.params);
   }
@@ -196,7 +238,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   );
   const tags = tagRows(db);
   const deleteOne = db.prepare('DELETE FROM registrations WHERE seq = ?');
-  const expired = db.prepare('SELECT seq, hub_key, document FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
+  const expired = db.prepare('SELECT seq, hub_key, document, installation_id FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
 
   const check = (row: RegistrationRow | undefined, c: WriteCondition): void => {
     if (row && row.expires_at !== null && row.expires_at <= c.now) {
@@ -221,16 +263,18 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     if (row) {
       seq = row.seq;
       update.run(reg.kind, platform, reg.handle.value, reg.installationId ?? null, document, etag, reg.updatedAt, reg.expiresAt ?? null, seq);
-      // Clients re-register with the same tags on every start: then the tag rows are already right.
-      if (!sameTags((JSON.parse(row.document) as RegistrationDocument).tags, reg.tags)) {
-        tags.remove(hubKey, seq, row.document);
-        tags.insert(hubKey, seq, document);
+      // Clients re-register with the same tags on every start: then the tag rows are already right (unless
+      // the registration was an installation's, whose system tags had no rows).
+      const installationId = reg.installationId ?? null;
+      if (row.installation_id !== installationId || !sameTags((JSON.parse(row.document) as RegistrationDocument).tags, reg.tags)) {
+        tags.remove(hubKey, seq, row.document, row.installation_id);
+        tags.insert(hubKey, seq, document, installationId);
       }
     } else {
       seq = Number(
         insert.run(hubKey, reg.id, reg.kind, platform, reg.handle.value, reg.installationId ?? null, document, etag, reg.updatedAt, reg.updatedAt, reg.expiresAt ?? null).lastInsertRowid,
       );
-      tags.insert(hubKey, seq, document);
+      tags.insert(hubKey, seq, document, reg.installationId ?? null);
     }
     return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
   };
@@ -240,7 +284,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     // Deleting an expired registration is allowed: it is what a client cleaning up would do.
     check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
     if (!row) return false;
-    tags.remove(key(hub), row.seq, row.document);
+    tags.remove(key(hub), row.seq, row.document, row.installation_id);
     deleteOne.run(row.seq);
     return true;
   };
@@ -256,9 +300,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   };
 
   const purge = db.transaction((before: number, limit: number): number => {
-    const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string }[];
+    const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string; installation_id: string | null }[];
     for (const r of rows) {
-      tags.remove(r.hub_key, r.seq, r.document);
+      tags.remove(r.hub_key, r.seq, r.document, r.installation_id);
       deleteOne.run(r.seq);
     }
     return rows.length;
@@ -301,7 +345,7 @@ function installationWhere(hub: string, f: InstallationFilter): { sql: string[];
   const params: unknown[] = [key(hub)];
   if (f.tagExpression) {
     // An installation's tags (with its system tags) are those of its native registration.
-    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA);
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA, { alsoMatches: systemTagMatch });
     sql.push(`i.id IN (SELECT r.installation_id FROM registrations r WHERE r.hub_key = ? AND r.installation_id IS NOT NULL AND r.kind NOT LIKE '%Template' AND ${p.sql})`);
     params.push(key(hub), ...p.params);
   }
@@ -353,7 +397,7 @@ export function sqliteInstallationStore(
   const deleteRegistrations = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? RETURNING seq, document');
   const deleteOne = db.prepare('DELETE FROM installations WHERE hub_key = ? AND id = ?');
   const deleteRegs = (hubKey: string, installationId: string): void => {
-    for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document);
+    for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document, installationId);
   };
 
   // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
@@ -409,7 +453,7 @@ export function registrationInserter(db: SqliteDatabase): { insertForInstallatio
         const seq = insert.run(
           hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, reg.installationId ?? null, document, reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null,
         ).lastInsertRowid;
-        tags.insert(hubKey, seq, document);
+        tags.insert(hubKey, seq, document, reg.installationId ?? null);
       }
     },
   };

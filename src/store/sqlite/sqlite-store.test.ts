@@ -8,6 +8,7 @@ import { openSqliteStore } from './sqlite-store.ts';
 import { migrate, readMigrations } from './migrate.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
 import { HubError } from '../../shared/errors.ts';
+import { parseTagExpression } from '../../tags/index.ts';
 
 storeContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
 storeContract('sqlite (file, WAL)', async () =>
@@ -51,4 +52,37 @@ test('a corrupt database file is refused with its path and the reason', () => {
     () => openSqliteStore({ path }),
     (e: unknown) => e instanceof HubError && e.code === 'data_dir_unusable' && e.message.includes(path) && /not a database/.test(e.message),
   );
+});
+
+test("0007: an installation's registrations lose their system-tag rows, and are still found by those tags", async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const db = openSqliteDatabase(path);
+  migrate(db, readMigrations().filter((m) => m.id <= 6));
+  // Rows as 0006 wrote them: every tag of every registration.
+  db.exec(`
+    INSERT INTO hubs VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+    INSERT INTO installations (seq, hub_key, id, platform, handle, user_id, document, created_at, updated_at)
+      VALUES (1, 'h', 'i1', 'fcmv1', 'chan', 'u1', '{"installationId":"i1","platform":"fcmv1","pushChannel":"chan","pushChannelExpired":false,"userId":"u1","tags":["t"],"createdAt":1,"updatedAt":1}', 1, 1);
+    INSERT INTO registrations (seq, hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at)
+      VALUES (1, 'h', 'r1', 'FcmV1', 'fcmv1', 'chan', 'i1', '{"handle":{"platform":"fcmv1","value":"chan"},"tags":["$InstallationId:{i1}","$UserId:{u1}","t"]}', 1, 1, 1),
+             (2, 'h', 'plain', 'FcmV1', 'fcmv1', 'other', NULL, '{"handle":{"platform":"fcmv1","value":"other"},"tags":["$UserId:{u1}","t"]}', 1, 1, 1);
+    INSERT INTO registration_tags VALUES ('h', '$InstallationId:{i1}', 1), ('h', '$UserId:{u1}', 1), ('h', 't', 1), ('h', '$UserId:{u1}', 2), ('h', 't', 2);
+  `);
+  db.close();
+  const store = openSqliteStore({ path });
+  const list = async (text: string) =>
+    (await store.registrations.list('h', { tagExpression: parseTagExpression(text).ast }, { limit: 10 })).items.map((r) => [r.id, r.tags, r.handle]);
+  assert.deepEqual(await list('$UserId:{u1}'), [
+    ['r1', ['$InstallationId:{i1}', '$UserId:{u1}', 't'], { platform: 'fcmv1', value: 'chan' }],
+    ['plain', ['$UserId:{u1}', 't'], { platform: 'fcmv1', value: 'other' }],
+  ]);
+  assert.deepEqual((await list('$InstallationId:{i1} && t')).map((r) => r[0]), ['r1']);
+  await store.close();
+  const after = openSqliteDatabase(path);
+  assert.deepEqual(after.prepare('SELECT tag, seq FROM registration_tags ORDER BY seq, tag').all(), [
+    { tag: 't', seq: 1 },
+    { tag: '$UserId:{u1}', seq: 2 },
+    { tag: 't', seq: 2 },
+  ]);
+  after.close();
 });
