@@ -208,6 +208,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     db.pragma('busy_timeout = 5000');
     // 64 MiB of page cache: the registry's index b-trees stay in memory for a few million devices.
     db.pragma('cache_size = -65536');
+    // Checkpoint every 8,000 WAL pages (32 MiB) instead of SQLite's 1,000: a checkpoint runs inside the
+    // commit that crosses the mark, on the event loop, and fsyncs twice; the pages every write dirties
+    // (b-tree tails, interior pages) are copied once per checkpoint however often they changed. Installation
+    // PUTs at 64 clients went from 2,220-3,380/s to 2,930-4,130/s in interleaved runs. The WAL file then
+    // stays about 32 MiB. Commits are as durable as before (a process crash loses nothing); under NORMAL a
+    // power loss can undo the commits since the last checkpoint, now up to 32 MiB of them instead of 4.
+    db.pragma('wal_autocheckpoint = 8000');
     migrate(db);
   } catch (err) {
     if (err instanceof HubError) throw err;
