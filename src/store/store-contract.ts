@@ -265,6 +265,52 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.deepEqual(await ids('$UserId:{bob} || $InstallationId:{b}'), []);
     });
 
+    test('per-device outcomes: paged in write order across batches, filtered by outcome, secure-read check, pruned by time', async () => {
+      await store.hubs.create(hub('outs'), []);
+      const n = { hub: 'outs', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 });
+      const [first] = await store.dispatch.claim(1, 10, 60_000);
+      // Three batches of 7, 1 and 1200 outcomes (over one row's 1000); every 5th failed.
+      const sizes = [7, 1, 1200];
+      let k = 0;
+      let job = first!;
+      for (const [b, size] of sizes.entries()) {
+        const outcomes = Array.from({ length: size }, () => {
+          const i = k++;
+          return { registrationId: `r${i}`, handle: `h${i}`, platform: 'apns', outcome: i % 5 === 0 ? 'WrongToken' : 'Success', ...(i % 5 === 0 ? { reason: 'BadDeviceToken' } : {}), attempts: 1, at: 100 + b };
+        });
+        const last = b === sizes.length - 1;
+        await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 100 + b, ...(last ? {} : { retry: { payload: {}, runAt: 2 + b } }) });
+        if (!last) job = (await store.dispatch.claim(2 + b, 10, 60_000))[0]!;
+      }
+      const all: string[] = [];
+      let after: number | undefined;
+      for (;;) {
+        const page = await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 333, ...(after === undefined ? {} : { after }) });
+        all.push(...page.items.map((o) => o.handle));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(all, Array.from({ length: k }, (_, i) => `h${i}`), 'every outcome once, in write order');
+      const failed: string[] = [];
+      after = undefined;
+      for (;;) {
+        const page = await store.dispatch.listOutcomes('outs', 'n1', { outcome: 'WrongToken' }, { limit: 50, ...(after === undefined ? {} : { after }) });
+        failed.push(...page.items.map((o) => o.handle));
+        if (page.items[0]) assert.deepEqual(page.items[0], { registrationId: page.items[0].registrationId, handle: page.items[0].handle, platform: 'apns', outcome: 'WrongToken', reason: 'BadDeviceToken', attempts: 1, at: page.items[0].at });
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(failed, Array.from({ length: k }, (_, i) => i).filter((i) => i % 5 === 0).map((i) => `h${i}`));
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['nope', 'r1207']), true);
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1205', 'nope']), false, 'r1205 failed');
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n2', ['r1']), false);
+      // Outcomes written at 100 and 101 go; those of 102 stay.
+      assert.equal(await store.dispatch.pruneOutcomes(102, 10_000), 8);
+      assert.equal((await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 5000 })).items.length, 1200);
+      await store.hubs.delete('outs');
+    });
+
     test('dispatch: a notification, its plan job, a batch, outcomes, feedback and completion; all go with the hub', async () => {
       await store.hubs.create(hub('send'), []);
       await store.registrations.upsert('send', reg('dead', ['x']), { now: 1000 });

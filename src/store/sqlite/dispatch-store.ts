@@ -31,6 +31,23 @@ interface NotificationRow {
 
 const key = (name: string) => name.toLowerCase();
 
+/** Outcomes per device_outcome_batches row (migration 0008); a delivery batch holds at most 1000 targets. */
+const OUTCOMES_PER_ROW = 1000;
+
+type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number];
+
+function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
+  return {
+    ...(t[0] === null ? {} : { registrationId: t[0] }),
+    handle: t[1],
+    platform: t[2],
+    outcome: t[3],
+    ...(t[4] === null ? {} : { reason: t[4] }),
+    attempts: t[5],
+    at: t[6],
+  };
+}
+
 function toNotification(r: NotificationRow): NotificationRecord {
   return {
     hub: r.hub_name,
@@ -90,16 +107,21 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   const setCounts = db.prepare('UPDATE notifications SET counts = ?, pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
   const finish = db.prepare('UPDATE notifications SET state = ?, ended_at = ? WHERE hub_key = ? AND id = ?');
   const cancelOne = db.prepare("UPDATE notifications SET state = 'Cancelled', ended_at = ?, pending_jobs = 0 WHERE hub_key = ? AND id = ? AND state IN ('Scheduled', 'Enqueued') AND started_at IS NULL");
-  const lastOutcome = db.prepare('SELECT coalesce(max(seq), 0) AS s FROM device_outcomes WHERE hub_key = ? AND notification_id = ?');
-  const insertOutcome = db.prepare(
-    'INSERT INTO device_outcomes (hub_key, notification_id, seq, registration_id, handle, platform, outcome, reason, attempts, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  const lastOutcome = db.prepare(
+    'SELECT first_seq + count - 1 AS s FROM device_outcome_batches WHERE hub_key = ? AND notification_id = ? ORDER BY first_seq DESC LIMIT 1',
+  );
+  const insertOutcomes = db.prepare(
+    'INSERT INTO device_outcome_batches (hub_key, notification_id, first_seq, count, kinds, at, outcomes) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
+  const outcomeRows = db.prepare(
+    'SELECT first_seq, count, kinds, outcomes FROM device_outcome_batches WHERE hub_key = ? AND notification_id = ? AND first_seq > ? ORDER BY first_seq',
   );
   const insertFeedback = db.prepare(
     'INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const selectFeedback = db.prepare('SELECT at, platform, handle, registration_id, installation_id, notification_id, error FROM pns_feedback WHERE hub_key = ? ORDER BY seq DESC LIMIT ?');
-  const oldOutcomes = db.prepare('SELECT hub_key, notification_id, seq FROM device_outcomes WHERE at < ? LIMIT ?');
-  const deleteOutcome = db.prepare('DELETE FROM device_outcomes WHERE hub_key = ? AND notification_id = ? AND seq = ?');
+  const oldOutcomes = db.prepare('SELECT hub_key, notification_id, first_seq, count FROM device_outcome_batches WHERE at < ? LIMIT ?');
+  const deleteOutcomes = db.prepare('DELETE FROM device_outcome_batches WHERE hub_key = ? AND notification_id = ? AND first_seq = ?');
 
   /** Ends the notification if this step left no job of it. */
   const settle = (hubKey: string, id: string, now: number) => {
@@ -130,9 +152,18 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
 
   const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
-    let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number }).s;
-    for (const o of r.outcomes) {
-      insertOutcome.run(job.hub, job.notificationId, ++seq, o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at);
+    let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number } | undefined)?.s ?? 0;
+    for (let i = 0; i < r.outcomes.length; i += OUTCOMES_PER_ROW) {
+      const part = r.outcomes.slice(i, i + OUTCOMES_PER_ROW);
+      const kinds = new Set<string>();
+      let at = 0;
+      const rows = part.map((o) => {
+        kinds.add(o.outcome);
+        at = Math.max(at, o.at);
+        return [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+      });
+      insertOutcomes.run(job.hub, job.notificationId, seq + 1, part.length, `,${[...kinds].join(',')},`, at, JSON.stringify(rows));
+      seq += part.length;
     }
     for (const f of r.expired) {
       insertFeedback.run(job.hub, f.at, f.platform, f.handle, f.registrationId ?? null, f.installationId ?? null, f.notificationId ?? null, f.error);
@@ -189,10 +220,12 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     releaseLeases: async () => release.run().changes,
     wasDelivered: async (hub, notificationId, ids) => {
       if (ids.length === 0) return false;
-      const row = db
-        .prepare(`SELECT 1 FROM device_outcomes WHERE hub_key = ? AND notification_id = ? AND outcome = 'Success' AND registration_id IN (${ids.map(() => '?').join(', ')}) LIMIT 1`)
-        .get(key(hub), notificationId, ...ids);
-      return row !== undefined;
+      const wanted = new Set(ids);
+      for (const row of outcomeRows.iterate(key(hub), notificationId, 0) as IterableIterator<{ kinds: string; outcomes: string }>) {
+        if (!row.kinds.includes(',Success,')) continue;
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && wanted.has(t[0])) return true;
+      }
+      return false;
     },
     recordSecureRead: async (hub, notificationId, installationId, at) => {
       db.prepare('INSERT INTO secure_reads (hub_key, notification_id, installation_id, at) VALUES (?, ?, ?, ?)').run(key(hub), notificationId, installationId, at);
@@ -203,32 +236,24 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     finishPlanStep: (job, step) => writes.run(() => planStep(job, step)),
     finishDelivery: (job, result) => writes.run(() => delivery(job, result, applyFeedback(job.hub))),
     listOutcomes: async (hub, notificationId, filter, page) => {
-      const rows = db
-        .prepare(
-          `SELECT seq, registration_id, handle, platform, outcome, reason, attempts, at FROM device_outcomes
-           WHERE hub_key = ? AND notification_id = ? AND seq > ? ${filter.outcome ? 'AND outcome = ?' : ''} ORDER BY seq LIMIT ?`,
-        )
-        .all(key(hub), notificationId, page.after ?? 0, ...(filter.outcome ? [filter.outcome] : []), page.limit + 1) as Array<{
-        seq: number;
-        registration_id: string | null;
-        handle: string;
-        platform: string;
-        outcome: string;
-        reason: string | null;
-        attempts: number;
-        at: number;
-      }>;
-      const more = rows.length > page.limit;
-      const items: DeviceOutcomeRecord[] = rows.slice(0, page.limit).map((r) => ({
-        ...(r.registration_id === null ? {} : { registrationId: r.registration_id }),
-        handle: r.handle,
-        platform: r.platform,
-        outcome: r.outcome,
-        ...(r.reason === null ? {} : { reason: r.reason }),
-        attempts: r.attempts,
-        at: r.at,
-      }));
-      return more ? { items, next: rows[page.limit - 1]!.seq } : { items };
+      // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.
+      const after = page.after ?? 0;
+      const items: Array<DeviceOutcomeRecord & { seq: number }> = [];
+      const wanted = filter.outcome === undefined ? undefined : `,${filter.outcome},`;
+      for (const row of outcomeRows.iterate(key(hub), notificationId, after - OUTCOMES_PER_ROW) as IterableIterator<{ first_seq: number; count: number; kinds: string; outcomes: string }>) {
+        if (row.first_seq + row.count - 1 <= after) continue;
+        if (wanted !== undefined && !row.kinds.includes(wanted)) continue;
+        const tuples = JSON.parse(row.outcomes) as OutcomeTuple[];
+        for (let i = 0; i < tuples.length && items.length <= page.limit; i++) {
+          const seq = row.first_seq + i;
+          if (seq <= after || (filter.outcome !== undefined && tuples[i]![3] !== filter.outcome)) continue;
+          items.push({ ...toOutcome(tuples[i]!), seq });
+        }
+        if (items.length > page.limit) break;
+      }
+      const more = items.length > page.limit;
+      const shown = items.slice(0, page.limit).map(({ seq: _seq, ...o }) => o);
+      return more ? { items: shown, next: items[page.limit - 1]!.seq } : { items: shown };
     },
     listFeedback: async (hub, limit) =>
       (selectFeedback.all(key(hub), limit) as Array<{ at: number; platform: string; handle: string; registration_id: string | null; installation_id: string | null; notification_id: string | null; error: string }>).map((r) => ({
@@ -242,9 +267,14 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       })),
     pruneOutcomes: async (before, limit) =>
       db.transaction(() => {
-        const rows = oldOutcomes.all(before, limit) as Array<{ hub_key: string; notification_id: string; seq: number }>;
-        for (const r of rows) deleteOutcome.run(r.hub_key, r.notification_id, r.seq);
-        return rows.length;
+        // `limit` counts rows of up to OUTCOMES_PER_ROW outcomes; the answer counts outcomes.
+        const rows = oldOutcomes.all(before, Math.max(1, Math.ceil(limit / OUTCOMES_PER_ROW))) as Array<{ hub_key: string; notification_id: string; first_seq: number; count: number }>;
+        let n = 0;
+        for (const r of rows) {
+          deleteOutcomes.run(r.hub_key, r.notification_id, r.first_seq);
+          n += r.count;
+        }
+        return n;
       })(),
   };
 }

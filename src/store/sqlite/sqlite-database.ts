@@ -8,6 +8,8 @@ export interface SqliteStatement {
   run(...params: unknown[]): { changes: number; lastInsertRowid: number | bigint };
   get(...params: unknown[]): unknown;
   all(...params: unknown[]): unknown[];
+  /** Rows one at a time, so a caller that stops early does not read the rest. */
+  iterate(...params: unknown[]): IterableIterator<unknown>;
 }
 
 export interface SqliteDatabase {

@@ -98,7 +98,7 @@ function hubStore(db: SqliteDatabase): HubStore {
     // first column. Prepared here, not with the others: a hub's delete is rare.
     db.prepare('DELETE FROM registration_tags WHERE hub_key = ?').run(key(name));
     // The send pipeline's rows have no foreign key either (jobs outlive nothing but their hub).
-    for (const table of ['dispatch_jobs', 'device_outcomes', 'pns_feedback', 'secure_reads']) db.prepare(`DELETE FROM ${table} WHERE hub_key = ?`).run(key(name));
+    for (const table of ['dispatch_jobs', 'device_outcome_batches', 'pns_feedback', 'secure_reads']) db.prepare(`DELETE FROM ${table} WHERE hub_key = ?`).run(key(name));
     deleteRules.run(key(name));
     return deleteHub.run(key(name)).changes > 0;
   });
