@@ -48,8 +48,19 @@ function installationBody(id: string): string {
   });
 }
 
-async function load(url: string, connections: number, authorization: string, prefix: string): Promise<{ rps: number; errors: number; p99: number }> {
+/** CPU time (user + system) a process has used, in microseconds; NaN where /proc is not there. */
+function cpuMicros(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks: USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+async function load(url: string, connections: number, authorization: string, prefix: string, pid?: number): Promise<{ rps: number; errors: number; p99: number; cpuPerRequest: number }> {
   let n = 0;
+  const cpuBefore = pid === undefined ? NaN : cpuMicros(pid);
   const result = await autocannon({
     url,
     connections,
@@ -65,7 +76,8 @@ async function load(url: string, connections: number, authorization: string, pre
       },
     ],
   });
-  return { rps: result.requests.average, errors: result.non2xx + result.errors + result.timeouts, p99: result.latency.p99 };
+  const cpuPerRequest = pid === undefined ? NaN : (cpuMicros(pid) - cpuBefore) / result.requests.total;
+  return { rps: result.requests.average, errors: result.non2xx + result.errors + result.timeouts, p99: result.latency.p99, cpuPerRequest };
 }
 
 function rssMb(pid: number): number {
@@ -93,12 +105,21 @@ export async function registryBench(): Promise<void> {
     const auth = createSasToken(`${herald.info.httpUrl}/`, 'DefaultFullSharedAccessSignature', key, Math.floor(Date.now() / 1000) + 3600);
     const rows: string[][] = [];
     for (const c of CLIENTS) {
-      const base = await load(`http://127.0.0.1:${ceiling.info.port}`, c, auth, 'c');
-      const hub = await load(herald.info.httpUrl, c, auth, 'h');
-      rows.push([String(c), base.rps.toFixed(0), hub.rps.toFixed(0), (hub.rps / base.rps).toFixed(2), `${hub.p99} ms`, String(hub.errors + base.errors)]);
+      const base = await load(`http://127.0.0.1:${ceiling.info.port}`, c, auth, 'c', ceiling.child.pid);
+      const hub = await load(herald.info.httpUrl, c, auth, 'h', herald.child.pid);
+      rows.push([
+        String(c),
+        base.rps.toFixed(0),
+        hub.rps.toFixed(0),
+        (hub.rps / base.rps).toFixed(2),
+        `${hub.p99} ms`,
+        `${base.cpuPerRequest.toFixed(0)} / ${hub.cpuPerRequest.toFixed(0)}`,
+        String(hub.errors + base.errors),
+      ]);
     }
     console.log(`\nInstallation PUT through the Azure API (${SECONDS} s per cell, HTTP keep-alive, one load generator process)`);
-    console.log(table(['clients', 'trivial Fastify req/s', 'Herald PUT/s', 'Herald / ceiling', 'Herald p99', 'errors'], rows));
+    // Server CPU per request is steadier than requests per second on a shared machine.
+    console.log(table(['clients', 'trivial Fastify req/s', 'Herald PUT/s', 'Herald / ceiling', 'Herald p99', 'server CPU µs/req (Fastify / Herald)', 'errors'], rows));
     console.log(`Herald server RSS after the runs: ${rssMb(herald.child.pid!).toFixed(0)} MB`);
   } finally {
     herald.child.kill('SIGTERM');
