@@ -20,6 +20,9 @@ import { vapidProblem, VapidTokens, type BrowserCredentials } from './webpush-au
 import { webPushErrorOutcome } from './webpush-errors.ts';
 import { encryptAes128gcm, MAX_PLAINTEXT, parseSubscription, pushHeaders } from './webpush-payload.ts';
 
+/** Messages encrypted per turn of the event loop (see send). */
+const ENCRYPT_SLICE = 32;
+
 export interface WebPushConnectorOptions extends ConnectorOptions {
   /** HTTP/2 sessions per push-service origin. Default 1. */
   sessionsPerOrigin?: number;
@@ -74,43 +77,47 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
         outcomes[i] = o;
         if (--pending === 0) resolve(outcomes);
       };
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i]!;
-        const sub = parseSubscription(t.handle);
-        if (typeof sub === 'string') {
-          settle(i, outcome('rejected', 'BadChannel', sub));
-          continue;
-        }
-        const plaintext = typeof t.payload === 'string' ? Buffer.from(t.payload) : t.payload;
-        if (plaintext.length > MAX_PLAINTEXT) {
-          settle(i, outcome('rejected', 'InvalidNotificationSize', `${plaintext.length} bytes > ${MAX_PLAINTEXT}, the most one 4096-byte aes128gcm record holds`));
-          continue;
-        }
-        const headers = pushHeaders(t.headers);
-        if ('kind' in headers) {
-          settle(i, headers as DeliveryOutcome);
-          continue;
-        }
-        const origin = sub.endpoint.origin;
-        const body = encryptAes128gcm(plaintext, sub.p256dh, sub.auth);
-        const request = {
-          ':method': 'POST',
-          ':path': sub.endpoint.pathname + sub.endpoint.search,
-          ...headers,
-          'content-encoding': 'aes128gcm',
-          'content-type': 'application/octet-stream',
-          // RFC 8292 §2: aud is the push resource's origin, port included.
-          authorization: this.vapid.authorization(c, origin),
-        };
-        this.pool(origin).request(request, body, (r) => {
-          if (!r.ok) return settle(i, unreachable(r.error));
-          if (r.status === 201 || r.status === 202 || r.status === 200) {
-            const location = r.headers.location;
-            return settle(i, delivered(typeof location === 'string' ? location : undefined, r.status));
-          }
-          settle(i, webPushErrorOutcome(r.status, r.body, r.headers, this.clock.now()));
-        });
+      // Encryption is ~0.2 ms of CPU per message: a batch of 2,000 would hold the event loop for 400 ms,
+      // with no answer read and nothing sent meanwhile. Slices of ENCRYPT_SLICE, each sent as soon as it
+      // is encrypted, keep the push service busy and the answers flowing while the rest is encrypted.
+      let next = 0;
+      const slice = (): void => {
+        const end = Math.min(targets.length, next + ENCRYPT_SLICE);
+        for (; next < end; next++) this.start(c, targets[next]!, next, settle);
+        if (next < targets.length) setImmediate(slice);
+      };
+      slice();
+    });
+  }
+
+  /** Encrypts and sends one target, or settles it at once when it cannot be sent. */
+  private start(c: BrowserCredentials, t: PnsBatch<BrowserCredentials>['targets'][number], i: number, settle: (i: number, o: DeliveryOutcome) => void): void {
+    const sub = parseSubscription(t.handle);
+    if (typeof sub === 'string') return settle(i, outcome('rejected', 'BadChannel', sub));
+    const plaintext = typeof t.payload === 'string' ? Buffer.from(t.payload) : t.payload;
+    if (plaintext.length > MAX_PLAINTEXT) {
+      return settle(i, outcome('rejected', 'InvalidNotificationSize', `${plaintext.length} bytes > ${MAX_PLAINTEXT}, the most one 4096-byte aes128gcm record holds`));
+    }
+    const headers = pushHeaders(t.headers);
+    if ('kind' in headers) return settle(i, headers as DeliveryOutcome);
+    const origin = sub.endpoint.origin;
+    const body = encryptAes128gcm(plaintext, sub.p256dh, sub.auth);
+    const request = {
+      ':method': 'POST',
+      ':path': sub.endpoint.pathname + sub.endpoint.search,
+      ...headers,
+      'content-encoding': 'aes128gcm',
+      'content-type': 'application/octet-stream',
+      // RFC 8292 §2: aud is the push resource's origin, port included.
+      authorization: this.vapid.authorization(c, origin),
+    };
+    this.pool(origin).request(request, body, (r) => {
+      if (!r.ok) return settle(i, unreachable(r.error));
+      if (r.status === 201 || r.status === 202 || r.status === 200) {
+        const location = r.headers.location;
+        return settle(i, delivered(typeof location === 'string' ? location : undefined, r.status));
       }
+      settle(i, webPushErrorOutcome(r.status, r.body, r.headers, this.clock.now()));
     });
   }
 
