@@ -11,6 +11,8 @@ import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression } from '../../tags/index.ts';
 
 storeContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
+// Listings driven by tag rows read seq windows: with a window of 2 seqs every such listing spans many.
+storeContract('sqlite (memory, tiny listing windows)', async () => openSqliteStore({ path: ':memory:', listingWindow: 2 }));
 storeContract('sqlite (file, WAL)', async () =>
   openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db') }),
 );

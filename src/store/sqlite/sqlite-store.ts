@@ -191,6 +191,8 @@ function credentialStore(db: SqliteDatabase): CredentialStore {
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' for tests. */
   path: string;
+  /** Seqs in the first window of a listing driven by tag rows (registry-store.ts `select`); tests make it tiny. */
+  listingWindow?: number;
 }
 
 /**
@@ -229,7 +231,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     hubs: hubStore(db),
     rules: ruleStore(db),
     credentials: credentialStore(db),
-    registrations: sqliteRegistrationStore(db, writes),
+    registrations: sqliteRegistrationStore(db, writes, options.listingWindow),
     installations: sqliteInstallationStore(db, writes, registrationInserter(db)),
     jobs: sqliteJobStore(db),
     dispatch: sqliteDispatchStore(db, writes),
