@@ -134,7 +134,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
   const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
   const tls = await loadTls(config, dataDir);
-  const store = openSqliteStore({ path: join(dataDir, STORE_FILE) });
+  const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
   const files = new FileArea(dataDir);

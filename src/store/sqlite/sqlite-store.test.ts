@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../store-contract.ts';
@@ -16,6 +16,24 @@ storeContract('sqlite (memory, tiny listing windows)', async () => openSqliteSto
 storeContract('sqlite (file, WAL)', async () =>
   openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db') }),
 );
+
+test('a file store checkpoints its WAL on a worker thread: the main file grows without a checkpoint on the event loop', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const store = openSqliteStore({ path });
+  await store.hubs.create({ name: 'wal', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+  await new Promise((r) => setTimeout(r, 700));
+  const before = statSync(path).size;
+  // ~2,000 pages of WAL, far below the main connection's own checkpoint mark (BACKSTOP_PAGES).
+  await Promise.all(
+    Array.from({ length: 2000 }, (_, i) =>
+      store.registrations.upsert('wal', { id: `r${i}`, kind: 'Apple', handle: { platform: 'apns', value: 'ab'.repeat(32) }, tags: [`t${i}`, 'x'.repeat(100)], pushVariables: { pad: 'p'.repeat(1500) }, updatedAt: 1 }, { now: 1 }),
+    ),
+  );
+  const deadline = Date.now() + 5000;
+  while (statSync(path).size <= before + 1_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(statSync(path).size > before + 1_000_000, `the main file grew from ${before} to ${statSync(path).size} bytes`);
+  await store.close();
+});
 
 test('a file store keeps its data across reopen and uses WAL', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
