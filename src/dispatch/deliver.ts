@@ -12,8 +12,8 @@ import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from 
 import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
 import { RetryPolicy, type RetryState } from './retry-policy.ts';
 
-/** A target of a batch: a registration by id, or a direct send's handle. */
-export type TargetRef = { r: string } | { d: PnsHandle };
+/** A target of a batch: a registration by id (with its store position `s` as a hint), or a direct send's handle. */
+export type TargetRef = { r: string; s?: number } | { d: PnsHandle };
 
 export interface BatchPayload {
   targets: TargetRef[];
@@ -101,8 +101,9 @@ export class Deliverer {
     const attempts = batch.retry.attempts + 1;
 
     const ids = batch.targets.flatMap((t) => ('r' in t ? [t.r] : []));
+    const at = batch.targets.flatMap((t) => ('r' in t && t.s !== undefined ? [t.s] : []));
     const direct = batch.targets.flatMap((t) => ('d' in t ? [t.d] : []));
-    const regs = ids.length > 0 ? (await this.store.registrations.getMany(hub, ids)).filter((r) => r.expiresAt === undefined || r.expiresAt > now) : [];
+    const regs = ids.length > 0 ? (await this.store.registrations.getMany(hub, ids, at.length === ids.length ? at : undefined)).filter((r) => r.expiresAt === undefined || r.expiresAt > now) : [];
     // A registration deleted or expired since planning is simply no longer a target.
 
     const late = this.retry.checkDeadline(batch.retry);

@@ -225,7 +225,7 @@ export class DispatchWorker {
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).
     const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));
     for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
-      batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((id) => ({ r: id })), retry });
+      batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((ref) => ({ r: ref.id, s: ref.at })), retry });
     }
     await this.store.dispatch.finishPlanStep(job, {
       batches,

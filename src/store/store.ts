@@ -126,11 +126,21 @@ export interface WriteCondition {
   now: number;
 }
 
+/** A registration's id and its position in the store (the listing order; a hint for getMany). */
+export interface RegistrationRef {
+  id: string;
+  at: number;
+}
+
 export interface RegistrationStore {
   /** Includes expired registrations (the caller answers 410 for them). */
   get(hub: string, id: string): Promise<Registration | undefined>;
-  /** The registrations with these ids that exist (any order); for delivering a planned batch. */
-  getMany(hub: string, ids: readonly string[]): Promise<Registration[]>;
+  /**
+   * The registrations with these ids that exist (any order); for delivering a planned batch. `at`, when
+   * given, holds each id's position from listIds, a hint that lets the store skip its id index; a stale
+   * hint (the registration was re-created since) costs a lookup by id, never a wrong answer.
+   */
+  getMany(hub: string, ids: readonly string[], at?: readonly number[]): Promise<Registration[]>;
   /**
    * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
    * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
@@ -139,8 +149,11 @@ export interface RegistrationStore {
   /** Same conditions as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
-  /** The same listing, ids only: what planning a send needs (delivery loads the registrations per batch). */
-  listIds(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<string>>;
+  /**
+   * The same listing, ids and positions only: what planning a send needs (delivery loads the
+   * registrations per batch, with getMany).
+   */
+  listIds(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<RegistrationRef>>;
   count(hub: string, filter: RegistryFilter): Promise<number>;
   /** Deletes registrations that expired before `before`, at most `limit`; returns how many. */
   purgeExpired(before: number, limit: number): Promise<number>;
