@@ -46,8 +46,6 @@ interface InFlight {
   id: number;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 function toPending(headers: H2RequestHeaders, body: string | Buffer, cb: H2Callback): Pending {
   const fields: HeaderField[] = [];
   let method = 'GET';
@@ -151,7 +149,7 @@ export class H2Pool {
 
   private start(conn: H2Connection, p: Pending): void {
     const entry: InFlight = { deadline: Date.now() + this.timeoutMs, conn, id: 0 };
-    entry.id = conn.request(p.method, p.path, p.fields, p.body ?? EMPTY, (r) => {
+    entry.id = conn.request(p.method, p.path, p.fields, p.body, (r) => {
       this.inFlight.delete(entry);
       if (!r.ok && r.refused && !p.resent && !this.closed) {
         p.resent = true;

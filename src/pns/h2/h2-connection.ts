@@ -228,20 +228,14 @@ export class H2Connection {
     this.finish(s, { ok: false, error });
   }
 
-  /** GOAWAY, then close once in-flight streams are done (or at once with `force`). */
-  close(force = false): void {
+  /** GOAWAY (last stream 0, NO_ERROR), then close once in-flight streams are done. */
+  private close(): void {
     if (!this.retired) {
-      const payload = Buffer.alloc(8);
-      payload.writeUInt32BE(0, 0);
-      this.out.push(frameHeader(8, FRAME.GOAWAY, 0, 0), payload);
+      this.out.push(frameHeader(8, FRAME.GOAWAY, 0, 0), Buffer.alloc(8));
       this.flush();
       this.retire('connection closed by the client');
     }
-    if (force || this.streams.size === 0) this.socket.end();
-  }
-
-  destroy(): void {
-    this.socket.destroy();
+    if (this.streams.size === 0) this.socket.end();
   }
 
   /** GOAWAY and close; in-flight streams get `waitMs` to finish, then the socket is destroyed. */

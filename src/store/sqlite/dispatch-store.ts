@@ -14,6 +14,7 @@ import type {
 } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
+import { tagRows } from './registry-store.ts';
 
 interface NotificationRow {
   hub_name: string;
@@ -180,7 +181,8 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
 
   // Feedback: a dead handle's registration goes; an installation keeps its record, marked expired.
   const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL RETURNING seq, document');
-  const deleteTags = db.prepare("DELETE FROM registration_tags WHERE hub_key = ? AND seq = ? AND tag IN (SELECT value FROM json_each(?, '$.tags'))");
+  // The registry's own tag-row removal: an installation's registrations have no rows for system tags.
+  const tags = tagRows(db);
   const markInstallation = db.prepare(
     "UPDATE installations SET document = json_set(document, '$.pushChannelExpired', json('true')) WHERE hub_key = ? AND id = ?",
   );
@@ -190,10 +192,10 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   const applyFeedback = (hubKey: string) => (f: FeedbackRecord) => {
     if (f.installationId) {
       markInstallation.run(hubKey, f.installationId);
-      for (const row of deleteInstallationRegs.all(hubKey, f.installationId) as Array<{ seq: number; document: string }>) deleteTags.run(hubKey, row.seq, row.document);
+      for (const row of deleteInstallationRegs.all(hubKey, f.installationId) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
     } else if (f.registrationId) {
       const row = deleteRegistration.get(hubKey, f.registrationId) as { seq: number; document: string } | undefined;
-      if (row) deleteTags.run(hubKey, row.seq, row.document);
+      if (row) tags.remove(hubKey, row.seq, row.document, null);
     }
   };
   const release = db.prepare('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0');

@@ -80,7 +80,7 @@ function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariab
  * from the installation_id column and the installation's user_id instead (systemTagMatch), which saves
  * the two longest rows of each registration (0007_installation_system_tags.sql).
  */
-function tagRows(db: SqliteDatabase) {
+export function tagRows(db: SqliteDatabase) {
   const rowTags = `FROM json_each(?, '$.tags') WHERE ? IS NULL OR substr(value, 1, 1) <> '$'`;
   const insert = db.prepare(`INSERT OR IGNORE INTO registration_tags (hub_key, tag, seq) SELECT ?, value, ? ${rowTags}`);
   const remove = db.prepare(`DELETE FROM registration_tags WHERE hub_key = ? AND seq = ? AND tag IN (SELECT value ${rowTags})`);
