@@ -4,6 +4,7 @@
  * retries or sleeps (dispatch/retry-policy owns that) and never throws for a single target's failure.
  */
 import type { PnsCredentials, Platform } from '../hubs/credentials.ts';
+import type { Clock } from '../shared/clock.ts';
 
 /**
  * What dispatch does next with a target:
@@ -78,7 +79,7 @@ export interface ConnectorOptions {
   /** Extra CA (PEM) to trust, e.g. the sandbox dev CA in front of the emulators. */
   ca?: string;
   /** Time source for token lifetimes. */
-  clock?: { now(): number };
+  clock?: Clock;
   /** A request with no answer after this long is given up as `retry` (PnsUnreachable). Default 30 s. */
   requestTimeoutMs?: number;
 }
