@@ -233,8 +233,9 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
         if (cancelOne.run(now, key(hub), id).changes === 0) return 'started' as const;
         deleteJobsOf.run(key(hub), id);
         return 'cancelled' as const;
-      })(),
-    claim: async (now, limit, leaseMs) => claim(now, limit, leaseMs),
+      }).immediate(),
+    // IMMEDIATE: the lease is read and taken with the write lock held, whatever else has the file open.
+    claim: async (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
     wasDelivered: async (hub, notificationId, ids) => {
       if (ids.length === 0) return false;

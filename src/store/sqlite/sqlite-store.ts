@@ -119,7 +119,7 @@ function hubStore(db: SqliteDatabase): HubStore {
       return row && toHub(row);
     },
     list: async () => (selectHubs.all() as HubRow[]).map(toHub),
-    updateSettings: async (name, changes, at) => changeSettings(name, changes, at),
+    updateSettings: async (name, changes, at) => changeSettings.immediate(name, changes, at),
     delete: async (name) => remove(name),
   };
 }
