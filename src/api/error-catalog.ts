@@ -52,6 +52,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   config_invalid: 500,
   data_dir_unusable: 500,
   internal: 500,
+  // A registration materialised from an installation is managed through the installation API (issue 10 item 9).
+  registration_owned_by_installation: 409,
+  // A write that collided with the stored state (a uniqueness rule); never a 500 (issue 10 item 9).
+  write_conflict: 409,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import { isRight, RIGHTS, type Right } from '../shared/rights.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
-import { NAMESPACE_SCOPE, type CredentialRecord, type HubRecord, type RuleRecord, type Store } from '../store/store.ts';
+import { NAMESPACE_SCOPE, type CredentialRecord, type HubRecord, type HubSettings, type RuleRecord, type Store } from '../store/store.ts';
 import { parseCredentials, parsePlatform, summarize, type PnsCredentials } from './credentials.ts';
 
 /** Azure allows 12 authorization rules per entity (wire spec §14). */
@@ -182,13 +182,16 @@ export class HubService {
     return this.store.hubs.list();
   }
 
-  /** Changes a hub's settings; only the keys given change. */
+  /**
+   * Changes a hub's settings; only the keys given change. The store merges them in the write, so two
+   * concurrent changes of different keys are both kept.
+   */
   async updateSettings(name: string, input: unknown): Promise<HubRecord> {
     const hub = await this.getHub(name);
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw new HubError('invalid_request', 'settings must be an object.');
     }
-    const settings = { ...hub.settings };
+    const settings: Partial<HubSettings> = {};
     for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
       switch (k) {
         case 'registrationTtlSeconds':

@@ -113,14 +113,23 @@ export class RegistryService {
     return this.saveInstallation(hub, parseInstallation(body, id, now), now);
   }
 
+  /**
+   * Read, patch and write in one unit of work of the store (issue 10 item 18): concurrent PATCHes all keep
+   * their changes, and a PATCH that finds the installation gone (a DELETE won) answers 404, never re-creates it.
+   */
   async patchInstallation(hub: HubRecord, id: string, ops: unknown): Promise<Installation> {
     const now = this.clock.now();
-    const current = await this.store.installations.get(hub.name, id);
-    if (!current) throw new HubError('installation_not_found', 'Installation not found.');
-    return this.saveInstallation(hub, applyInstallationPatch(current, ops, now), now);
+    return this.store.installations.patch(hub.name, id, (current) => this.materialise(hub, applyInstallationPatch(current, ops, now), now));
   }
 
   private async saveInstallation(hub: HubRecord, inst: Installation, now: number): Promise<Installation> {
+    const { installation, registrations } = this.materialise(hub, inst, now);
+    await this.store.installations.put(hub.name, installation, registrations);
+    return installation;
+  }
+
+  /** The installation as stored (with the hub's lifetime) and its registrations; pure. */
+  private materialise(hub: HubRecord, inst: Installation, now: number): { installation: Installation; registrations: Registration[] } {
     const expiresAt = this.expiry(hub, now);
     const stored: Installation = { ...inst, updatedAt: now };
     if (expiresAt === undefined) delete stored.expiresAt;
@@ -134,8 +143,7 @@ export class RegistryService {
       updatedAt: now,
       ...(expiresAt === undefined ? {} : { expiresAt }),
     }));
-    await this.store.installations.put(hub.name, stored, registrations);
-    return stored;
+    return { installation: stored, registrations };
   }
 
   async getInstallation(hub: HubRecord, id: string): Promise<Installation> {

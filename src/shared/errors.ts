@@ -46,7 +46,9 @@ export type ErrorCode =
   | 'not_implemented'
   | 'config_invalid'
   | 'data_dir_unusable'
-  | 'internal';
+  | 'internal'
+  | 'registration_owned_by_installation'
+  | 'write_conflict';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

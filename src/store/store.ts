@@ -60,8 +60,12 @@ export interface HubStore {
   /** Hub names are matched case-insensitively, as Azure entity names are. */
   get(name: string): Promise<HubRecord | undefined>;
   list(): Promise<HubRecord[]>;
-  /** Replaces the settings; undefined if there is no such hub. */
-  updateSettings(name: string, settings: HubSettings, updatedAt: number): Promise<HubRecord | undefined>;
+  /**
+   * Applies these changes to the stored settings (keys not given keep their stored value), reading and
+   * writing in one unit of work, so concurrent changes of different keys are all kept; undefined if there
+   * is no such hub.
+   */
+  updateSettings(name: string, changes: Partial<HubSettings>, updatedAt: number): Promise<HubRecord | undefined>;
   /** Deletes the hub with its rules and credentials; false if there was none. */
   delete(name: string): Promise<boolean>;
 }
@@ -144,9 +148,11 @@ export interface RegistrationStore {
   /**
    * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
    * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
+   * A registration an installation owns (materialised from it) is written only through the installation:
+   * `registration_owned_by_installation`, checked in the write, whatever the condition.
    */
   upsert(hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, condition: WriteCondition): Promise<Registration>;
-  /** Same conditions as upsert; false when there was nothing to delete and no condition. */
+  /** Same conditions and ownership rule as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
   /**
@@ -177,8 +183,23 @@ export interface InstallationStore {
    * The registrations are the installation's materialised ones (registry/materialize.ts): each carries the
    * installation's system tags, `$InstallationId:{id}` and `$UserId:{userId}` when it has one, and no other
    * tag starting with '$', so a store may answer those two from the installation instead of storing them.
+   * Registrations are replaced by id: one at these ids that no installation owns (a classic registration
+   * created there before) is replaced, the installation wins; one another installation owns is HubError
+   * `write_conflict`. A uniqueness rule of the store never surfaces as anything but a HubError.
    */
   put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
+  /**
+   * Read-modify-write in one unit of work: reads the installation (as `get` would), hands it to `change`,
+   * and stores what `change` returns as `put` does, with nothing written by anyone in between; concurrent
+   * patches of one installation all keep their changes. Throws HubError `installation_not_found` when there
+   * is none (it is never re-created), and whatever `change` throws (then nothing is written). `change` may
+   * run more than once and must have no effect besides computing its result.
+   */
+  patch(
+    hub: string,
+    id: string,
+    change: (current: Installation) => { installation: Installation; registrations: readonly Registration[] },
+  ): Promise<Installation>;
   /** Deletes it with its registrations; false if there was none. */
   delete(hub: string, id: string): Promise<boolean>;
   list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;
@@ -299,7 +320,12 @@ export interface DispatchStore {
   nextRunAt(): Promise<number | undefined>;
   /** Records a planning step: enqueues its batches and moves (or ends) the plan, in one transaction. */
   finishPlanStep(job: DispatchJob, step: PlanStep): Promise<void>;
-  /** Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction. */
+  /**
+   * Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction.
+   * Feedback is applied only where the stored handle is still the dead one: a registration (or an
+   * installation's channel) re-registered with a new handle while the push was in flight keeps it. The
+   * feedback record itself is always kept.
+   */
   finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;

@@ -12,6 +12,7 @@ import type {
   NotificationRecord,
   PlanStep,
 } from '../store.ts';
+import type { Installation } from '../../registry/model.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 import { tagRows } from './registry-store.ts';
@@ -179,22 +180,37 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     settle(job.hub, job.notificationId, r.now);
   };
 
-  // Feedback: a dead handle's registration goes; an installation keeps its record, marked expired.
-  const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL RETURNING seq, document');
+  // Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
+  // re-registered with a new handle while the push to its old one was in flight keeps its new registration.
+  // A dead registration goes; an installation keeps its record, with the dead channel marked expired.
+  const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL AND handle = ? RETURNING seq, document');
   // The registry's own tag-row removal: an installation's registrations have no rows for system tags.
   const tags = tagRows(db);
-  const markInstallation = db.prepare(
-    "UPDATE installations SET document = json_set(document, '$.pushChannelExpired', json('true')) WHERE hub_key = ? AND id = ?",
-  );
-  // An installation's registrations go with its dead channel (no send reaches it any more); its next
-  // PUT or PATCH of pushChannel materialises them again.
-  const deleteInstallationRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? RETURNING seq, document');
+  const selectInstallation = db.prepare('SELECT handle, document FROM installations WHERE hub_key = ? AND id = ?');
+  const setInstallationDocument = db.prepare('UPDATE installations SET document = ? WHERE hub_key = ? AND id = ?');
+  // The installation's registrations that carry the dead handle go (no send reaches them any more); its next
+  // PUT or PATCH of that channel materialises them again. A secondary tile's channel is its own handle.
+  const deleteInstallationRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? AND handle = ? RETURNING seq, document');
   const applyFeedback = (hubKey: string) => (f: FeedbackRecord) => {
     if (f.installationId) {
-      markInstallation.run(hubKey, f.installationId);
-      for (const row of deleteInstallationRegs.all(hubKey, f.installationId) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
+      const inst = selectInstallation.get(hubKey, f.installationId) as { handle: string; document: string } | undefined;
+      if (!inst) return;
+      for (const row of deleteInstallationRegs.all(hubKey, f.installationId, f.handle) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
+      const doc = JSON.parse(inst.document) as Installation;
+      let changed = false;
+      if (inst.handle === f.handle && !doc.pushChannelExpired) {
+        doc.pushChannelExpired = true;
+        changed = true;
+      }
+      for (const tile of Object.values(doc.secondaryTiles ?? {})) {
+        if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
+          tile.pushChannelExpired = true;
+          changed = true;
+        }
+      }
+      if (changed) setInstallationDocument.run(JSON.stringify(doc), hubKey, f.installationId);
     } else if (f.registrationId) {
-      const row = deleteRegistration.get(hubKey, f.registrationId) as { seq: number; document: string } | undefined;
+      const row = deleteRegistration.get(hubKey, f.registrationId, f.handle) as { seq: number; document: string } | undefined;
       if (row) tags.remove(hubKey, row.seq, row.document, null);
     }
   };
@@ -217,8 +233,9 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
         if (cancelOne.run(now, key(hub), id).changes === 0) return 'started' as const;
         deleteJobsOf.run(key(hub), id);
         return 'cancelled' as const;
-      })(),
-    claim: async (now, limit, leaseMs) => claim(now, limit, leaseMs),
+      }).immediate(),
+    // IMMEDIATE: the lease is read and taken with the write lock held, whatever else has the file open.
+    claim: async (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
     wasDelivered: async (hub, notificationId, ids) => {
       if (ids.length === 0) return false;

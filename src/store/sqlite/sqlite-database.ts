@@ -16,7 +16,8 @@ export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
   exec(sql: string): void;
   pragma(source: string, options?: { simple?: boolean }): unknown;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** Calling the result runs `fn` in BEGIN (a savepoint when nested); `.immediate` runs it in BEGIN IMMEDIATE. */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) & { immediate(...args: A): R };
   close(): void;
 }
 

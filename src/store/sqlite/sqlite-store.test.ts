@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../store-contract.ts';
@@ -13,8 +13,23 @@ import { parseTagExpression } from '../../tags/index.ts';
 storeContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
 // Listings driven by tag rows read seq windows: with a window of 2 seqs every such listing spans many.
 storeContract('sqlite (memory, tiny listing windows)', async () => openSqliteStore({ path: ':memory:', listingWindow: 2 }));
-storeContract('sqlite (file, WAL)', async () =>
-  openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db') }),
+// The file variant also runs the concurrency contract with two instances (two connections) on one file.
+const storeDirs: string[] = [];
+const storeFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+  storeDirs.push(dir);
+  return join(dir, 'herald.db');
+};
+after(() => {
+  for (const dir of storeDirs) rmSync(dir, { recursive: true, force: true });
+});
+storeContract(
+  'sqlite (file, WAL)',
+  async () => openSqliteStore({ path: storeFile() }),
+  async () => {
+    const path = storeFile();
+    return [openSqliteStore({ path }), openSqliteStore({ path })];
+  },
 );
 
 test('a file store checkpoints its WAL on a worker thread: the main file grows without a checkpoint on the event loop', async () => {
