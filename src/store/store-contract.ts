@@ -392,6 +392,42 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.deepEqual(await store.dispatch.listFeedback('send', 10), []);
     });
 
+    test('a plan step or batch finished after its hub was deleted and re-created writes nothing into the new hub', async () => {
+      await store.hubs.create(hub('gone'), []);
+      const n = { hub: 'gone', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      const jobs = await store.dispatch.claim(1, 10, 60_000);
+      const plan = jobs.find((j) => j.kind === 'plan')!;
+      const batch = jobs.find((j) => j.kind === 'deliver')!;
+      // The hub goes while both run; a new hub of the same name gets a registration and an installation
+      // with the ids the old hub's feedback names.
+      await store.hubs.delete('gone');
+      await store.hubs.create(hub('gone'), []);
+      await store.registrations.upsert('gone', reg('dead', ['x']), { now: 2 });
+      await store.installations.put('gone', installation('inst'), [{ ...reg('inst-native', ['t'], { installationId: 'inst' }), etag: 1, createdAt: 2 }]);
+      await store.dispatch.finishPlanStep(plan, { batches: [{ targets: ['a'] }], targets: 1, nextCursor: { after: 5 }, now: 3 });
+      await store.dispatch.finishDelivery(batch, {
+        outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 3 }],
+        counts: { fcmv1: { ExpiredChannel: 1 } },
+        expired: [
+          { at: 3, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n2', error: 'ExpiredChannel' },
+          { at: 3, platform: 'fcmv1', handle: 'chan-inst', registrationId: 'inst-native', installationId: 'inst', notificationId: 'n2', error: 'ExpiredChannel' },
+        ],
+        retry: { payload: { targets: ['b'] }, runAt: 4 },
+        now: 3,
+      });
+      assert.deepEqual(await store.dispatch.listFeedback('gone', 10), [], 'no feedback in the new hub');
+      assert.deepEqual((await store.dispatch.listOutcomes('gone', 'n2', {}, { limit: 10 })).items, [], 'no outcomes');
+      assert.equal(await store.dispatch.getNotification('gone', 'n1'), undefined);
+      assert.equal(await store.dispatch.getNotification('gone', 'n2'), undefined);
+      assert.ok(await store.registrations.get('gone', 'dead'), 'the registration of the new hub is still there');
+      assert.equal((await store.installations.get('gone', 'inst'))?.pushChannelExpired, false, 'the installation is not marked expired');
+      assert.ok(await store.registrations.get('gone', 'inst-native'));
+      assert.deepEqual(await store.dispatch.claim(1_000_000, 10, 1000), [], 'no job of the old notifications was enqueued or kept');
+      await store.hubs.delete('gone');
+    });
+
     test('jobs: create, update, list newest first, unfinished', async () => {
       await store.hubs.create(hub('jobs'), []);
       const job = { hub: 'jobs', id: 'j1', type: 'ExportRegistrations', status: 'Started', progress: 0, outputContainerUri: 'file:///x', createdAt: 1, updatedAt: 1 };

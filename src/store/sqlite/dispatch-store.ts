@@ -142,8 +142,19 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     });
   });
 
+  // A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
+  // notification reached its retention) records nothing: its outcomes and feedback would land in whatever
+  // now answers to that hub name. Checked in the step's own transaction, so a delete cannot slip between.
+  const notificationExists = db.prepare('SELECT 1 FROM notifications WHERE hub_key = ? AND id = ?');
+  const orphaned = (job: DispatchJob): boolean => {
+    if (notificationExists.get(job.hub, job.notificationId) !== undefined) return false;
+    deleteJob.run(job.id);
+    return true;
+  };
+
   // planStep and delivery run inside the write batcher's transaction (write-batcher.ts).
   const planStep = (job: DispatchJob, step: PlanStep) => {
+    if (orphaned(job)) return;
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
@@ -153,6 +164,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
 
   const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
+    if (orphaned(job)) return;
     let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number } | undefined)?.s ?? 0;
     for (let i = 0; i < r.outcomes.length; i += OUTCOMES_PER_ROW) {
       const part = r.outcomes.slice(i, i + OUTCOMES_PER_ROW);
