@@ -77,6 +77,42 @@ describe('secure push', () => {
     assert.equal(late.status, 410, 'gone after its TTL');
   });
 
+  test('a credential dies with its installation: deleted and re-created, or revoked, it reads nothing (#10 item 13)', async () => {
+    const device = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'bob-phone', pushChannel: device.token, tags: ['bob'] }));
+    const issue = async () => ((await (await credential('bob-phone')).json()) as { credential: string }).credential;
+    const send = async () => {
+      const res = await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { m: SECRET } } }), headers: { 'X-Herald-Secure': 'true' } }), { tagExpression: 'bob' });
+      await h.worker.idle();
+      return res.notificationId!;
+    };
+    const old = await issue();
+    assert.equal((await read(await send(), old)).status, 200);
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'bob-phone', pushChannel: device.token, tags: ['bob', 'again'] }));
+    assert.equal((await read(await send(), old)).status, 200, 'a PUT of the same installation keeps its credentials');
+
+    // Someone deletes the installation and creates one with the same id: the old credential is not theirs.
+    await client.deleteInstallation('bob-phone');
+    const other = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
+    await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'bob-phone', pushChannel: other.token, tags: ['bob'] }));
+    const id = await send();
+    const stale = await read(id, old);
+    assert.equal(stale.status, 401);
+    assert.match(stale.text, /revoked|deleted/);
+    const fresh = await issue();
+    assert.equal((await read(id, fresh)).status, 200, 'a credential of the new installation reads');
+
+    // Revocation, on the surface that issues: Manage only; every credential of the installation stops.
+    const revoke = async (installationId: string, sas?: string) =>
+      fetch(`${h.httpUrl}/sandbox/installations/${installationId}/credential?api-version=2020-06`, { method: 'DELETE', headers: { authorization: sas ?? (await token('DefaultFullSharedAccessSignature')) } });
+    assert.equal((await revoke('bob-phone', await token('DefaultListenSharedAccessSignature'))).status, 401, 'a Listen key cannot revoke');
+    assert.equal((await read(id, fresh)).status, 200, 'still valid after the refused revocation');
+    assert.equal((await revoke('bob-phone')).status, 204);
+    assert.equal((await read(id, fresh)).status, 401, 'revoked');
+    assert.equal((await revoke('nobody')).status, 404);
+    assert.equal((await read(id, await issue())).status, 200, 'a credential issued after the revocation reads');
+  });
+
   test('secure sends that cannot be secure are refused', async () => {
     const direct = await fetch(`${h.httpUrl}/sandbox/messages/?direct&api-version=2020-06`, {
       method: 'POST',

@@ -247,6 +247,35 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
     });
 
+    test('installations: the device-credential generation is kept by PUTs, new after delete and re-create, cleared by revocation', async () => {
+      await store.hubs.create(hub('gen'), []);
+      const regs = (id: string): Registration[] => [{ ...reg(`${id}-0`, ['t']), installationId: id, etag: 1, createdAt: 10 }];
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), undefined, 'no installation, no generation');
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), false);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'none until a credential is issued');
+      const first = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof first === 'string' && first.length >= 16);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), first, 'issuing again keeps it');
+      await store.installations.put('gen', installation('i1', { pushChannel: 'other', updatedAt: 20 }), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'I1', 'read'), undefined, 'installation ids are exact');
+      assert.equal(await store.installations.credentialGeneration('GEN', 'i1', 'read'), first, 'a PUT of the same installation keeps it');
+      await store.installations.delete('gen', 'i1');
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'a re-created installation starts without one');
+      const second = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof second === 'string' && second !== first);
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), true);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'revoked');
+      const third = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof third === 'string' && third !== second && third !== first);
+      await store.hubs.delete('gen');
+      await store.hubs.create(hub('gen'), []);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'nor does one in a re-created hub');
+      await store.hubs.delete('gen');
+    });
+
     test('system tags: installations, registrations that carry them as plain tags, and a materialised one rewritten', async () => {
       await store.hubs.create(hub('sys'), []);
       const materialised = (inst: string, user: string | undefined, ids: string[], tags: string[]): Registration[] =>

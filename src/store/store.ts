@@ -181,6 +181,15 @@ export interface InstallationStore {
   put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
   /** Deletes it with its registrations; false if there was none. */
   delete(hub: string, id: string): Promise<boolean>;
+  /**
+   * The generation of the installation's device credentials (secure push): a random value taken when its
+   * first credential is issued ('issue' takes one if there is none), kept by every PUT and PATCH, gone
+   * with the installation (one deleted and created again starts without), cleared by revokeCredentials.
+   * A credential names the generation it was issued in. undefined: no such installation; null: none yet.
+   */
+  credentialGeneration(hub: string, id: string, mode: 'read' | 'issue'): Promise<string | null | undefined>;
+  /** Clears the credential generation, so every credential issued so far stops working; false if no installation. */
+  revokeCredentials(hub: string, id: string): Promise<boolean>;
   list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;
   count(hub: string, filter: InstallationFilter): Promise<number>;
 }

@@ -7,7 +7,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SendService } from '../../dispatch/dispatcher.ts';
 import { parseSendRequest } from '../../dispatch/send-request.ts';
-import { parseSecureOptions, type DeviceCredentials } from '../../dispatch/secure-push.ts';
+import { DeviceCredentials, parseSecureOptions } from '../../dispatch/secure-push.ts';
 import { materializeRegistrations } from '../../registry/materialize.ts';
 import type { StoredRequest } from '../../dispatch/render.ts';
 import type { PlatformName, RegistrationKind } from '../../registry/model.ts';
@@ -106,13 +106,17 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       return ctx.reply.code(200).type(XML).send(body);
     },
     issueDeviceCredential: async (ctx) => {
-      const inst = await store.installations.get(ctx.hub.name, ctx.operation.id!);
-      if (!inst) throw new HubError('installation_not_found', 'Installation not found.');
-      const issued = devices.issue(ctx.hub.name, inst.installationId, DEVICE_CREDENTIAL_TTL_MS);
+      const generation = await store.installations.credentialGeneration(ctx.hub.name, ctx.operation.id!, 'issue');
+      if (!generation) throw new HubError('installation_not_found', 'Installation not found.');
+      const issued = devices.issue(ctx.hub.name, ctx.operation.id!, generation, DEVICE_CREDENTIAL_TTL_MS);
       return ctx.reply
         .code(201)
         .type('application/json; charset=utf-8')
         .send(JSON.stringify({ ...issued, expiresAt: new Date(issued.expiresAt).toISOString(), payloads: `${requestOrigin(ctx, 'as-requested')}/_device/v1/hubs/${encodeURIComponent(ctx.hub.name)}/payloads/{notificationId}` }));
+    },
+    revokeDeviceCredentials: async (ctx) => {
+      if (!(await store.installations.revokeCredentials(ctx.hub.name, ctx.operation.id!))) throw new HubError('installation_not_found', 'Installation not found.');
+      return ctx.reply.code(204).send();
     },
     getFeedbackContainerUrl: async (ctx) => ctx.reply.code(200).type('text/plain; charset=utf-8').send(feedback.url(requestOrigin(ctx), ctx.hub.name)),
   };
@@ -144,9 +148,11 @@ export async function feedbackRoute(app: FastifyInstance, deps: { hubs: HubServi
 export async function devicePayloadRoute(app: FastifyInstance, deps: { hubs: HubService; store: Store; sends: SendService; devices: DeviceCredentials }): Promise<void> {
   app.get<{ Params: { hub: string; id: string } }>('/_device/v1/hubs/:hub/payloads/:id', { schema: { hide: true } }, async (req, reply) => {
     const hub = await deps.hubs.getHub(req.params.hub);
-    const installationId = deps.devices.verify(hub.name, req.headers.authorization);
+    const claim = deps.devices.verify(hub.name, req.headers.authorization);
+    const { installationId } = claim;
+    DeviceCredentials.stillValid(claim, await deps.store.installations.credentialGeneration(hub.name, installationId, 'read'));
     const inst = await deps.store.installations.get(hub.name, installationId);
-    if (!inst) throw new HubError('forbidden', 'The installation of this credential no longer exists.');
+    if (!inst) throw new HubError('device_credential_invalid', 'The device credential is not valid: its installation was deleted.');
     const ids = materializeRegistrations(inst).map((r) => r.id);
     const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids);
     return reply.header('Cache-Control', 'no-store').type(payload.contentType).send(payload.body);
