@@ -3,7 +3,7 @@
  * through the PNS. A send marked `X-Herald-Secure: true` stores its payload sealed (AES-256-GCM) with
  * a time to live; each device gets only the notification id in a minimal per-platform envelope, and
  * reads the payload with a credential the hub issued for its own installation. Only an installation
- * the push was delivered to can read it; every read is recorded; after the TTL the payload is gone.
+ * the push was delivered to can read it; every read is recorded; at the TTL the payload is erased.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PlatformName } from '../registry/model.ts';
@@ -15,11 +15,13 @@ export const SECURE_TTL_HEADER = 'x-herald-secure-ttl';
 export const DEFAULT_SECURE_TTL_S = 86_400;
 export const MAX_SECURE_TTL_S = 7 * 86_400;
 
-/** What a secure notification keeps instead of its payload. */
+/**
+ * What a secure notification's request keeps instead of its payload. The payload itself, sealed with the
+ * hub's secret key, is stored beside the notification until `expiresAt` and erased then
+ * (DispatchStore.securePayload, purgeSecurePayloads).
+ */
 export interface SecureStamp {
   notificationId: string;
-  /** The original body and content type, sealed with the hub's secret key. */
-  sealed: string;
   expiresAt: number;
 }
 

@@ -457,6 +457,59 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       await store.hubs.delete('gone');
     });
 
+    test('secure payloads: read only before their expiry, erased by the purge, and gone with their notification (#10 item 14)', async () => {
+      await store.hubs.create(hub('sec'), []);
+      const n = { hub: 'sec', id: 'n1', state: 'Enqueued', request: { secure: true }, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-1', expiresAt: 1000 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-2', expiresAt: 5000 });
+      await store.dispatch.createNotification({ ...n, id: 'plain', request: {} }, { kind: 'plan', payload: {}, runAt: 1 });
+      assert.deepEqual((await store.dispatch.getNotification('sec', 'n1'))?.request, { secure: true }, 'the sealed payload is not part of the request');
+      assert.equal(await store.dispatch.securePayload('SEC', 'n1', 999), 'sealed-1');
+      assert.equal(await store.dispatch.securePayload('sec', 'n1', 1000), undefined, 'not at or after its expiry, purged or not');
+      assert.equal(await store.dispatch.securePayload('sec', 'plain', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 1);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 0);
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1000), 'sealed-2', 'the other one stays until its time');
+      assert.ok(await store.dispatch.getNotification('sec', 'n1'), 'the notification itself stays (telemetry)');
+      await store.hubs.delete('sec');
+      await store.hubs.create(hub('sec'), []);
+      await store.dispatch.createNotification({ ...n, id: 'n3' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-3', expiresAt: 9000 });
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1001), undefined, 'gone with its hub');
+      assert.equal(await store.dispatch.purgeSecurePayloads(9000, 100), 1, "only the new hub's payload was left");
+      await store.hubs.delete('sec');
+    });
+
+    test('notifications: those that ended before the retention cut-off go with their outcomes, secure reads and payloads; feedback by age (#10 item 14)', async () => {
+      await store.hubs.create(hub('ret'), []);
+      const n = { hub: 'ret', id: 'old', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 }, { sealed: 's', expiresAt: 1_000_000 });
+      await store.dispatch.createNotification({ ...n, id: 'new' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'later', state: 'Scheduled', scheduledAt: 50_000 }, { kind: 'plan', payload: {}, runAt: 50_000 });
+      const [a, b] = await store.dispatch.claim(1, 10, 60_000);
+      const result = (at: number) => ({
+        outcomes: [{ registrationId: 'r', handle: 'h', platform: 'fcmv1', outcome: 'Success', attempts: 1, at }],
+        counts: { fcmv1: { Success: 1 } },
+        expired: [{ at, platform: 'fcmv1', handle: 'h2', error: 'ExpiredChannel' }],
+        now: at,
+      });
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? a! : b!, result(100));
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? b! : a!, result(200));
+      await store.dispatch.recordSecureRead('ret', 'old', 'i1', 150);
+      assert.equal((await store.dispatch.getNotification('ret', 'old'))?.endedAt, 100);
+      assert.equal(await store.dispatch.pruneNotifications(100, 100), 0, 'strictly before the cut-off');
+      assert.equal(await store.dispatch.pruneNotifications(150, 100), 1);
+      assert.equal(await store.dispatch.getNotification('ret', 'old'), undefined);
+      assert.deepEqual((await store.dispatch.listOutcomes('ret', 'old', {}, { limit: 10 })).items, []);
+      assert.deepEqual(await store.dispatch.listSecureReads('ret', 'old'), []);
+      assert.equal(await store.dispatch.securePayload('ret', 'old', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(Number.MAX_SAFE_INTEGER, 100), 0, 'its payload went with it');
+      assert.deepEqual((await store.dispatch.listFeedback('ret', 10)).map((f) => f.at), [200], 'feedback older than the cut-off went');
+      assert.equal((await store.dispatch.listOutcomes('ret', 'new', {}, { limit: 10 })).items.length, 1, 'a newer one stays');
+      assert.equal(await store.dispatch.pruneNotifications(1_000_000, 100), 1, 'one not ended (scheduled) stays whatever its age');
+      assert.equal((await store.dispatch.getNotification('ret', 'later'))?.state, 'Scheduled');
+      await store.hubs.delete('ret');
+    });
+
     test('jobs: create, update, list newest first, unfinished', async () => {
       await store.hubs.create(hub('jobs'), []);
       const job = { hub: 'jobs', id: 'j1', type: 'ExportRegistrations', status: 'Started', progress: 0, outputContainerUri: 'file:///x', createdAt: 1, updatedAt: 1 };

@@ -292,8 +292,20 @@ export interface DeliveryResult {
 }
 
 export interface DispatchStore {
-  /** Stores the notification and its first job in one write: nothing accepted lives only in memory. */
-  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }): Promise<void>;
+  /**
+   * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
+   * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
+   */
+  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
+  securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
+  /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
+  purgeSecurePayloads(now: number, limit: number): Promise<number>;
+  /**
+   * Deletes notifications that ended before `before` with everything of theirs (outcomes, secure reads and
+   * payloads, jobs), at most `limit`, and feedback older than `before`; returns how many notifications.
+   */
+  pruneNotifications(before: number, limit: number): Promise<number>;
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;

@@ -212,11 +212,33 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
   const release = db.prepare('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0');
 
+  // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
+  const insertSecure = db.prepare('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES (?, ?, ?, ?)');
+  const selectSecure = db.prepare('SELECT sealed FROM secure_payloads WHERE hub_key = ? AND notification_id = ? AND expires_at > ?');
+  const purgeSecure = db.prepare('DELETE FROM secure_payloads WHERE (hub_key, notification_id) IN (SELECT hub_key, notification_id FROM secure_payloads WHERE expires_at <= ? LIMIT ?)');
+  const endedBefore = db.prepare('SELECT hub_key, id FROM notifications WHERE ended_at < ? LIMIT ?');
+  const deleteNotificationRows = ['device_outcome_batches', 'secure_reads', 'dispatch_jobs'].map((t) => db.prepare(`DELETE FROM ${t} WHERE hub_key = ? AND notification_id = ?`));
+  const deleteNotification = db.prepare('DELETE FROM notifications WHERE hub_key = ? AND id = ?');
+  const oldFeedback = db.prepare('DELETE FROM pns_feedback WHERE seq IN (SELECT seq FROM pns_feedback WHERE at < ? LIMIT ?)');
+
   return {
-    createNotification: (n, first) =>
+    createNotification: (n, first, secure) =>
       writes.run(() => {
         insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
         insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
+        if (secure) insertSecure.run(key(n.hub), n.id, secure.sealed, secure.expiresAt);
+      }),
+    securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
+    purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
+    pruneNotifications: (before, limit) =>
+      writes.run(() => {
+        const rows = endedBefore.all(before, limit) as Array<{ hub_key: string; id: string }>;
+        for (const r of rows) {
+          for (const d of deleteNotificationRows) d.run(r.hub_key, r.id);
+          deleteNotification.run(r.hub_key, r.id);
+        }
+        oldFeedback.run(before, limit);
+        return rows.length;
       }),
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
