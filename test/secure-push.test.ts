@@ -88,7 +88,8 @@ describe('secure push', () => {
     const old = await issue();
     assert.equal((await read(await send(), old)).status, 200);
     await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'bob-phone', pushChannel: device.token, tags: ['bob', 'again'] }));
-    assert.equal((await read(await send(), old)).status, 200, 'a PUT of the same installation keeps its credentials');
+    const before = await send();
+    assert.equal((await read(before, old)).status, 200, 'a PUT of the same installation keeps its credentials');
 
     // Someone deletes the installation and creates one with the same id: the old credential is not theirs.
     await client.deleteInstallation('bob-phone');
@@ -100,6 +101,7 @@ describe('secure push', () => {
     assert.match(stale.text, /revoked|deleted/);
     const fresh = await issue();
     assert.equal((await read(id, fresh)).status, 200, 'a credential of the new installation reads');
+    assert.equal((await read(before, fresh)).status, 403, 'but not what was delivered to the installation before it (same id, same registration ids)');
 
     // Revocation, on the surface that issues: Manage only; every credential of the installation stops.
     const revoke = async (installationId: string, sas?: string) =>

@@ -86,14 +86,17 @@ export class SendService {
     return n;
   }
 
-  /** A secure payload for a device of `installationId` (which the push must have reached), recording the read. */
-  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[]): Promise<{ body: Buffer; contentType: string }> {
+  /**
+   * A secure payload for a device of `installationId` (which the push must have reached since the
+   * installation was created: `installationCreatedAt`), recording the read.
+   */
+  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[], installationCreatedAt: number): Promise<{ body: Buffer; contentType: string }> {
     const n = await this.store.dispatch.getNotification(hub.name, id);
     const secure = (n?.request as unknown as StoredRequest | undefined)?.secure;
     if (!n || !secure) throw new HubError('notification_not_found', `No secure notification '${id}'.`);
     const gone = () => new HubError('secure_payload_gone', 'The secure payload has expired.');
     if (secure.expiresAt <= this.clock.now()) throw gone();
-    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds))) {
+    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds, installationCreatedAt))) {
       throw new HubError('forbidden', 'This notification was not delivered to this installation.');
     }
     // The store refuses an expired payload even before the purge has erased it.

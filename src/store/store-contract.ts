@@ -357,6 +357,8 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['nope', 'r1207']), true);
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1205', 'nope']), false, 'r1205 failed');
       assert.equal(await store.dispatch.wasDelivered('outs', 'n2', ['r1']), false);
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 102), true, 'delivered at 102');
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 103), false, 'not since 103');
       // Outcomes written at 100 and 101 go; those of 102 stay.
       assert.equal(await store.dispatch.pruneOutcomes(102, 10_000), 8);
       assert.equal((await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 5000 })).items.length, 1200);

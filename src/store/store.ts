@@ -324,8 +324,12 @@ export interface DispatchStore {
   finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
-  /** Whether the notification was delivered to any of these registrations (secure push reads). */
-  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[]): Promise<boolean>;
+  /**
+   * Whether the notification was delivered to any of these registrations (secure push reads), at or after
+   * `since` when given: an installation deleted and created again has the same registration ids, and must
+   * not read what was delivered to the one before it.
+   */
+  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[], since?: number): Promise<boolean>;
   /** Records that an installation read a notification's secure payload. */
   recordSecureRead(hub: string, notificationId: string, installationId: string, at: number): Promise<void>;
   listSecureReads(hub: string, notificationId: string): Promise<Array<{ installationId: string; at: number }>>;

@@ -158,7 +158,7 @@ export async function devicePayloadRoute(app: FastifyInstance, deps: { hubs: Hub
     const inst = await deps.store.installations.get(hub.name, installationId);
     if (!inst) throw new HubError('device_credential_invalid', 'The device credential is not valid: its installation was deleted.');
     const ids = materializeRegistrations(inst).map((r) => r.id);
-    const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids);
+    const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids, inst.createdAt);
     return reply.header('Cache-Control', 'no-store').type(payload.contentType).send(payload.body);
   });
 }

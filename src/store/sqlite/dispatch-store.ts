@@ -254,12 +254,12 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       })(),
     claim: async (now, limit, leaseMs) => claim(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
-    wasDelivered: async (hub, notificationId, ids) => {
+    wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
       for (const row of outcomeRows.iterate(key(hub), notificationId, 0) as IterableIterator<{ kinds: string; outcomes: string }>) {
         if (!row.kinds.includes(',Success,')) continue;
-        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && wanted.has(t[0])) return true;
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && t[6] >= since && wanted.has(t[0])) return true;
       }
       return false;
     },
