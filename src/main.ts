@@ -36,6 +36,7 @@ import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
 import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
 import { Deliverer, type Connectors } from './dispatch/deliver.ts';
 import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
+import { Retention } from './dispatch/retention.ts';
 import { Renderer } from './dispatch/render.ts';
 import { RateLimits } from './api/rate-limits.ts';
 import { RetryPolicy } from './dispatch/retry-policy.ts';
@@ -233,10 +234,9 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
     await worker.start();
-    const prune = setInterval(() => {
-      store.dispatch.pruneOutcomes(clock.now() - config.dispatch.outcomeRetentionDays * 86_400_000, 10_000).catch((err) => logger.error({ err }, 'pruning outcomes failed'));
-    }, 60_000);
-    prune.unref();
+    // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
+    const retention = new Retention(store, clock, logger, config.dispatch);
+    retention.start();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
     const purge = setInterval(() => {
@@ -252,7 +252,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
         clearInterval(purge);
-        clearInterval(prune);
+        await retention.stop();
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {
           logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request as httpsRequest } from 'node:https';
 import { loadConfig } from '../src/config/load.ts';
+import type { Clock } from '../src/shared/clock.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startHerald, type RunningHerald } from '../src/main.ts';
 
@@ -18,7 +19,8 @@ export interface TestHerald extends RunningHerald {
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
 }
 
-export async function startTestHerald(flags: Record<string, unknown> = {}): Promise<TestHerald> {
+/** `options.clock`: a ManualClock, to move time (TTLs, retention, schedules) without waiting for it. */
+export async function startTestHerald(flags: Record<string, unknown> = {}, options: { clock?: Clock } = {}): Promise<TestHerald> {
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -29,7 +31,7 @@ export async function startTestHerald(flags: Record<string, unknown> = {}): Prom
   const config = loadConfig({
     flags: { 'data.dir': tempDir(), 'server.port': 0, 'server.tlsPort': 0, sandbox: true, ...flags },
   });
-  const herald = await startHerald(config, { logger: createLogger('info', sink) });
+  const herald = await startHerald(config, { logger: createLogger('info', sink), ...(options.clock ? { clock: options.clock } : {}) });
   return Object.assign(herald, {
     logLines,
     async admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {

@@ -34,3 +34,12 @@ test('registration writes have their own bucket; a slow rate asks for a longer w
   assert.throws(() => limits.take(h, 'deleteRegistration'), (e: unknown) => e instanceof HubError && e.details?.retryAfterSeconds === 4);
   limits.take(h, 'sendNotification');
 });
+
+test('a hub deleted and created again under the same name starts with a full bucket (#10 item 15 sibling)', () => {
+  const limits = new RateLimits(new ManualClock(0));
+  const old = hub({ sendsPerSecond: 0.01 });
+  limits.take(old, 'sendNotification');
+  assert.throws(() => limits.take(old, 'sendNotification'));
+  const reborn = { ...hub({ sendsPerSecond: 0.01 }), createdAt: 5 };
+  limits.take(reborn, 'sendNotification');
+});

@@ -37,7 +37,8 @@ export class RateLimits {
     if (!kind) return;
     const rate = kind === 'sends' ? hub.settings.sendsPerSecond : hub.settings.registrationsPerSecond;
     if (rate === null || rate === undefined) return;
-    const key = `${hub.name.toLowerCase()}\n${kind}`;
+    // A hub deleted and created again under its name is a new hub: its buckets start full.
+    const key = `${hub.name.toLowerCase()}\n${hub.createdAt}\n${kind}`;
     const now = this.clock.now();
     const capacity = Math.max(1, rate);
     const b = this.buckets.get(key) ?? { tokens: capacity, at: now };

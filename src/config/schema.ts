@@ -99,9 +99,11 @@ export const configSchema = z
         concurrency: z.coerce.number().int().min(1).max(256).default(4),
         /** How long per-device outcomes are kept. */
         outcomeRetentionDays: z.coerce.number().min(0).max(3650).default(7),
+        /** Notifications (with their outcomes, secure reads and payloads) are deleted this long after they end; feedback this long after it came. */
+        notificationRetentionDays: z.coerce.number().min(0).max(3650).default(30),
       })
       .strict()
-      .default({ concurrency: 4, outcomeRetentionDays: 7 }),
+      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -56,12 +56,14 @@ export class SendService {
     const now = this.clock.now();
     const id = newNotificationId(now);
     let stored = toStoredRequest(req, req.scheduledAtMs ?? now);
+    let sealed: { sealed: string; expiresAt: number } | undefined;
     if (secure) {
       if (stored.target.kind === 'direct') {
         throw new HubError('invalid_request', 'A secure send needs registered installations (devices read their payload with an installation credential); it cannot be direct.', { reason: 'secure_direct' });
       }
-      const sealed = this.secrets.seal(JSON.stringify({ body: req.body.toString('base64'), contentType: req.contentType ?? 'application/octet-stream' }), securePayloadScope(hub.name, id));
-      stored = { ...stored, payload: { kind: 'text', text: '' }, body: '[secure payload]', secure: { notificationId: id, sealed, expiresAt: (req.scheduledAtMs ?? now) + secure.ttlMs } };
+      const expiresAt = (req.scheduledAtMs ?? now) + secure.ttlMs;
+      sealed = { sealed: this.secrets.seal(JSON.stringify({ body: req.body.toString('base64'), contentType: req.contentType ?? 'application/octet-stream' }), securePayloadScope(hub.name, id)), expiresAt };
+      stored = { ...stored, payload: { kind: 'text', text: '' }, body: '[secure payload]', secure: { notificationId: id, expiresAt } };
     }
     const scheduled = req.scheduledAtMs !== undefined && req.scheduledAtMs > now;
     const n: NotificationRecord = {
@@ -79,21 +81,28 @@ export class SendService {
       stored.target.kind === 'direct'
         ? { kind: 'deliver' as const, payload: { targets: stored.target.handles.map((d) => ({ d })), retry: initialRetryState(now) } satisfies BatchPayload, runAt }
         : { kind: 'plan' as const, payload: { after: null }, runAt };
-    await this.store.dispatch.createNotification(n, first);
+    await this.store.dispatch.createNotification(n, first, sealed);
     this.onAccepted();
     return n;
   }
 
-  /** A secure payload for a device of `installationId` (which the push must have reached), recording the read. */
-  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[]): Promise<{ body: Buffer; contentType: string }> {
+  /**
+   * A secure payload for a device of `installationId` (which the push must have reached since the
+   * installation was created: `installationCreatedAt`), recording the read.
+   */
+  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[], installationCreatedAt: number): Promise<{ body: Buffer; contentType: string }> {
     const n = await this.store.dispatch.getNotification(hub.name, id);
     const secure = (n?.request as unknown as StoredRequest | undefined)?.secure;
     if (!n || !secure) throw new HubError('notification_not_found', `No secure notification '${id}'.`);
-    if (secure.expiresAt <= this.clock.now()) throw new HubError('secure_payload_gone', 'The secure payload has expired.');
-    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds))) {
+    const gone = () => new HubError('secure_payload_gone', 'The secure payload has expired.');
+    if (secure.expiresAt <= this.clock.now()) throw gone();
+    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds, installationCreatedAt))) {
       throw new HubError('forbidden', 'This notification was not delivered to this installation.');
     }
-    const opened = JSON.parse(this.secrets.open(secure.sealed, securePayloadScope(hub.name, id))) as { body: string; contentType: string };
+    // The store refuses an expired payload even before the purge has erased it.
+    const sealed = await this.store.dispatch.securePayload(hub.name, id, this.clock.now());
+    if (sealed === undefined) throw gone();
+    const opened = JSON.parse(this.secrets.open(sealed, securePayloadScope(hub.name, id))) as { body: string; contentType: string };
     await this.store.dispatch.recordSecureRead(hub.name, id, installationId, this.clock.now());
     return { body: Buffer.from(opened.body, 'base64'), contentType: opened.contentType };
   }

@@ -23,7 +23,7 @@ export interface StoredRequest {
   body: string;
   eligibleKinds: string[];
   acceptedAt: number;
-  /** A secure send: devices get only the id; the payload is sealed here (and not in `payload`/`body`). */
+  /** A secure send: devices get only the id; the payload is sealed beside the notification (not in `payload`/`body`). */
   secure?: SecureStamp;
 }
 

@@ -122,7 +122,7 @@ export class JobService {
     try {
       mkdirSync(dir, { recursive: true });
       await progress(0, true);
-      const counts = job.type === 'ExportRegistrations' ? await this.export(hub, outputPath, failedPath, progress) : await this.import(hub, job, outputPath, failedPath, progress);
+      const counts = job.type === 'ExportRegistrations' ? await this.export(hub, job, outputPath, failedPath, progress) : await this.import(hub, job, outputPath, failedPath, progress);
       state.outputProperties = { ...state.outputProperties, SucceededLines: String(counts.ok), FailedLines: String(counts.failed) };
       await this.store.jobs.update({ ...state, status: 'Completed', progress: 100, updatedAt: this.clock.now() });
       this.logger.info({ hub: hub.name, job: job.id, type: job.type, ...counts }, 'job completed');
@@ -133,13 +133,22 @@ export class JobService {
     }
   }
 
-  private async export(hub: HubRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
+  /**
+   * A job goes with its hub (the store deletes it): once it is gone, the job stops before its next chunk
+   * rather than go on in a new hub of the same name.
+   */
+  private async stillWanted(hub: HubRecord, job: JobRecord): Promise<void> {
+    if (!(await this.store.jobs.get(hub.name, job.id))) throw new HubError('job_not_found', `The hub '${hub.name}' of job '${job.id}' was deleted while the job ran; the job stopped.`);
+  }
+
+  private async export(hub: HubRecord, job: JobRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
     const out = createWriteStream(outputPath);
     await close(createWriteStream(failedPath));
     const total = Math.max(1, await this.registry.countRegistrations(hub, {}));
     let ok = 0;
     let token: string | undefined;
     do {
+      await this.stillWanted(hub, job);
       const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
       for (const reg of page.items) await write(out, `${renderRegistrationDescription(reg)}\n`);
       ok += page.items.length;
@@ -160,6 +169,7 @@ export class JobService {
     let lineNo = 0;
     let chunk: Array<{ n: number; text: string }> = [];
     const flush = async () => {
+      await this.stillWanted(hub, job);
       const results = await Promise.all(chunk.map(({ n, text }) => this.importLine(hub, job.type as JobType, text).then((id) => ({ n, text, id }), (err: unknown) => ({ n, text, err }))));
       for (const r of results) {
         if ('err' in r) {

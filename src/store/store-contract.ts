@@ -258,6 +258,35 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
     });
 
+    test('installations: the device-credential generation is kept by PUTs, new after delete and re-create, cleared by revocation', async () => {
+      await store.hubs.create(hub('gen'), []);
+      const regs = (id: string): Registration[] => [{ ...reg(`${id}-0`, ['t']), installationId: id, etag: 1, createdAt: 10 }];
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), undefined, 'no installation, no generation');
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), false);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'none until a credential is issued');
+      const first = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof first === 'string' && first.length >= 16);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), first, 'issuing again keeps it');
+      await store.installations.put('gen', installation('i1', { pushChannel: 'other', updatedAt: 20 }), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'I1', 'read'), undefined, 'installation ids are exact');
+      assert.equal(await store.installations.credentialGeneration('GEN', 'i1', 'read'), first, 'a PUT of the same installation keeps it');
+      await store.installations.delete('gen', 'i1');
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'a re-created installation starts without one');
+      const second = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof second === 'string' && second !== first);
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), true);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'revoked');
+      const third = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof third === 'string' && third !== second && third !== first);
+      await store.hubs.delete('gen');
+      await store.hubs.create(hub('gen'), []);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'nor does one in a re-created hub');
+      await store.hubs.delete('gen');
+    });
+
     test('system tags: installations, and registrations that carry them as plain tags', async () => {
       await store.hubs.create(hub('sys'), []);
       const materialised = (inst: string, user: string | undefined, ids: string[], tags: string[]): Registration[] =>
@@ -341,6 +370,8 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['nope', 'r1207']), true);
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1205', 'nope']), false, 'r1205 failed');
       assert.equal(await store.dispatch.wasDelivered('outs', 'n2', ['r1']), false);
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 102), true, 'delivered at 102');
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 103), false, 'not since 103');
       // Outcomes written at 100 and 101 go; those of 102 stay.
       assert.equal(await store.dispatch.pruneOutcomes(102, 10_000), 8);
       assert.equal((await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 5000 })).items.length, 1200);
@@ -403,6 +434,95 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.dispatch.getNotification('send', 'n1'), undefined);
       assert.deepEqual(await store.dispatch.claim(100_000, 10, 1000), [], 'no job outlives its hub');
       assert.deepEqual(await store.dispatch.listFeedback('send', 10), []);
+    });
+
+    test('a plan step or batch finished after its hub was deleted and re-created writes nothing into the new hub', async () => {
+      await store.hubs.create(hub('gone'), []);
+      const n = { hub: 'gone', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      const jobs = await store.dispatch.claim(1, 10, 60_000);
+      const plan = jobs.find((j) => j.kind === 'plan')!;
+      const batch = jobs.find((j) => j.kind === 'deliver')!;
+      // The hub goes while both run; a new hub of the same name gets a registration and an installation
+      // with the ids the old hub's feedback names.
+      await store.hubs.delete('gone');
+      await store.hubs.create(hub('gone'), []);
+      await store.registrations.upsert('gone', reg('dead', ['x']), { now: 2 });
+      await store.installations.put('gone', installation('inst'), [{ ...reg('inst-native', ['t'], { installationId: 'inst' }), etag: 1, createdAt: 2 }]);
+      await store.dispatch.finishPlanStep(plan, { batches: [{ targets: ['a'] }], targets: 1, nextCursor: { after: 5 }, now: 3 });
+      await store.dispatch.finishDelivery(batch, {
+        outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 3 }],
+        counts: { fcmv1: { ExpiredChannel: 1 } },
+        expired: [
+          { at: 3, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n2', error: 'ExpiredChannel' },
+          { at: 3, platform: 'fcmv1', handle: 'chan-inst', registrationId: 'inst-native', installationId: 'inst', notificationId: 'n2', error: 'ExpiredChannel' },
+        ],
+        retry: { payload: { targets: ['b'] }, runAt: 4 },
+        now: 3,
+      });
+      assert.deepEqual(await store.dispatch.listFeedback('gone', 10), [], 'no feedback in the new hub');
+      assert.deepEqual((await store.dispatch.listOutcomes('gone', 'n2', {}, { limit: 10 })).items, [], 'no outcomes');
+      assert.equal(await store.dispatch.getNotification('gone', 'n1'), undefined);
+      assert.equal(await store.dispatch.getNotification('gone', 'n2'), undefined);
+      assert.ok(await store.registrations.get('gone', 'dead'), 'the registration of the new hub is still there');
+      assert.equal((await store.installations.get('gone', 'inst'))?.pushChannelExpired, false, 'the installation is not marked expired');
+      assert.ok(await store.registrations.get('gone', 'inst-native'));
+      assert.deepEqual(await store.dispatch.claim(1_000_000, 10, 1000), [], 'no job of the old notifications was enqueued or kept');
+      await store.hubs.delete('gone');
+    });
+
+    test('secure payloads: read only before their expiry, erased by the purge, and gone with their notification (#10 item 14)', async () => {
+      await store.hubs.create(hub('sec'), []);
+      const n = { hub: 'sec', id: 'n1', state: 'Enqueued', request: { secure: true }, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-1', expiresAt: 1000 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-2', expiresAt: 5000 });
+      await store.dispatch.createNotification({ ...n, id: 'plain', request: {} }, { kind: 'plan', payload: {}, runAt: 1 });
+      assert.deepEqual((await store.dispatch.getNotification('sec', 'n1'))?.request, { secure: true }, 'the sealed payload is not part of the request');
+      assert.equal(await store.dispatch.securePayload('SEC', 'n1', 999), 'sealed-1');
+      assert.equal(await store.dispatch.securePayload('sec', 'n1', 1000), undefined, 'not at or after its expiry, purged or not');
+      assert.equal(await store.dispatch.securePayload('sec', 'plain', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 1);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 0);
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1000), 'sealed-2', 'the other one stays until its time');
+      assert.ok(await store.dispatch.getNotification('sec', 'n1'), 'the notification itself stays (telemetry)');
+      await store.hubs.delete('sec');
+      await store.hubs.create(hub('sec'), []);
+      await store.dispatch.createNotification({ ...n, id: 'n3' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-3', expiresAt: 9000 });
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1001), undefined, 'gone with its hub');
+      assert.equal(await store.dispatch.purgeSecurePayloads(9000, 100), 1, "only the new hub's payload was left");
+      await store.hubs.delete('sec');
+    });
+
+    test('notifications: those that ended before the retention cut-off go with their outcomes, secure reads and payloads; feedback by age (#10 item 14)', async () => {
+      await store.hubs.create(hub('ret'), []);
+      const n = { hub: 'ret', id: 'old', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 }, { sealed: 's', expiresAt: 1_000_000 });
+      await store.dispatch.createNotification({ ...n, id: 'new' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'later', state: 'Scheduled', scheduledAt: 50_000 }, { kind: 'plan', payload: {}, runAt: 50_000 });
+      const [a, b] = await store.dispatch.claim(1, 10, 60_000);
+      const result = (at: number) => ({
+        outcomes: [{ registrationId: 'r', handle: 'h', platform: 'fcmv1', outcome: 'Success', attempts: 1, at }],
+        counts: { fcmv1: { Success: 1 } },
+        expired: [{ at, platform: 'fcmv1', handle: 'h2', error: 'ExpiredChannel' }],
+        now: at,
+      });
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? a! : b!, result(100));
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? b! : a!, result(200));
+      await store.dispatch.recordSecureRead('ret', 'old', 'i1', 150);
+      assert.equal((await store.dispatch.getNotification('ret', 'old'))?.endedAt, 100);
+      assert.equal(await store.dispatch.pruneNotifications(100, 100), 0, 'strictly before the cut-off');
+      assert.equal(await store.dispatch.pruneNotifications(150, 100), 1);
+      assert.equal(await store.dispatch.getNotification('ret', 'old'), undefined);
+      assert.deepEqual((await store.dispatch.listOutcomes('ret', 'old', {}, { limit: 10 })).items, []);
+      assert.deepEqual(await store.dispatch.listSecureReads('ret', 'old'), []);
+      assert.equal(await store.dispatch.securePayload('ret', 'old', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(Number.MAX_SAFE_INTEGER, 100), 0, 'its payload went with it');
+      assert.deepEqual((await store.dispatch.listFeedback('ret', 10)).map((f) => f.at), [200], 'feedback older than the cut-off went');
+      assert.equal((await store.dispatch.listOutcomes('ret', 'new', {}, { limit: 10 })).items.length, 1, 'a newer one stays');
+      assert.equal(await store.dispatch.pruneNotifications(1_000_000, 100), 1, 'one not ended (scheduled) stays whatever its age');
+      assert.equal((await store.dispatch.getNotification('ret', 'later'))?.state, 'Scheduled');
+      await store.hubs.delete('ret');
     });
 
     test('jobs: create, update, list newest first, unfinished', async () => {

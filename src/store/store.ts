@@ -202,6 +202,15 @@ export interface InstallationStore {
   ): Promise<Installation>;
   /** Deletes it with its registrations; false if there was none. */
   delete(hub: string, id: string): Promise<boolean>;
+  /**
+   * The generation of the installation's device credentials (secure push): a random value taken when its
+   * first credential is issued ('issue' takes one if there is none), kept by every PUT and PATCH, gone
+   * with the installation (one deleted and created again starts without), cleared by revokeCredentials.
+   * A credential names the generation it was issued in. undefined: no such installation; null: none yet.
+   */
+  credentialGeneration(hub: string, id: string, mode: 'read' | 'issue'): Promise<string | null | undefined>;
+  /** Clears the credential generation, so every credential issued so far stops working; false if no installation. */
+  revokeCredentials(hub: string, id: string): Promise<boolean>;
   list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;
   count(hub: string, filter: InstallationFilter): Promise<number>;
 }
@@ -304,8 +313,20 @@ export interface DeliveryResult {
 }
 
 export interface DispatchStore {
-  /** Stores the notification and its first job in one write: nothing accepted lives only in memory. */
-  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }): Promise<void>;
+  /**
+   * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
+   * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
+   */
+  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
+  securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
+  /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
+  purgeSecurePayloads(now: number, limit: number): Promise<number>;
+  /**
+   * Deletes notifications that ended before `before` with everything of theirs (outcomes, secure reads and
+   * payloads, jobs), at most `limit`, and feedback older than `before`; returns how many notifications.
+   */
+  pruneNotifications(before: number, limit: number): Promise<number>;
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
@@ -329,8 +350,12 @@ export interface DispatchStore {
   finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
-  /** Whether the notification was delivered to any of these registrations (secure push reads). */
-  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[]): Promise<boolean>;
+  /**
+   * Whether the notification was delivered to any of these registrations (secure push reads), at or after
+   * `since` when given: an installation deleted and created again has the same registration ids, and must
+   * not read what was delivered to the one before it.
+   */
+  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[], since?: number): Promise<boolean>;
   /** Records that an installation read a notification's secure payload. */
   recordSecureRead(hub: string, notificationId: string, installationId: string, at: number): Promise<void>;
   listSecureReads(hub: string, notificationId: string): Promise<Array<{ installationId: string; at: number }>>;

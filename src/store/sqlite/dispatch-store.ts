@@ -143,8 +143,19 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     });
   });
 
+  // A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
+  // notification reached its retention) records nothing: its outcomes and feedback would land in whatever
+  // now answers to that hub name. Checked in the step's own transaction, so a delete cannot slip between.
+  const notificationExists = db.prepare('SELECT 1 FROM notifications WHERE hub_key = ? AND id = ?');
+  const orphaned = (job: DispatchJob): boolean => {
+    if (notificationExists.get(job.hub, job.notificationId) !== undefined) return false;
+    deleteJob.run(job.id);
+    return true;
+  };
+
   // planStep and delivery run inside the write batcher's transaction (write-batcher.ts).
   const planStep = (job: DispatchJob, step: PlanStep) => {
+    if (orphaned(job)) return;
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
@@ -154,6 +165,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
 
   const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
+    if (orphaned(job)) return;
     let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number } | undefined)?.s ?? 0;
     for (let i = 0; i < r.outcomes.length; i += OUTCOMES_PER_ROW) {
       const part = r.outcomes.slice(i, i + OUTCOMES_PER_ROW);
@@ -216,11 +228,33 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
   const release = db.prepare('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0');
 
+  // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
+  const insertSecure = db.prepare('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES (?, ?, ?, ?)');
+  const selectSecure = db.prepare('SELECT sealed FROM secure_payloads WHERE hub_key = ? AND notification_id = ? AND expires_at > ?');
+  const purgeSecure = db.prepare('DELETE FROM secure_payloads WHERE (hub_key, notification_id) IN (SELECT hub_key, notification_id FROM secure_payloads WHERE expires_at <= ? LIMIT ?)');
+  const endedBefore = db.prepare('SELECT hub_key, id FROM notifications WHERE ended_at < ? LIMIT ?');
+  const deleteNotificationRows = ['device_outcome_batches', 'secure_reads', 'dispatch_jobs'].map((t) => db.prepare(`DELETE FROM ${t} WHERE hub_key = ? AND notification_id = ?`));
+  const deleteNotification = db.prepare('DELETE FROM notifications WHERE hub_key = ? AND id = ?');
+  const oldFeedback = db.prepare('DELETE FROM pns_feedback WHERE seq IN (SELECT seq FROM pns_feedback WHERE at < ? LIMIT ?)');
+
   return {
-    createNotification: (n, first) =>
+    createNotification: (n, first, secure) =>
       writes.run(() => {
         insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
         insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
+        if (secure) insertSecure.run(key(n.hub), n.id, secure.sealed, secure.expiresAt);
+      }),
+    securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
+    purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
+    pruneNotifications: (before, limit) =>
+      writes.run(() => {
+        const rows = endedBefore.all(before, limit) as Array<{ hub_key: string; id: string }>;
+        for (const r of rows) {
+          for (const d of deleteNotificationRows) d.run(r.hub_key, r.id);
+          deleteNotification.run(r.hub_key, r.id);
+        }
+        oldFeedback.run(before, limit);
+        return rows.length;
       }),
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
@@ -237,12 +271,12 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     // IMMEDIATE: the lease is read and taken with the write lock held, whatever else has the file open.
     claim: async (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
-    wasDelivered: async (hub, notificationId, ids) => {
+    wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
       for (const row of outcomeRows.iterate(key(hub), notificationId, 0) as IterableIterator<{ kinds: string; outcomes: string }>) {
         if (!row.kinds.includes(',Success,')) continue;
-        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && wanted.has(t[0])) return true;
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && t[6] >= since && wanted.has(t[0])) return true;
       }
       return false;
     },

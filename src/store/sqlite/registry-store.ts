@@ -474,6 +474,13 @@ export function sqliteInstallationStore(
     for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document, installationId);
   };
 
+  // Device credentials (secure push): the upsert above never touches credential_generation, so a PUT keeps it.
+  const readGeneration = db.prepare('SELECT credential_generation AS g FROM installations WHERE hub_key = ? AND id = ?');
+  const takeGeneration = db.prepare(
+    'UPDATE installations SET credential_generation = coalesce(credential_generation, lower(hex(randomblob(16)))) WHERE hub_key = ? AND id = ? RETURNING credential_generation AS g',
+  );
+  const clearGeneration = db.prepare('UPDATE installations SET credential_generation = NULL WHERE hub_key = ? AND id = ?');
+
   // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
   const put = (hub: string, inst: Installation, regs: readonly Registration[]) => {
     upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
@@ -507,6 +514,11 @@ export function sqliteInstallationStore(
     put: (hub, inst, regs) => writes.run(() => put(hub, inst, regs)),
     patch: (hub, id, change) => writes.run(() => patch(hub, id, change)),
     delete: (hub, id) => writes.run(() => remove(hub, id)),
+    credentialGeneration: (hub, id, mode) => {
+      const row = (mode === 'issue' ? writes.run(() => takeGeneration.get(key(hub), id)) : Promise.resolve(readGeneration.get(key(hub), id))) as Promise<{ g: string | null } | undefined>;
+      return row.then((r) => (r === undefined ? undefined : r.g));
+    },
+    revokeCredentials: (hub, id) => writes.run(() => clearGeneration.run(key(hub), id).changes > 0),
     list: async (hub, filter, p) => {
       const w = installationWhere(hub, filter);
       if (p.after !== undefined) {

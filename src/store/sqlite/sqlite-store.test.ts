@@ -121,3 +121,21 @@ test("0007: an installation's registrations lose their system-tag rows, and are 
   ]);
   after.close();
 });
+
+test('0010: a secure notification stored before keeps its sealed payload beside it, no longer in its request', async () => {
+  const db = openSqliteDatabase(':memory:');
+  migrate(db, readMigrations().filter((m) => m.id <= 9));
+  db.exec(`
+    INSERT INTO hubs VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+    INSERT INTO notifications (hub_key, id, state, request, counts, enqueued_at)
+      VALUES ('h', 'n1', 'Completed', '{"body":"[secure payload]","secure":{"notificationId":"n1","sealed":"SEALED","expiresAt":5000}}', '{}', 1),
+             ('h', 'n2', 'Completed', '{"body":"plain"}', '{}', 1);
+  `);
+  migrate(db);
+  assert.deepEqual(db.prepare('SELECT hub_key, notification_id, sealed, expires_at FROM secure_payloads').all(), [{ hub_key: 'h', notification_id: 'n1', sealed: 'SEALED', expires_at: 5000 }]);
+  assert.deepEqual(
+    (db.prepare('SELECT request FROM notifications ORDER BY id').all() as Array<{ request: string }>).map((r) => JSON.parse(r.request)),
+    [{ body: '[secure payload]', secure: { notificationId: 'n1', expiresAt: 5000 } }, { body: 'plain' }],
+  );
+  db.close();
+});
