@@ -44,6 +44,7 @@ import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
 import { WnsConnector } from './pns/wns/wns-connector.ts';
+import { endpointPolicy } from './pns/endpoint-policy.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -136,7 +137,16 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const tls = await loadTls(config, dataDir);
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
-  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
+  let sandbox: Sandbox | undefined;
+  // Where Herald connects on a device's word (Web Push endpoints, WNS channels): public https, the origins
+  // the operator allows, and in sandbox mode exactly the emulators' origins (they start below).
+  const endpoints = endpointPolicy({
+    allowedOrigins: () => [
+      ...(config.pns.allowedEndpointOrigins ?? []),
+      ...(sandbox ? [sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin) : []),
+    ],
+  });
+  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), endpoints);
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
@@ -149,7 +159,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
-    browser: new WebPushConnector(connectorOptions),
+    browser: new WebPushConnector({ ...connectorOptions, endpoints }),
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
@@ -159,7 +169,6 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
-  let sandbox: Sandbox | undefined;
 
   try {
     const interrupted = await jobs.failInterrupted();

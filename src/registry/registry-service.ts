@@ -12,8 +12,10 @@ import type { ContinuationTokens } from './continuation.ts';
 import { parseInstallation } from './installation.ts';
 import { applyInstallationPatch } from './installation-patch.ts';
 import { materializeRegistrations } from './materialize.ts';
-import type { Installation, Registration, RegistrationInput } from './model.ts';
-import { validateId } from './validation.ts';
+import type { Installation, PnsHandle, Registration, RegistrationInput } from './model.ts';
+import { HANDLE_FIELD, validateId } from './validation.ts';
+import type { EndpointPolicy } from '../pns/endpoint-policy.ts';
+import { endpointPolicy } from '../pns/endpoint-policy.ts';
 import { validateTags } from '../tags/index.ts';
 
 /** Page size when a listing gives no `$top` (wire spec §6.11: UNCONFIRMED; .NET always asks 100). */
@@ -52,7 +54,21 @@ export class RegistryService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly tokens: ContinuationTokens,
+    /** Where Herald may connect on a device's word (Web Push endpoints, WNS channels). Default: public https. */
+    private readonly endpoints: EndpointPolicy = endpointPolicy(),
   ) {}
+
+  /**
+   * A Web Push endpoint or a WNS channel URI is where Herald will POST: refused now (400) when the policy
+   * would refuse the connection, so the device learns it at once rather than by a failed send.
+   */
+  private checkEndpoint(handle: PnsHandle, field = HANDLE_FIELD[handle.platform]): void {
+    if (handle.platform !== 'browser' && handle.platform !== 'wns') return;
+    const problem = this.endpoints.problem(new URL(handle.value));
+    if (problem) {
+      throw new HubError('invalid_request', `${field} is not an endpoint Herald may connect to: ${problem}.`, { reason: 'endpoint_not_allowed', field });
+    }
+  }
 
   private expiry(hub: HubRecord, now: number): number | undefined {
     const ttl = hub.settings.registrationTtlSeconds;
@@ -77,6 +93,7 @@ export class RegistryService {
     // that wrote one would receive the sends meant for another device or user. Every classic write (Atom
     // create and update, import rows) comes through here.
     validateTags(input.tags, { allowSystemTags: false });
+    this.checkEndpoint(input.handle);
     const now = this.clock.now();
     const expiresAt = this.expiry(hub, now);
     return this.store.registrations.upsert(
@@ -130,7 +147,9 @@ export class RegistryService {
     const stored: Installation = { ...inst, updatedAt: now };
     if (expiresAt === undefined) delete stored.expiresAt;
     else stored.expiresAt = expiresAt;
-    const registrations: Registration[] = materializeRegistrations(stored).map(({ id, input }) => ({
+    const materialized = materializeRegistrations(stored);
+    for (const { input } of materialized) this.checkEndpoint(input.handle, 'pushChannel');
+    const registrations: Registration[] = materialized.map(({ id, input }) => ({
       ...input,
       id,
       etag: 1,
