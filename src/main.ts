@@ -139,13 +139,9 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
   let sandbox: Sandbox | undefined;
   // Where Herald connects on a device's word (Web Push endpoints, WNS channels): public https, the origins
-  // the operator allows, and in sandbox mode exactly the emulators' origins (they start below).
-  const endpoints = endpointPolicy({
-    allowedOrigins: () => [
-      ...(config.pns.allowedEndpointOrigins ?? []),
-      ...(sandbox ? [sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin) : []),
-    ],
-  });
+  // the operator allows, and in sandbox mode exactly the emulators' origins (added once they start, below).
+  const allowedOrigins = [...(config.pns.allowedEndpointOrigins ?? [])];
+  const endpoints = endpointPolicy({ allowedOrigins: () => allowedOrigins });
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), endpoints);
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
@@ -176,6 +172,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
       sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
       if (!(await hubs.findHub(SANDBOX_HUB))) {
