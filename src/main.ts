@@ -45,6 +45,7 @@ import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
 import { WnsConnector } from './pns/wns/wns-connector.ts';
+import { endpointPolicy } from './pns/endpoint-policy.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -137,7 +138,12 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const tls = await loadTls(config, dataDir);
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
-  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
+  let sandbox: Sandbox | undefined;
+  // Where Herald connects on a device's word (Web Push endpoints, WNS channels): public https, the origins
+  // the operator allows, and in sandbox mode exactly the emulators' origins (added once they start, below).
+  const allowedOrigins = [...(config.pns.allowedEndpointOrigins ?? [])];
+  const endpoints = endpointPolicy({ allowedOrigins: () => allowedOrigins });
+  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), endpoints);
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
@@ -150,7 +156,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
-    browser: new WebPushConnector(connectorOptions),
+    browser: new WebPushConnector({ ...connectorOptions, endpoints }),
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
@@ -160,7 +166,6 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
-  let sandbox: Sandbox | undefined;
 
   try {
     const interrupted = await jobs.failInterrupted();
@@ -168,6 +173,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
       sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
       if (!(await hubs.findHub(SANDBOX_HUB))) {

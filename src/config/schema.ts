@@ -90,6 +90,25 @@ export const configSchema = z
       .object({
         /** A PEM file of CA certificates the PNS connectors trust besides the public ones (a test server, a proxy). */
         caFile: z.string().min(1).optional(),
+        /**
+         * Origins (`https://host:port`) Web Push endpoints and WNS channels may point to although they are
+         * not public https (a push service on the office network, emulators run apart). Sandbox mode adds
+         * its emulators' origins itself.
+         */
+        allowedEndpointOrigins: z
+          .array(
+            z.string().transform((value, ctx) => {
+              try {
+                const url = new URL(value);
+                if (url.origin !== 'null' && url.href === `${url.origin}/` && /^https?:$/.test(url.protocol)) return url.origin;
+              } catch {
+                // reported below
+              }
+              ctx.addIssue({ code: 'custom', message: `'${value}' is not an origin like https://push.internal:8443` });
+              return z.NEVER;
+            }),
+          )
+          .optional(),
       })
       .strict()
       .default({}),

@@ -104,9 +104,44 @@ export function parseXml(body: string | Buffer, limits: Partial<XmlLimits> = {})
   return toElement(roots[0]!, 1, l.maxDepth);
 }
 
-/** Whether nothing but comments, PIs and whitespace follow the last tag (text after the root is not XML). */
-function endsWithMarkup(text: string): boolean {
-  return text.replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g, '').trimEnd().endsWith('>');
+/**
+ * Whether nothing but comments, PIs and whitespace follow the last tag (text after the root is not XML).
+ * A linear scan: the regular expression it replaces (`<!--[\s\S]*?-->|<\?[\s\S]*?\?>`, global) searched to
+ * the end from every unterminated `<!--` or `<?`, which CDATA may hold by the thousand (quadratic time).
+ */
+export function endsWithMarkup(text: string): boolean {
+  let last = -1; // the code of the last character outside comments and PIs that is not white space
+  let comments = true; // false once no `-->` is left: no later comment can end either
+  let pis = true;
+  for (let i = 0; i < text.length; ) {
+    const lt = text.indexOf('<', i);
+    const stop = lt < 0 ? text.length : lt;
+    for (let k = stop - 1; k >= i; k--) {
+      if (!/\s/.test(text.charAt(k))) {
+        last = text.charCodeAt(k);
+        break;
+      }
+    }
+    if (lt < 0) break;
+    let end = -1;
+    if (comments && text.startsWith('<!--', lt)) {
+      const close = text.indexOf('-->', lt + 4);
+      if (close < 0) comments = false;
+      else end = close + 3;
+    }
+    if (end < 0 && pis && text.startsWith('<?', lt)) {
+      const close = text.indexOf('?>', lt + 2);
+      if (close < 0) pis = false;
+      else end = close + 2;
+    }
+    if (end < 0) {
+      last = 0x3c; // '<'
+      i = lt + 1;
+    } else {
+      i = end;
+    }
+  }
+  return last === 0x3e; // '>'
 }
 
 function tooDeep(maxDepth: number): HubError {
