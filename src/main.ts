@@ -18,6 +18,7 @@ import {
   TLS_DIR,
   writeRuntimeInfo,
 } from './config/data-dir.ts';
+import { lockDataDir } from './config/data-dir-lock.ts';
 import type { Config } from './config/schema.ts';
 import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub-service.ts';
 import { registryHandlers } from './api/routes/azure-registry.ts';
@@ -128,9 +129,21 @@ function urlHost(host: string): string {
 }
 
 export async function startHerald(config: Config, options: StartOptions = {}): Promise<RunningHerald> {
+  const dataDir = prepareDataDir(config.data.dir);
+  // Before anything is written: a second Herald here must change nothing (data-dir-lock.ts).
+  const lock = lockDataDir(dataDir);
+  try {
+    const herald = await startInDataDir(config, options, dataDir);
+    return { ...herald, close: () => herald.close().finally(() => lock.release()) };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startInDataDir(config: Config, options: StartOptions, dataDir: string): Promise<RunningHerald> {
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
-  const dataDir = prepareDataDir(config.data.dir);
   const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
   const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
   const tls = await loadTls(config, dataDir);

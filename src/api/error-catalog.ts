@@ -52,6 +52,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   config_invalid: 500,
   data_dir_unusable: 500,
   internal: 500,
+  // Start-up only: another Herald holds the data directory's lock.
+  data_dir_in_use: 409,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */
