@@ -14,6 +14,7 @@ import {
   loadOrCreateSecretKey,
   prepareDataDir,
   removeRuntimeInfo,
+  secureDataDir,
   STORE_FILE,
   TLS_DIR,
   writeRuntimeInfo,
@@ -150,6 +151,11 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
+  for (const f of secureDataDir(dataDir)) {
+    if (f.what === 'directory') logger.warn({ path: f.path, mode: f.mode }, 'the data directory can be read by other users: chmod 700 it');
+    else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
+    else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
+  }
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
@@ -179,7 +185,8 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
-      sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      // Loopback whatever --host says: the emulators' control planes (minting, deliveries) have no auth.
+      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger });
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
       if (!(await hubs.findHub(SANDBOX_HUB))) {

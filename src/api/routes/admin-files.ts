@@ -2,6 +2,7 @@
  * Herald's file area over HTTP (`/_admin/v1/files/<path>`): upload an import file, download a job's
  * output. Streams in both directions, so a large import never sits in memory.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,8 +24,10 @@ export async function adminFileRoutes(app: FastifyInstance, files: FileArea): Pr
     { bodyLimit: MAX_UPLOAD_BYTES, schema: { summary: "Upload a file to Herald's file area (an import file)", tags: ['files'] } },
     async (req, reply) => {
       const path = files.resolvePath(req.params['*'] ?? '', 'path');
-      mkdirSync(dirname(path), { recursive: true });
-      const partial = `${path}.uploading-${process.pid}`;
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // One partial file per request ('wx': never one another request is writing): two uploads to one
+      // path each write their own, and the last to finish is the file.
+      const partial = `${path}.uploading-${randomUUID()}`;
       let size = 0;
       const limit = new Transform({
         transform(chunk: Buffer, _enc, done) {
@@ -34,7 +37,7 @@ export async function adminFileRoutes(app: FastifyInstance, files: FileArea): Pr
         },
       });
       try {
-        await pipeline(req.body as NodeJS.ReadableStream, limit, createWriteStream(partial, { mode: 0o600 }));
+        await pipeline(req.body as NodeJS.ReadableStream, limit, createWriteStream(partial, { mode: 0o600, flags: 'wx' }));
         // Appear whole or not at all: a job never reads half an upload.
         renameSync(partial, path);
       } catch (err) {
