@@ -47,7 +47,8 @@ export type ErrorCode =
   | 'config_invalid'
   | 'data_dir_unusable'
   | 'internal'
-  | 'data_dir_in_use';
+  | 'data_dir_in_use'
+  | 'file_conflict';
 
 export class HubError extends Error {
   readonly code: ErrorCode;
