@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { HubError } from '../src/shared/errors.ts';
 import { startTestHerald, tempDir } from './helpers.ts';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -65,4 +66,18 @@ test('the sandbox emulators listen on loopback only, whatever --host says', asyn
   } finally {
     await h.close();
   }
+});
+
+test('a second start in the same process on a directory in use is refused; after close, a start works', async (t) => {
+  const data = tempDir();
+  t.after(() => rmSync(data, { recursive: true, force: true }));
+  const first = await startTestHerald({ 'data.dir': data });
+  try {
+    await assert.rejects(startTestHerald({ 'data.dir': data }), (e: HubError) => e.code === 'data_dir_in_use' && e.message.includes(`pid ${process.pid}, ${first.adminUrl}`));
+    assert.equal((await first.admin('GET', '/hubs')).status, 200, 'the first one is untouched');
+  } finally {
+    await first.close();
+  }
+  const again = await startTestHerald({ 'data.dir': data });
+  await again.close();
 });
