@@ -14,10 +14,12 @@ import {
   loadOrCreateSecretKey,
   prepareDataDir,
   removeRuntimeInfo,
+  secureDataDir,
   STORE_FILE,
   TLS_DIR,
   writeRuntimeInfo,
 } from './config/data-dir.ts';
+import { lockDataDir } from './config/data-dir-lock.ts';
 import type { Config } from './config/schema.ts';
 import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub-service.ts';
 import { registryHandlers } from './api/routes/azure-registry.ts';
@@ -130,9 +132,21 @@ function urlHost(host: string): string {
 }
 
 export async function startHerald(config: Config, options: StartOptions = {}): Promise<RunningHerald> {
+  const dataDir = prepareDataDir(config.data.dir);
+  // Before anything is written: a second Herald here must change nothing (data-dir-lock.ts).
+  const lock = lockDataDir(dataDir);
+  try {
+    const herald = await startInDataDir(config, options, dataDir);
+    return { ...herald, close: () => herald.close().finally(() => lock.release()) };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startInDataDir(config: Config, options: StartOptions, dataDir: string): Promise<RunningHerald> {
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
-  const dataDir = prepareDataDir(config.data.dir);
   const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
   const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
   const tls = await loadTls(config, dataDir);
@@ -144,6 +158,11 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const allowedOrigins = [...(config.pns.allowedEndpointOrigins ?? [])];
   const endpoints = endpointPolicy({ allowedOrigins: () => allowedOrigins });
   const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), endpoints);
+  for (const f of secureDataDir(dataDir)) {
+    if (f.what === 'directory') logger.warn({ path: f.path, mode: f.mode }, 'the data directory can be read by other users: chmod 700 it');
+    else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
+    else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
+  }
   const files = new FileArea(dataDir);
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
@@ -172,7 +191,8 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
-      sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      // Loopback whatever --host says: the emulators' control planes (minting, deliveries) have no auth.
+      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger });
       allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;

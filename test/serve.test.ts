@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,6 +120,62 @@ describe('herald serve', () => {
     assert.equal(cli.stdout.trim().split('  ')[0], 'sandbox');
     s.child.kill('SIGTERM');
     await s.exit;
+  });
+});
+
+/** Starts `herald serve` and tells whether it came up or exited, and with what. */
+async function tryServe(data: string): Promise<{ started: Awaited<ReturnType<typeof serve>> } | { code: number | null; stderr: string }> {
+  try {
+    return { started: await serve(data) };
+  } catch (err) {
+    const m = /^exited (\S+): ([\s\S]*)$/.exec((err as Error).message);
+    if (!m) throw err;
+    return { code: m[1] === 'null' ? null : Number(m[1]), stderr: m[2]! };
+  }
+}
+
+describe('one process per data directory', () => {
+  test('a second herald serve on a directory in use exits 1 naming the running one, and changes nothing', async () => {
+    const data = tempDir();
+    const first = await serve(data);
+    try {
+      const runtime = readFileSync(join(data, 'server.json'), 'utf8');
+      const credentials = () => herald(['hub', 'credentials', 'sandbox', '--json', '--data', data]).stdout;
+      const before = credentials();
+      const second = await tryServe(data);
+      if ('started' in second) {
+        second.started.child.kill('SIGKILL');
+        assert.fail('the second herald started');
+      }
+      assert.equal(second.code, 1);
+      assert.equal(
+        second.stderr,
+        `herald: data directory ${data} is in use by another Herald (pid ${first.child.pid}, ${first.banner.httpUrl}); stop it first, or give this one another --data\n`,
+      );
+      assert.equal(readFileSync(join(data, 'server.json'), 'utf8'), runtime, 'server.json is the first one\'s');
+      assert.equal(credentials(), before, 'the sandbox credentials were not minted again');
+      const hubs = await fetch(`${first.banner.httpUrl}/_health`);
+      assert.equal(hubs.status, 200, 'the first one still answers');
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exit;
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  test('a killed herald leaves no lock behind: the next start works', async () => {
+    const data = tempDir();
+    try {
+      const first = await serve(data);
+      first.child.kill('SIGKILL');
+      await first.exit;
+      const second = await tryServe(data);
+      assert.ok('started' in second, `the second start failed: ${'stderr' in second ? second.stderr : ''}`);
+      second.started.child.kill('SIGTERM');
+      assert.equal(await second.started.exit, 0);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
 

@@ -56,6 +56,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   registration_owned_by_installation: 409,
   // A write that collided with the stored state (a uniqueness rule); never a 500 (issue 10 item 9).
   write_conflict: 409,
+  // Start-up only: another Herald holds the data directory's lock.
+  data_dir_in_use: 409,
+  // An upload's path runs into a file where a folder is needed, or a folder where the file would go.
+  file_conflict: 409,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

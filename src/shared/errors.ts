@@ -48,7 +48,9 @@ export type ErrorCode =
   | 'data_dir_unusable'
   | 'internal'
   | 'registration_owned_by_installation'
-  | 'write_conflict';
+  | 'write_conflict'
+  | 'data_dir_in_use'
+  | 'file_conflict';
 
 export class HubError extends Error {
   readonly code: ErrorCode;
