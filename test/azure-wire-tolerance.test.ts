@@ -1,0 +1,95 @@
+/**
+ * What the Azure surface must tolerate because clients in the wild send it (issue #10, wire tolerance):
+ * empty or missing Content-Type, tokens signed over other spellings of the path, legacy APNs headers,
+ * raw WNS templates. Raw HTTP, so each request carries exactly the bytes a legacy client sends.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
+import { createHmac } from 'node:crypto';
+import { createSasToken } from '../src/auth/sas.ts';
+import { emulatorCall, startTestHerald, type TestHerald } from './helpers.ts';
+
+const NS = 'xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect" xmlns:i="http://www.w3.org/2001/XMLSchema-instance"';
+
+function entry(kind: string, inner: string): string {
+  return `<?xml version="1.0" encoding="utf-8" standalone="yes"?><entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><${kind} ${NS}>${inner}</${kind}></content></entry>`;
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+describe('wire tolerance of the Azure surface', () => {
+  let h: TestHerald;
+  let key: { name: string; primaryKey: string };
+  let auth: string;
+  before(async () => {
+    h = await startTestHerald();
+    key = await h.hubs.getRule('sandbox', 'DefaultFullSharedAccessSignature');
+    auth = createSasToken('https://localhost/', key.name, key.primaryKey, Math.floor(Date.now() / 1000) + 3600);
+  });
+  after(() => h.close());
+
+  /** One request with exactly these headers (null: the header is not sent at all). */
+  function call(method: string, path: string, body: string | undefined, headers: Record<string, string | null>): Promise<Answer> {
+    const url = new URL(h.httpUrl);
+    const sent: Record<string, string> = { authorization: auth };
+    for (const [k, v] of Object.entries(headers)) {
+      if (v === null) delete sent[k];
+      else sent[k] = v;
+    }
+    if (body !== undefined) sent['content-length'] = String(Buffer.byteLength(body));
+    return new Promise((resolve, reject) => {
+      const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers: sent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, text, headers: res.headers }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  const registrations = async (query = '') => (await h.admin('GET', `/hubs/sandbox/registrations${query}`)).body.items as Array<Record<string, any>>;
+  const token = () => Array.from({ length: 64 }, () => '0123456789abcdef'[Math.floor(Math.random() * 16)]).join('');
+
+  test('an empty or missing Content-Type on POST, PUT, PATCH and DELETE is taken as the route\'s own type (#10 item 1)', async () => {
+    const t1 = token();
+    for (const contentType of ['', '  ', null]) {
+      const created = await call('POST', '/sandbox/registrations?api-version=2015-01', entry('AppleRegistrationDescription', `<Tags>ct</Tags><DeviceToken>${t1}</DeviceToken>`), { 'content-type': contentType });
+      assert.equal(created.status, 200, `POST with Content-Type ${JSON.stringify(contentType)}: ${created.text}`);
+      const id = /<RegistrationId>([^<]+)</.exec(created.text)![1]!;
+      const put = await call('PUT', `/sandbox/registrations/${id}?api-version=2015-01`, entry('AppleRegistrationDescription', `<Tags>ct2</Tags><DeviceToken>${t1}</DeviceToken>`), { 'content-type': contentType, 'if-match': '*' });
+      assert.equal(put.status, 200, put.text);
+      const del = await call('DELETE', `/sandbox/registrations/${id}?api-version=2015-01`, contentType === null ? undefined : '', { 'content-type': contentType, 'if-match': '*' });
+      assert.equal(del.status, 200, del.text);
+    }
+    assert.equal((await registrations('?tag=ct2')).length, 0, 'every registration was updated, then deleted');
+
+    const inst = JSON.stringify({ installationId: 'ct-inst', platform: 'apns', pushChannel: t1, tags: ['ct'] });
+    assert.equal((await call('PUT', '/sandbox/installations/ct-inst?api-version=2015-01', inst, { 'content-type': '' })).status, 200);
+    const patch = JSON.stringify([{ op: 'add', path: '/tags', value: 'ct-patched' }]);
+    assert.equal((await call('PATCH', '/sandbox/installations/ct-inst?api-version=2015-01', patch, { 'content-type': '' })).status, 200);
+    assert.deepEqual(JSON.parse((await call('GET', '/sandbox/installations/ct-inst?api-version=2015-01', undefined, {})).text).tags, ['ct', 'ct-patched']);
+    assert.equal((await call('DELETE', '/sandbox/installations/ct-inst?api-version=2015-01', '', { 'content-type': '' })).status, 204);
+    assert.equal((await call('POST', '/sandbox/registrationids?api-version=2015-01', '', { 'content-type': '' })).status, 201);
+
+    // The management API takes JSON when no type is given.
+    const admin = new URL(h.adminUrl);
+    const made = await new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ name: 'ct-hub' });
+      const req = httpRequest({ host: admin.hostname, port: admin.port, method: 'POST', path: '/_admin/v1/hubs',
+        headers: { authorization: `Bearer ${h.adminKey}`, 'content-type': '', 'content-length': String(body.length) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    assert.equal(made, 201);
+  });
+});
