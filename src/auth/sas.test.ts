@@ -84,3 +84,34 @@ test('rights: Listen cannot Send or Manage; Manage implies Listen and Send', () 
   requireRight({ ...full, rights: ['Manage'] }, 'Listen');
   assert.throws(() => requireRight({ ...full, rights: ['Send'] }, 'Listen'), code('missing_claim'));
 });
+
+/** A token as azure-sb 0.11 makes it: sr = lower(encodeURIComponent(lower(request URL with its query))), unencoded path. */
+function azureSbToken(uri: string, key = full.primaryKey): string {
+  const sr = encodeURIComponent(uri.toLowerCase()).toLowerCase();
+  const se = String(now + 300);
+  return `SharedAccessSignature sig=${encodeURIComponent(signSas(key, sr, se))}&se=${se}&skn=${full.name}&sr=${sr}`;
+}
+
+test('the audience is compared in one normal form: unencoded, upper- or lower-case escapes, trailing slash (#10 item 3)', () => {
+  // azure-sb signs the unencoded path; its request line carries %7B...%7D.
+  const sb = azureSbToken('https://127.0.0.1:443/myhub/tags/$InstallationId:{inst 1}/registrations?api-version=2013-04');
+  for (const path of [
+    '/myhub/tags/$InstallationId:%7Binst%201%7D/registrations',
+    '/myhub/tags/$installationid:%7binst%201%7d/registrations',
+    '/myhub/tags/$InstallationId:%7Binst%201%7D/registrations/',
+  ]) {
+    assert.equal(check(sb, path).name, full.name, path);
+  }
+  // A .NET token whose request URL still holds escapes, encoded once more (%257B); a scope without its trailing slash.
+  const dotnetSr = encodeURIComponent('http://localhost/myhub/tags/$installationid:%7bx%7d/registrations/').toLowerCase();
+  const se = String(now + 60);
+  const dotnet = `SharedAccessSignature sr=${dotnetSr}&sig=${encodeURIComponent(signSas(full.primaryKey, dotnetSr, se))}&se=${se}&skn=${full.name}`;
+  assert.equal(check(dotnet, '/myhub/tags/$InstallationId:%7Bx%7D/registrations').name, full.name);
+  assert.equal(check(azureSbToken('https://h/myhub'), '/myhub/messages/').name, full.name, 'a hub scope without trailing slash covers the hub');
+
+  // Still a prefix of whole segments: an encoded '/' stays inside its segment, a partial segment covers nothing.
+  assert.throws(() => check(azureSbToken('https://h/myhub/registrations/a'), '/myhub/registrations/a%2Fb'), code('sas_scope_mismatch'));
+  assert.throws(() => check(azureSbToken('https://h/myhub/reg'), '/myhub/registrations'), code('sas_scope_mismatch'));
+  assert.throws(() => check(sb, '/myhub/tags/$InstallationId:%7Binst%202%7D/registrations'), code('sas_scope_mismatch'));
+  assert.throws(() => check(azureSbToken('https://h/myhub/messages'), '/myhub'), code('sas_scope_mismatch'), 'a longer scope does not cover a shorter path');
+});
