@@ -115,3 +115,22 @@ test('the audience is compared in one normal form: unencoded, upper- or lower-ca
   assert.throws(() => check(sb, '/myhub/tags/$InstallationId:%7Binst%202%7D/registrations'), code('sas_scope_mismatch'));
   assert.throws(() => check(azureSbToken('https://h/myhub/messages'), '/myhub'), code('sas_scope_mismatch'), 'a longer scope does not cover a shorter path');
 });
+
+test('sig is decoded strictly: junk after valid base64, other lengths and stray characters are malformed (#10 item 8)', () => {
+  const good = createSasToken('https://localhost/', full.name, full.primaryKey, now + 10);
+  const sig = decodeURIComponent(/sig=([^&]+)/.exec(good)![1]!);
+  assert.equal(check(good).name, full.name);
+  for (const junk of [`${sig}junk`, `${sig}%3D`, `${sig}AAAA`, sig.slice(0, -1), `!${sig}`, sig.replace('=', ''), `${sig.slice(0, 20)}*${sig.slice(21)}`]) {
+    const header = good.replace(/sig=[^&]+/, `sig=${encodeURIComponent(junk)}`);
+    assert.throws(() => parseSasToken(header), code('sas_malformed'), junk);
+  }
+  // A non-canonical last character (unused low bits set) decodes to the same bytes; it is refused too.
+  const sibling = String.fromCharCode(sig.charCodeAt(42) + 1); // the 43rd character of a 32-byte value has two zero bits
+  assert.throws(() => parseSasToken(good.replace(/sig=[^&]+/, `sig=${encodeURIComponent(sig.slice(0, 42) + sibling + '=')}`)), code('sas_malformed'));
+  // A '+' sent without percent-encoding (form decoding reads it as a space) still verifies.
+  const withPlus = Array.from({ length: 200 }, (_, i) => createSasToken('https://localhost/', full.name, full.primaryKey, now + 10 + i))
+    .find((t) => decodeURIComponent(/sig=([^&]+)/.exec(t)![1]!).includes('+'))!;
+  const raw = withPlus.replace(/sig=([^&]+)/, (_m, s: string) => `sig=${decodeURIComponent(s)}`);
+  assert.match(raw, /sig=[^&]*\+/);
+  assert.equal(check(raw).name, full.name);
+});

@@ -60,7 +60,23 @@ export function parseSasToken(header: string | undefined): SasToken {
   }
   const se = params.get('se')!;
   if (!/^\d{1,12}$/.test(se)) throw new HubError('sas_malformed', "MalformedToken: 'se' must be the expiry in seconds since 1970.");
-  return { sr: params.get('sr')!, sig: decode(params.get('sig')!, 'signature'), se, skn: decode(params.get('skn')!, 'key name') };
+  return { sr: params.get('sr')!, sig: strictSignature(decode(params.get('sig')!, 'signature')), se, skn: decode(params.get('skn')!, 'key name') };
+}
+
+/** Base64 of a 32-byte HMAC-SHA256, padded: 43 characters and '='. */
+const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * The signature exactly as base64 writes an HMAC-SHA256, nothing before or after it: Node's base64 decoder
+ * stops at the first character it cannot read, so `<valid>junk` would otherwise verify. A '+' sent without
+ * percent-encoding was read as a space by the form decoding above; base64 has no spaces, so it is put back.
+ */
+function strictSignature(sig: string): string {
+  const b64 = sig.replaceAll(' ', '+');
+  if (!SIGNATURE.test(b64) || Buffer.from(b64, 'base64').toString('base64') !== b64) {
+    throw new HubError('sas_malformed', "MalformedToken: 'sig' must be the base64 of an HMAC-SHA256 (44 characters).");
+  }
+  return b64;
 }
 
 export function signSas(key: string, sr: string, se: string): string {
