@@ -35,7 +35,7 @@ describe('wire tolerance of the Azure surface', () => {
 
   /** One request with exactly these headers (null: the header is not sent at all). */
   function call(method: string, path: string, body: string | undefined, headers: Record<string, string | null>): Promise<Answer> {
-    const url = new URL(h.httpUrl);
+    const url = new URL(h.httpUrl!);
     const sent: Record<string, string> = { authorization: auth };
     for (const [k, v] of Object.entries(headers)) {
       if (v === null) delete sent[k];

@@ -6,6 +6,7 @@
  */
 import type { Platform } from '../hubs/credentials.ts';
 import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts';
+import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
 import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateProperties } from '../templates/index.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
@@ -119,9 +120,10 @@ export class Renderer {
     if (t.priority) headers['apns-priority'] = value(t.priority);
     if (t.expiry) {
       const expiry = value(t.expiry);
-      const ms = Date.parse(expiry);
-      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2).
-      headers['apns-expiration'] = expiry === '0' ? '0' : Number.isNaN(ms) ? expiry : String(Math.floor(ms / 1000));
+      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2). A literal was checked
+      // when registered; an expression's text that names no date goes as it is, so APNs's answer says why.
+      const seconds = apnsExpirationSeconds(expiry);
+      headers['apns-expiration'] = seconds === undefined ? expiry : String(seconds);
     }
     return { ...base, payload, headers };
   }

@@ -11,7 +11,7 @@
 import { parseBatchSendBody, type MultipartLimits } from '../api/wire/multipart.ts';
 import { parseXml } from '../api/wire/atom.ts';
 import { REGISTRATION_KINDS, isTemplateKind, KIND_PLATFORM, type PlatformName, type PnsHandle, type RegistrationKind } from '../registry/model.ts';
-import { validateHandle } from '../registry/validation.ts';
+import { PLATFORM_HEADER_RULES, validateHandle } from '../registry/validation.ts';
 import { HubError } from '../shared/errors.ts';
 import { parseTagExpression, type ParsedTagExpression, type TagExpressionLimits } from '../tags/index.ts';
 import { MAX_PROPERTY_NAME_LENGTH } from '../templates/index.ts';
@@ -147,17 +147,9 @@ const PASSTHROUGH: Readonly<Record<NativeSendFormat, (name: string) => boolean>>
 };
 
 /** Values checked at the edge so a typo is a 400 now rather than a PNS rejection later. */
-const HEADER_RULES: Readonly<Record<string, [RegExp, string]>> = {
-  'apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
+const HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+  ...PLATFORM_HEADER_RULES,
   'x-apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
-  'apns-expiration': [/^\d{1,12}$/, 'a UNIX time in seconds (0: do not store)'],
-  'apns-push-type': [/^[a-z]{1,32}$/, 'an APNs push type such as alert or background'],
-  'apns-id': [/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a UUID'],
-  'apns-collapse-id': [/^.{1,64}$/, 'at most 64 characters'],
-  'x-wns-type': [/^wns\/(toast|tile|badge|raw)$/i, 'wns/toast, wns/tile, wns/badge or wns/raw'],
-  'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
-  'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],
-  'x-windowsphone-target': [/^(toast|token)$/i, 'toast or token'],
 };
 
 function platformHeaders(headers: Headers, format: SendFormat): Record<string, string> {

@@ -5,6 +5,7 @@
  */
 import { compileTemplate, validateTemplateExpression } from '../templates/index.ts';
 import { HubError } from '../shared/errors.ts';
+import { apnsExpirationSeconds, EXPIRY_FORMS } from './apns-expiry.ts';
 import type { PlatformName, PnsHandle, RegistrationTemplate, TemplateHeader } from './model.ts';
 
 /** Longest handle accepted (FCM tokens are ~160-250 chars; WNS channel URIs ~200; generous headroom). */
@@ -106,6 +107,23 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
   }
 }
 
+/**
+ * Literal values of platform headers that the PNS would refuse (§13.1: literals must parse; priority as a
+ * byte, apns-expiration as an int), checked at the edge so a typo is a 400 now rather than a failed push on
+ * every send. Shared by template headers and the headers of a native send. Expressions are checked apart.
+ */
+export const PLATFORM_HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+  'apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
+  'apns-expiration': [/^\d{1,12}$/, 'a UNIX time in seconds (0: do not store)'],
+  'apns-push-type': [/^[a-z]{1,32}$/, 'an APNs push type such as alert or background'],
+  'apns-id': [/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a UUID'],
+  'apns-collapse-id': [/^.{1,64}$/, 'at most 64 characters'],
+  'x-wns-type': [/^wns\/(toast|tile|badge|raw)$/i, 'wns/toast, wns/tile, wns/badge or wns/raw'],
+  'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
+  'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],
+  'x-windowsphone-target': [/^(toast|token)$/i, 'toast or token'],
+};
+
 /** WNS notification types (X-WNS-Type) and the body format each takes (pns-protocols §1.4). */
 const WNS_TYPES = new Set(['wns/toast', 'wns/tile', 'wns/badge', 'wns/raw']);
 
@@ -141,6 +159,12 @@ function validateHeaders(platform: PlatformName, headers: readonly TemplateHeade
     }
     // A header value may be an expression (§13.1); a broken one is refused now, not at send time.
     if (/^[$.%#{]/.test(h.value)) validateTemplateExpression(h.value);
+    else {
+      const rule = PLATFORM_HEADER_RULES[lower];
+      if (rule !== undefined && !rule[0].test(h.value.trim())) {
+        throw invalid('invalid_header', `The value of header ${h.name} is '${h.value.slice(0, 60)}'; it must be ${rule[1]}, or an expression.`, { header: h.name });
+      }
+    }
   }
   if (platform === 'wns' && !names.has('x-wns-type')) {
     throw invalid('missing_header', 'A WNS template needs the header X-WNS-Type (wns/toast, wns/tile, wns/badge or wns/raw).', { header: 'X-WNS-Type' });
@@ -163,7 +187,13 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   const format = templateFormat(platform, t.headers);
   if (format !== 'raw') checkTemplateBody(t.body, format);
   else if (/^[$.%#{]/.test(t.body)) validateTemplateExpression(t.body);
-  if (t.expiry !== undefined && /^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
+  if (t.expiry !== undefined) {
+    if (/^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
+    // §13.1: a literal Expiry must parse as a date or 0, or it would fail every send (#10 item 8).
+    else if (apnsExpirationSeconds(t.expiry) === undefined) {
+      throw invalid('invalid_field', `Expiry '${t.expiry.slice(0, 60)}' is not a date; it must be ${EXPIRY_FORMS}.`, { field: 'Expiry' });
+    }
+  }
   if (t.priority !== undefined && !/^(5|10|1)$/.test(t.priority) && !/^[$.%#{]/.test(t.priority)) {
     throw invalid('invalid_field', 'Priority must be 10, 5 or 1 (apns-priority), or an expression.', { field: 'Priority' });
   }

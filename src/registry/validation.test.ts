@@ -1,0 +1,32 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rejects } from '../../test/fixtures/hub-error.ts';
+import { validateTemplate } from './validation.ts';
+
+const APNS_BODY = '{"aps":{"alert":"$(message)"}}';
+
+test('a literal Expiry must be a date or 0; an expression is checked as one (#10 item 8, §13.1)', () => {
+  for (const expiry of ['2030-01-01T00:00:00Z', 'Tue Jan 01 2030 00:00:00 GMT+0000 (Coordinated Universal Time)', '0', '1893456000', '$(expiry)', "{'2030-01-0' + $(day)}"]) {
+    assert.equal(validateTemplate('apns', { body: APNS_BODY, expiry }).expiry, expiry);
+  }
+  for (const expiry of ['next tuesday', 'soon', '2030-02-30T00:00:00Z']) {
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry }), 'invalid_request', 'invalid_field', { field: 'Expiry' });
+  }
+  rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry: '$(broken' }), 'invalid_request', 'template_expression_syntax');
+});
+
+test('literal template header values must be what the PNS takes; expressions pass (§13.1)', () => {
+  const ok = [
+    { name: 'apns-priority', value: '5' },
+    { name: 'apns-expiration', value: '0' },
+    { name: 'apns-push-type', value: 'background' },
+    { name: 'apns-collapse-id', value: '$(group)' },
+  ];
+  assert.deepEqual(validateTemplate('apns', { body: APNS_BODY, headers: ok }).headers, ok);
+  for (const [name, value] of [['apns-priority', 'high'], ['apns-expiration', 'next tuesday'], ['apns-push-type', 'Alert!'], ['apns-id', 'not-a-uuid']]) {
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, headers: [{ name: name!, value: value! }] }), 'invalid_request', 'invalid_header', { header: name });
+  }
+  const toast = '<toast><visual><binding template="ToastText01"><text id="1">$(m)</text></binding></visual></toast>';
+  rejects(() => validateTemplate('wns', { body: toast, headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }, { name: 'X-WNS-TTL', value: 'a day' }] }),
+    'invalid_request', 'invalid_header', { header: 'X-WNS-TTL' });
+});
