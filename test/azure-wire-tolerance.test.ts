@@ -92,4 +92,30 @@ describe('wire tolerance of the Azure surface', () => {
     });
     assert.equal(made, 201);
   });
+
+  test('legacy APNs send headers reach APNs as apns-priority and apns-expiration (#10 item 4)', async () => {
+    const device = await emulatorCall(h, 'apns', '/_emulator/devices', 'POST', { topic: 'com.example.app' });
+    const created = await call('POST', '/sandbox/registrations', entry('AppleRegistrationDescription', `<Tags>legacy</Tags><DeviceToken>${device.handle}</DeviceToken>`), { 'content-type': 'application/atom+xml;type=entry;charset=utf-8' });
+    assert.equal(created.status, 200, created.text);
+    const sent = await call('POST', '/sandbox/messages?api-version=2015-01', JSON.stringify({ aps: { alert: 'legacy' } }), {
+      'content-type': 'application/json;charset="utf-8"',
+      'servicebusnotification-format': 'apple',
+      'servicebusnotification-tags': 'legacy',
+      'x-apns-priority': '5',
+      'servicebusnotification-apns-expiry': '2030-01-31T13:05:09.000Z',
+    });
+    assert.equal(sent.status, 201, sent.text);
+    await h.worker.idle();
+    const got = (await emulatorCall(h, 'apns', `/_emulator/deliveries?handle=${device.handle}`)).deliveries as Array<{ headers: Record<string, string> }>;
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.headers['apns-priority'], '5');
+    assert.equal(got[0]!.headers['apns-expiration'], String(Date.UTC(2030, 0, 31, 13, 5, 9) / 1000));
+    assert.equal(got[0]!.headers['x-apns-priority'], undefined);
+
+    const bad = await call('POST', '/sandbox/messages', JSON.stringify({ aps: { alert: 'x' } }), {
+      'content-type': 'application/json', 'servicebusnotification-format': 'apple', 'servicebusnotification-apns-expiry': 'next tuesday',
+    });
+    assert.equal(bad.status, 400, bad.text);
+    assert.match(bad.text, /ServiceBusNotification-Apns-Expiry/);
+  });
 });

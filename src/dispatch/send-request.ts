@@ -11,6 +11,7 @@
 import { parseBatchSendBody, type MultipartLimits } from '../api/wire/multipart.ts';
 import { parseXml } from '../api/wire/atom.ts';
 import { REGISTRATION_KINDS, isTemplateKind, KIND_PLATFORM, type PlatformName, type PnsHandle, type RegistrationKind } from '../registry/model.ts';
+import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { PLATFORM_HEADER_RULES, validateHandle } from '../registry/validation.ts';
 import { HubError } from '../shared/errors.ts';
 import { parseTagExpression, type ParsedTagExpression, type TagExpressionLimits } from '../tags/index.ts';
@@ -167,6 +168,30 @@ function platformHeaders(headers: Headers, format: SendFormat): Record<string, s
       throw invalid('invalid_header', `Header ${name} is '${value.slice(0, 60)}'; it must be ${rule[1]}.`, { header: name });
     }
     out[name] = value.trim();
+  }
+  return legacyApnsHeaders(out);
+}
+
+/**
+ * §7.1: .NET and azure-sb send the priority as `X-Apns-Priority` and the expiry as
+ * `ServiceBusNotification-Apns-Expiry` (a date, as .NET or JS writes it). They become the APNs headers; an
+ * `apns-*` header given as well wins, being the newer and more specific of the two.
+ */
+function legacyApnsHeaders(out: Record<string, string>): Record<string, string> {
+  const priority = out['x-apns-priority'];
+  if (priority !== undefined) {
+    delete out['x-apns-priority'];
+    out['apns-priority'] ??= priority;
+  }
+  const expiry = out['servicebusnotification-apns-expiry'];
+  if (expiry !== undefined) {
+    delete out['servicebusnotification-apns-expiry'];
+    const seconds = apnsExpirationSeconds(expiry);
+    if (seconds === undefined) {
+      throw invalid('invalid_header', `Header ServiceBusNotification-Apns-Expiry is '${expiry.slice(0, 60)}'; it must be a date such as 2030-01-01T00:00:00Z, seconds since 1970, or 0.`,
+        { header: 'servicebusnotification-apns-expiry' });
+    }
+    out['apns-expiration'] ??= String(seconds);
   }
   return out;
 }
