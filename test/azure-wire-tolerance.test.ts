@@ -118,4 +118,21 @@ describe('wire tolerance of the Azure surface', () => {
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.text, /ServiceBusNotification-Apns-Expiry/);
   });
+
+  test('a WNS raw template whose body is JSON is stored and rendered as text with expressions inside (#10 item 5)', async () => {
+    const device = await emulatorCall(h, 'wns', '/_emulator/devices', 'POST', {});
+    const channel = device.channelUri as string;
+    const created = await call('POST', '/sandbox/registrations', entry('WindowsTemplateRegistrationDescription',
+      `<Tags>raw</Tags><ChannelUri>${channel.replaceAll('&', '&amp;')}</ChannelUri><BodyTemplate><![CDATA[{"m":"$(message)","n":#(count)}]]></BodyTemplate>`
+      + '<WnsHeaders><WnsHeader><Header>X-WNS-Type</Header><Value>wns/raw</Value></WnsHeader></WnsHeaders>'), { 'content-type': 'application/atom+xml;type=entry;charset=utf-8' });
+    assert.equal(created.status, 200, created.text);
+    const sent = await call('POST', '/sandbox/messages', JSON.stringify({ message: 'yo', count: '3' }), {
+      'content-type': 'application/json', 'servicebusnotification-format': 'template', 'servicebusnotification-tags': 'raw',
+    });
+    assert.equal(sent.status, 201, sent.text);
+    await h.worker.idle();
+    const got = (await emulatorCall(h, 'wns', `/_emulator/deliveries?handle=${encodeURIComponent(device.handle)}`)).deliveries as Array<{ payload: string; headers: Record<string, string> }>;
+    assert.equal(got.length, 1);
+    assert.equal(got[0]!.payload, '{"m":"yo","n":3}');
+  });
 });

@@ -8,7 +8,7 @@ import type { Platform } from '../hubs/credentials.ts';
 import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts';
 import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
-import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateProperties } from '../templates/index.ts';
+import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
@@ -69,7 +69,7 @@ export class Renderer {
   private readonly templates = new Map<string, CompiledTemplate>();
   private readonly properties = new WeakMap<object, TemplateProperties>();
 
-  private compiled(body: string, format: 'json' | 'xml'): CompiledTemplate {
+  private compiled(body: string, format: TemplateFormat): CompiledTemplate {
     const key = `${format}\n${body}`;
     let c = this.templates.get(key);
     if (!c) {
@@ -113,7 +113,7 @@ export class Renderer {
     const vars = reg.pushVariables;
     const value = (v: string) => (isExpression(v) ? renderTemplateExpression(validateTemplateExpression(v), props, vars) : v);
     const format = templateFormat(reg.handle.platform, t.headers);
-    const payload = format === 'raw' ? value(t.body) : renderTemplate(this.compiled(t.body, format), props, vars);
+    const payload = renderTemplate(this.compiled(t.body, format), props, vars);
     // The send's headers first, the template's own win (they belong to this device's template).
     const headers: Record<string, string> = { ...req.headers };
     for (const h of t.headers ?? []) headers[h.name.toLowerCase()] = value(h.value);

@@ -30,3 +30,12 @@ test('literal template header values must be what the PNS takes; expressions pas
   rejects(() => validateTemplate('wns', { body: toast, headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }, { name: 'X-WNS-TTL', value: 'a day' }] }),
     'invalid_request', 'invalid_header', { header: 'X-WNS-TTL' });
 });
+
+test('a WNS raw template body may be any text: JSON, XML, or words with expressions inside (#10 item 5)', () => {
+  const raw = [{ name: 'X-WNS-Type', value: 'wns/raw' }];
+  for (const body of ['{"m":"$(message)"}', 'just text', '<not-xml', "{'a' + $(b)}", '$(message)']) {
+    assert.equal(validateTemplate('wns', { body, headers: raw }).body, body);
+  }
+  // A toast is still XML with expressions as whole values.
+  rejects(() => validateTemplate('wns', { body: '{"m":"$(message)"}', headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }] }), 'invalid_request', 'template_xml_syntax');
+});

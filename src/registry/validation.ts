@@ -185,8 +185,8 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   }
   validateHeaders(platform, t.headers ?? []);
   const format = templateFormat(platform, t.headers);
-  if (format !== 'raw') checkTemplateBody(t.body, format);
-  else if (/^[$.%#{]/.test(t.body)) validateTemplateExpression(t.body);
+  // A raw body (wns/raw) is opaque text with expressions inside, whatever it looks like (#10 item 5).
+  checkTemplateBody(t.body, format);
   if (t.expiry !== undefined) {
     if (/^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
     // §13.1: a literal Expiry must parse as a date or 0, or it would fail every send (#10 item 8).
@@ -209,7 +209,7 @@ const compiledBodies = new Set<string>();
 const MAX_COMPILED_BODIES = 1000;
 const MAX_CACHED_BODY_LENGTH = 4096;
 
-function checkTemplateBody(body: string, format: Exclude<ReturnType<typeof templateFormat>, 'raw'>): void {
+function checkTemplateBody(body: string, format: ReturnType<typeof templateFormat>): void {
   const key = `${format}\n${body}`;
   if (compiledBodies.has(key)) return;
   compileTemplate(body, format);
