@@ -135,4 +135,28 @@ describe('wire tolerance of the Azure surface', () => {
     assert.equal(got.length, 1);
     assert.equal(got[0]!.payload, '{"m":"yo","n":3}');
   });
+
+  test('by-tag listing folds the system-tag prefix; a token signed over the unencoded path covers it (#10 items 3, 6)', async () => {
+    const t = token();
+    const inst = JSON.stringify({ installationId: 'Fold-1', platform: 'apns', pushChannel: t });
+    assert.equal((await call('PUT', '/sandbox/installations/Fold-1', inst, { 'content-type': 'application/json' })).status, 200);
+    for (const spelled of ['$InstallationId:%7BFold-1%7D', '$installationid:%7BFold-1%7D', '$INSTALLATIONID:%7bFold-1%7d']) {
+      const listed = await call('GET', `/sandbox/tags/${spelled}/registrations?api-version=2015-01`, undefined, {});
+      assert.equal(listed.status, 200, listed.text);
+      assert.equal((listed.text.match(/<entry /g) ?? []).length, 1, spelled);
+      assert.ok(listed.text.includes(t.toUpperCase()), spelled);
+    }
+    assert.equal(((await call('GET', '/sandbox/tags/$InstallationId:%7Bfold-1%7D/registrations', undefined, {})).text.match(/<entry /g) ?? []).length, 0,
+      'the value inside the braces keeps its case');
+
+    // azure-sb signs lower(encodeURIComponent(lower(URL))) over the unencoded path; the request line has %7B...%7D.
+    const uri = `https://127.0.0.1/sandbox/tags/$installationid:{Fold-1}/registrations?api-version=2013-04`;
+    const sr = encodeURIComponent(uri.toLowerCase()).toLowerCase();
+    const se = String(Math.floor(Date.now() / 1000) + 300);
+    const sig = encodeURIComponent(createHmac('sha256', key.primaryKey).update(`${sr}\n${se}`).digest('base64'));
+    const sb = `SharedAccessSignature sig=${sig}&se=${se}&skn=${key.name}&sr=${sr}`;
+    const listed = await call('GET', '/sandbox/tags/$installationid:%7BFold-1%7D/registrations?api-version=2013-04', undefined, { authorization: sb });
+    assert.equal(listed.status, 200, listed.text);
+    assert.equal((listed.text.match(/<entry /g) ?? []).length, 1);
+  });
 });
