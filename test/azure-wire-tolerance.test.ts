@@ -159,4 +159,31 @@ describe('wire tolerance of the Azure surface', () => {
     assert.equal(listed.status, 200, listed.text);
     assert.equal((listed.text.match(/<entry /g) ?? []).length, 1);
   });
+
+  test('text XML cannot carry and expiry literals that name no date are refused with 400; nothing is stored (#10 items 7, 8)', async () => {
+    const before = (await h.admin('GET', '/hubs/sandbox/registrations?count=true&top=1')).body.total as number;
+    const atom = { 'content-type': 'application/atom+xml;type=entry;charset=utf-8' };
+    const t = token();
+    const apple = (inner: string) => entry('AppleTemplateRegistrationDescription', `<DeviceToken>${t}</DeviceToken>${inner}`);
+    const cases: Array<[string, Promise<Answer>, RegExp]> = [
+      ['a control character in the body', call('POST', '/sandbox/registrations', apple('<BodyTemplate><![CDATA[{"aps":{"alert":"a\u0001b"}}]]></BodyTemplate>'), atom), /U\+0001/],
+      ['a control character in a header value', call('POST', '/sandbox/registrations', apple('<BodyTemplate><![CDATA[{}]]></BodyTemplate><ApnsHeaders><ApnsHeader><Header>apns-collapse-id</Header><Value>x\u001fy</Value></ApnsHeader></ApnsHeaders>'), atom), /U\+001F/],
+      ['an expiry that names no date', call('POST', '/sandbox/registrations', apple('<BodyTemplate><![CDATA[{}]]></BodyTemplate><Expiry>next tuesday</Expiry>'), atom), /Expiry 'next tuesday' is not a date/],
+      ['a control character in an installation template', call('PUT', '/sandbox/installations/cc-inst',
+        JSON.stringify({ installationId: 'cc-inst', platform: 'apns', pushChannel: t, templates: { a: { body: '{"aps":{"alert":"\u0002"}}' } } }), { 'content-type': 'application/json' }), /U\+0002/],
+      ['an installation template expiry that names no date', call('PUT', '/sandbox/installations/cc-inst',
+        JSON.stringify({ installationId: 'cc-inst', platform: 'apns', pushChannel: t, templates: { a: { body: '{}', expiry: 'next tuesday' } } }), { 'content-type': 'application/json' }), /not a date/],
+      ['a control character in push variables', call('PUT', '/sandbox/installations/cc-inst',
+        JSON.stringify({ installationId: 'cc-inst', platform: 'apns', pushChannel: t, pushVariables: { v: 'a\u0003' } }), { 'content-type': 'application/json' }), /U\+0003/],
+    ];
+    for (const [name, answer, detail] of cases) {
+      const r = await answer;
+      assert.equal(r.status, 400, `${name}: ${r.text}`);
+      assert.match(r.text, /^<Error><Code>400<\/Code><Detail>/, name);
+      assert.match(r.text, detail, name);
+      assert.ok(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(r.text), `${name}: the error body itself is well-formed XML`);
+    }
+    assert.equal((await h.admin('GET', '/hubs/sandbox/registrations?count=true&top=1')).body.total, before, 'nothing was stored');
+    assert.equal((await call('GET', '/sandbox/installations/cc-inst', undefined, {})).status, 404);
+  });
 });

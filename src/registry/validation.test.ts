@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rejects } from '../../test/fixtures/hub-error.ts';
-import { validateTemplate } from './validation.ts';
+import { validateHandle, validatePushVariables, validateTemplate } from './validation.ts';
 
 const APNS_BODY = '{"aps":{"alert":"$(message)"}}';
 
@@ -38,4 +38,21 @@ test('a WNS raw template body may be any text: JSON, XML, or words with expressi
   }
   // A toast is still XML with expressions as whole values.
   rejects(() => validateTemplate('wns', { body: '{"m":"$(message)"}', headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }] }), 'invalid_request', 'template_xml_syntax');
+});
+
+test('text XML cannot carry is refused in every template field, handle field and push variable (#10 item 7)', () => {
+  const raw = [{ name: 'X-WNS-Type', value: 'wns/raw' }];
+  for (const ch of ['\u0001', '\u0008', '\u000b', '\u001f', '\ufffe', '\ud800']) {
+    const at = (field: string) => ({ field });
+    rejects(() => validateTemplate('wns', { body: `a${ch}b`, headers: raw }), 'invalid_request', 'invalid_character', at('BodyTemplate'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, name: `n${ch}` }), 'invalid_request', 'invalid_character', at('TemplateName'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry: `{'2030-01-01' + '${ch}'}` }), 'invalid_request', 'invalid_character', at('Expiry'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, priority: `{'1' + '${ch}'}` }), 'invalid_request', 'invalid_character', at('Priority'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, headers: [{ name: 'apns-collapse-id', value: `c${ch}` }] }), 'invalid_request', 'invalid_character', { header: 'apns-collapse-id' });
+    rejects(() => validateHandle('wns', { value: 'https://db5.notify.windows.com/?token=x', secondaryTileName: `t${ch}` }), 'invalid_request', 'invalid_character', at('SecondaryTileName'));
+    rejects(() => validatePushVariables({ v: `x${ch}y` }), 'invalid_request', 'invalid_character', at('PushVariables'));
+  }
+  // Tab, CR and LF are XML; so are characters outside the BMP.
+  assert.equal(validateTemplate('wns', { body: 'a\tb\r\nc 😀', headers: raw }).body, 'a\tb\r\nc 😀');
+  assert.deepEqual(validatePushVariables({ v: 'line\nbreak' }), { v: 'line\nbreak' });
 });

@@ -5,6 +5,7 @@
  */
 import { compileTemplate, validateTemplateExpression } from '../templates/index.ts';
 import { HubError } from '../shared/errors.ts';
+import { codePointName, NOT_XML_CHAR } from '../shared/xml-chars.ts';
 import { apnsExpirationSeconds, EXPIRY_FORMS } from './apns-expiry.ts';
 import type { PlatformName, PnsHandle, RegistrationTemplate, TemplateHeader } from './model.ts';
 
@@ -20,11 +21,24 @@ function invalid(reason: string, message: string, details: Record<string, unknow
   return new HubError('invalid_request', message, { reason, ...details });
 }
 
+/**
+ * Refuses text XML cannot carry (400, reason `invalid_character`), naming the field and the character: every
+ * registration field is written into Atom feeds (§6.5), and one such character breaks a strict reader's feed.
+ */
+export function requireXmlText(value: string, field: string, label = field, details: Record<string, unknown> = {}): string {
+  const m = NOT_XML_CHAR.exec(value);
+  if (m !== null) {
+    throw invalid('invalid_character', `${label} contains the character ${codePointName(m[0])} at position ${m.index}, which XML cannot carry; remove it.`,
+      { field, position: m.index, ...details });
+  }
+  return value;
+}
+
 function requireString(value: unknown, field: string, max = MAX_HANDLE_LENGTH): string {
   if (typeof value !== 'string' || value.trim() === '') throw invalid('missing_field', `${field} is required and must be a non-empty string.`, { field });
   if (value.length > max) throw invalid('field_too_long', `${field} is longer than ${max} characters.`, { field, limit: max });
   if (/[\s\u0000-\u001f]/.test(value)) throw invalid('invalid_handle', `${field} must not contain spaces or control characters.`, { field });
-  return value;
+  return requireXmlText(value, field);
 }
 
 function httpsUrl(value: string, field: string, allowLoopbackHttp: boolean): string {
@@ -90,6 +104,7 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
       if (tile !== undefined && (typeof tile !== 'string' || tile.length > 256)) {
         throw invalid('invalid_field', 'SecondaryTileName must be a string of at most 256 characters.', { field: 'SecondaryTileName' });
       }
+      if (typeof tile === 'string') requireXmlText(tile, 'SecondaryTileName');
       return tile ? { platform, value, secondaryTileName: tile as string } : { platform, value };
     }
     case 'browser':
@@ -145,6 +160,7 @@ function validateHeaders(platform: PlatformName, headers: readonly TemplateHeade
     if (typeof h.value !== 'string' || h.value.length > 4096 || /[\r\n]/.test(h.value)) {
       throw invalid('invalid_header', `The value of header ${h.name} must be one line of at most 4096 characters.`, { header: h.name });
     }
+    requireXmlText(h.value, 'headers', `The value of header ${h.name}`, { header: h.name });
     const lower = h.name.toLowerCase();
     if (names.has(lower)) throw invalid('invalid_header', `Header ${h.name} is given twice.`, { header: h.name });
     names.add(lower);
@@ -183,6 +199,10 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   if (t.name !== undefined && (typeof t.name !== 'string' || t.name.length > MAX_TEMPLATE_NAME_LENGTH)) {
     throw invalid('invalid_field', `TemplateName must be a string of at most ${MAX_TEMPLATE_NAME_LENGTH} characters.`, { field: 'TemplateName' });
   }
+  requireXmlText(t.body, 'BodyTemplate');
+  if (t.name !== undefined) requireXmlText(t.name, 'TemplateName');
+  if (t.expiry !== undefined) requireXmlText(t.expiry, 'Expiry');
+  if (t.priority !== undefined) requireXmlText(t.priority, 'Priority');
   validateHeaders(platform, t.headers ?? []);
   const format = templateFormat(platform, t.headers);
   // A raw body (wns/raw) is opaque text with expressions inside, whatever it looks like (#10 item 5).
@@ -228,6 +248,7 @@ export function validatePushVariables(value: unknown, field = 'PushVariables'): 
   for (const [k, v] of entries) {
     if (!/^[A-Za-z0-9_]{1,120}$/.test(k)) throw invalid('invalid_field', `${field} key '${k.slice(0, 130)}' must be 1 to 120 of A-Z, a-z, 0-9, _.`, { field });
     if (typeof v !== 'string' || v.length > 4096) throw invalid('invalid_field', `${field} value of '${k}' must be a string of at most 4096 characters.`, { field });
+    requireXmlText(v, field, `${field} value of '${k}'`);
   }
   return value as Record<string, string>;
 }
