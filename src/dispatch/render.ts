@@ -6,8 +6,9 @@
  */
 import type { Platform } from '../hubs/credentials.ts';
 import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts';
+import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
-import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateProperties } from '../templates/index.ts';
+import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
@@ -68,7 +69,7 @@ export class Renderer {
   private readonly templates = new Map<string, CompiledTemplate>();
   private readonly properties = new WeakMap<object, TemplateProperties>();
 
-  private compiled(body: string, format: 'json' | 'xml'): CompiledTemplate {
+  private compiled(body: string, format: TemplateFormat): CompiledTemplate {
     const key = `${format}\n${body}`;
     let c = this.templates.get(key);
     if (!c) {
@@ -112,16 +113,17 @@ export class Renderer {
     const vars = reg.pushVariables;
     const value = (v: string) => (isExpression(v) ? renderTemplateExpression(validateTemplateExpression(v), props, vars) : v);
     const format = templateFormat(reg.handle.platform, t.headers);
-    const payload = format === 'raw' ? value(t.body) : renderTemplate(this.compiled(t.body, format), props, vars);
+    const payload = renderTemplate(this.compiled(t.body, format), props, vars);
     // The send's headers first, the template's own win (they belong to this device's template).
     const headers: Record<string, string> = { ...req.headers };
     for (const h of t.headers ?? []) headers[h.name.toLowerCase()] = value(h.value);
     if (t.priority) headers['apns-priority'] = value(t.priority);
     if (t.expiry) {
       const expiry = value(t.expiry);
-      const ms = Date.parse(expiry);
-      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2).
-      headers['apns-expiration'] = expiry === '0' ? '0' : Number.isNaN(ms) ? expiry : String(Math.floor(ms / 1000));
+      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2). A literal was checked
+      // when registered; an expression's text that names no date goes as it is, so APNs's answer says why.
+      const seconds = apnsExpirationSeconds(expiry);
+      headers['apns-expiration'] = seconds === undefined ? expiry : String(seconds);
     }
     return { ...base, payload, headers };
   }
