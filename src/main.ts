@@ -157,7 +157,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   // the operator allows, and in sandbox mode exactly the emulators' origins (added once they start, below).
   const allowedOrigins = [...(config.pns.allowedEndpointOrigins ?? [])];
   const endpoints = endpointPolicy({ allowedOrigins: () => allowedOrigins });
-  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), endpoints);
+  // A sandbox's Web Push goes to its emulator (and the operator's origins) only: issue 10 item 11.
+  const webPushEndpoints = config.sandbox ? endpointPolicy({ allowedOrigins: () => allowedOrigins, onlyAllowedOrigins: true }) : endpoints;
+  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), { browser: webPushEndpoints, wns: endpoints });
   for (const f of secureDataDir(dataDir)) {
     if (f.what === 'directory') logger.warn({ path: f.path, mode: f.mode }, 'the data directory can be read by other users: chmod 700 it');
     else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
@@ -175,7 +177,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
-    browser: new WebPushConnector({ ...connectorOptions, endpoints }),
+    browser: new WebPushConnector({ ...connectorOptions, endpoints: webPushEndpoints }),
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);

@@ -81,16 +81,21 @@ describe('endpoint rules in sandbox mode', () => {
     assert.equal((await h.admin('GET', '/hubs/sandbox/installations?count=true&top=1')).body.total, 0);
   });
 
-  test("the emulators' endpoints and public https endpoints are accepted; a PATCH to a local endpoint is not", async () => {
+  test("the emulators' endpoints and public WNS channels are accepted; other Web Push origins and a PATCH to a local endpoint are not", async () => {
     const web = await emulatorCall(h, 'browser', '/_emulator/devices', 'POST', {});
     const channel = await emulatorCall(h, 'wns', '/_emulator/devices', 'POST', {});
     const ok = [
       await call(h, listen, 'PUT', '/installations/web-ok', JSON.stringify({ installationId: 'web-ok', platform: 'browser', pushChannel: { endpoint: web.endpoint, ...web.keys }, tags: ['endpoint-rules'] }), 'application/json'),
       await call(h, listen, 'POST', '/registrations', windowsEntry(channel.channelUri)),
-      await call(h, listen, 'POST', '/registrations', browserEntry('https://fcm.googleapis.com/fcm/send/abc')),
       await call(h, listen, 'POST', '/registrations', windowsEntry('https://db5.notify.windows.com/?token=AwYAAAB')),
     ];
     for (const r of ok) assert.ok(r.status === 200 || r.status === 201, r.text);
+    // A sandbox's Web Push reaches its emulator only, even a public push service (issue 10 item 11).
+    const before = await total(h);
+    const publicPush = await call(h, listen, 'POST', '/registrations', browserEntry('https://fcm.googleapis.com/fcm/send/abc'));
+    assert.equal(publicPush.status, 400, publicPush.text);
+    assert.match(publicPush.text, /in sandbox mode Herald connects only to the emulators' origins/);
+    assert.equal(await total(h), before, 'nothing stored');
     // A PATCH that moves the installation's endpoint to a local address is refused; the installation keeps its own.
     const patch = await call(h, listen, 'PATCH', '/installations/web-ok', JSON.stringify([{ op: 'replace', path: '/pushChannel', value: { endpoint: 'https://127.0.0.1:1/x', p256dh: P256DH, auth: AUTH } }]), 'application/json-patch+json');
     assert.equal(patch.status, 400, patch.text);
@@ -129,5 +134,7 @@ describe('endpoint rules outside sandbox mode', () => {
     assert.equal(await total(h), 0);
     const allowed = await call(h, listen, 'POST', '/registrations', browserEntry('https://10.1.2.3:8443/push/x'));
     assert.equal(allowed.status, 200, allowed.text);
+    const publicPush = await call(h, listen, 'POST', '/registrations', browserEntry('https://fcm.googleapis.com/fcm/send/abc'));
+    assert.equal(publicPush.status, 200, publicPush.text);
   });
 });

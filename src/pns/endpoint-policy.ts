@@ -26,6 +26,11 @@ export interface EndpointPolicyOptions {
    * is made.
    */
   allowedOrigins?: () => Iterable<string>;
+  /**
+   * Connect to the allowed origins and nowhere else (sandbox mode, for Web Push: a sandbox talks to its
+   * emulators, so a device registered there cannot make Herald reach out to any other host).
+   */
+  onlyAllowedOrigins?: boolean;
   /** Resolves a host name to its addresses (default: the system resolver, dns.lookup). Tests give a fixed table. */
   resolve?: (hostname: string, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 }
@@ -98,6 +103,7 @@ export function endpointPolicy(opts: EndpointPolicyOptions = {}): EndpointPolicy
   return {
     problem(url) {
       if (allowed(url.origin)) return undefined;
+      if (opts.onlyAllowedOrigins) return `in sandbox mode Herald connects only to the emulators' origins and pns.allowedEndpointOrigins, not ${url.origin}`;
       if (url.protocol !== 'https:') return `it must be an https URL (not ${url.protocol.replace(/:$/, '')})`;
       const host = url.hostname.replace(/^\[|\]$/g, '');
       if (isIP(host) !== 0) return isPublicAddress(host) ? undefined : `${host} is not a public address (loopback, private, link-local, multicast or reserved)`;
@@ -107,6 +113,13 @@ export function endpointPolicy(opts: EndpointPolicyOptions = {}): EndpointPolicy
     },
     lookup(origin) {
       if (allowed(origin)) return undefined;
+      if (opts.onlyAllowedOrigins) {
+        return ((hostname: string, _options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family?: number) => void) => {
+          const e = new Error(`${ENDPOINT_REFUSED}: ${hostname} is not an origin this hub may reach in sandbox mode`) as NodeJS.ErrnoException;
+          e.code = 'EHERALDREFUSED';
+          callback(e, '', 0);
+        }) as LookupFunction;
+      }
       return ((hostname: string, options: LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
         (opts.resolve ?? systemResolve)(hostname, (err, all) => {
           if (err) return callback(err, '', 0);

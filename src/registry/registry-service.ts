@@ -54,8 +54,8 @@ export class RegistryService {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly tokens: ContinuationTokens,
-    /** Where Herald may connect on a device's word (Web Push endpoints, WNS channels). Default: public https. */
-    private readonly endpoints: EndpointPolicy = endpointPolicy(),
+    /** Where Herald may connect on a device's word, per platform (Web Push endpoints, WNS channels). Default: public https. */
+    private readonly endpoints: Readonly<Record<'browser' | 'wns', EndpointPolicy>> = { browser: endpointPolicy(), wns: endpointPolicy() },
   ) {}
 
   /**
@@ -64,7 +64,7 @@ export class RegistryService {
    */
   private checkEndpoint(handle: PnsHandle, field = HANDLE_FIELD[handle.platform]): void {
     if (handle.platform !== 'browser' && handle.platform !== 'wns') return;
-    const problem = this.endpoints.problem(new URL(handle.value));
+    const problem = this.endpoints[handle.platform].problem(new URL(handle.value));
     if (problem) {
       throw new HubError('invalid_request', `${field} is not an endpoint Herald may connect to: ${problem}.`, { reason: 'endpoint_not_allowed', field });
     }
