@@ -166,6 +166,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
   }
   const files = new FileArea(dataDir);
+  hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
   // (each connector keeps Node's public roots beside them, for real PNS endpoints).

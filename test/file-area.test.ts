@@ -146,4 +146,19 @@ describe('the file area across hubs', () => {
     const job = await h.admin('POST', '/hubs/sandbox/jobs', { type: 'ImportCreateRegistrations', importFile: 'devices.txt/inside-a-file' });
     assert.equal(job.status, 400, JSON.stringify(job.body));
   });
+
+  test("a deleted hub's folder goes with it: a new hub of the same name finds none of its files", async () => {
+    assert.equal((await h.admin('POST', '/hubs', { name: 'Gone' })).status, 201);
+    assert.equal((await h.admin('PUT', '/files/hubs/Gone/out/Output.txt', 'handles', { 'content-type': 'text/plain' })).status, 201);
+    const get = async (path: string) => {
+      const res = await fetch(`${h.adminUrl}/_admin/v1/files/${path}`, { headers: { authorization: `Bearer ${h.adminKey}` } });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    assert.equal(await get('hubs/Gone/out/Output.txt'), 200);
+    assert.equal((await h.admin('DELETE', '/hubs/gone')).status, 204);
+    assert.equal((await h.admin('POST', '/hubs', { name: 'Gone' })).status, 201);
+    assert.equal(await get('hubs/Gone/out/Output.txt'), 404);
+    assert.equal(await get('hubs/other/devices.txt'), 200, "another hub's files stay");
+  });
 });

@@ -218,9 +218,18 @@ export class HubService {
     return updated;
   }
 
+  private readonly deletedListeners: Array<(hub: string) => void> = [];
+
+  /** Called with a hub's stored name once it is deleted (its files go with it: issue 10 items 12, 15). */
+  onHubDeleted(listener: (hub: string) => void): void {
+    this.deletedListeners.push(listener);
+  }
+
   async deleteHub(name: string): Promise<void> {
+    const stored = (await this.store.hubs.get(name))?.name ?? name;
     if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
     this.invalidate(name);
+    for (const listener of this.deletedListeners) listener(stored);
   }
 
   /** The scope key for a hub (which must exist) or the namespace. */

@@ -9,8 +9,8 @@
  * another hub's uploads nor learn whether a path outside its folder exists. Every message names paths
  * relative to the area, never the server's absolute paths.
  */
-import { mkdirSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HubError } from '../shared/errors.ts';
 
@@ -43,6 +43,19 @@ export class FileArea {
   /** The folder of a hub's Azure-surface jobs, relative to the area (`hubs/<hub>`). */
   hubFolder(hub: string): string {
     return `${HUBS_FOLDER}/${hub}`;
+  }
+
+  /**
+   * Removes a deleted hub's folder, so a new hub of the same name starts with none of its files (its
+   * jobs' outputs hold device handles). Hub names cannot hold '/' or start with '.', and the path is
+   * checked to be the folder itself.
+   */
+  removeHubFolder(hub: string): void {
+    const base = resolve(this.root, HUBS_FOLDER);
+    for (const name of existingNames(base, hub)) {
+      const folder = resolve(base, name);
+      if (dirname(folder) === base) rmSync(folder, { recursive: true, force: true });
+    }
   }
 
   /**
@@ -163,3 +176,12 @@ const FS_REASONS: Record<string, string> = {
   EPERM: 'permission denied',
   ENOSPC: 'the disk is full',
 };
+
+/** The entries of `dir` whose name equals `name` case-insensitively (hub names are; folders may not be). */
+function existingNames(dir: string, name: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => n.toLowerCase() === name.toLowerCase());
+  } catch {
+    return [];
+  }
+}
