@@ -233,26 +233,26 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
     await worker.start();
-    const prune = setInterval(() => {
+    // Retention timers run on the injected clock (virtual time in tests); the shutdown bounds below stay
+    // on real time, since they bound real sockets and must fire even when a test's clock stands still.
+    const prune = clock.setInterval(() => {
       store.dispatch.pruneOutcomes(clock.now() - config.dispatch.outcomeRetentionDays * 86_400_000, 10_000).catch((err) => logger.error({ err }, 'pruning outcomes failed'));
-    }, 60_000);
-    prune.unref();
+    }, 60_000).unref();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
-    const purge = setInterval(() => {
+    const purge = clock.setInterval(() => {
       registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
         (n) => n > 0 && logger.info({ purged: n }, 'expired registrations purged'),
         (err) => logger.error({ err }, 'purging expired registrations failed'),
       );
-    }, config.registry.purgeIntervalSeconds * 1000);
-    purge.unref();
+    }, config.registry.purgeIntervalSeconds * 1000).unref();
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
-        clearInterval(purge);
-        clearInterval(prune);
+        clock.clearTimer(purge);
+        clock.clearTimer(prune);
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {
           logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');
