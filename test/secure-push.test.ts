@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NotificationHubsClient, createFcmV1Installation, createFcmV1Notification } from '@azure/notification-hubs';
 import { createSasToken } from '../src/auth/sas.ts';
+import { ManualClock } from '../src/shared/clock.ts';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
 const SECRET = 'the account balance is 4,217.08';
@@ -25,8 +26,10 @@ describe('secure push', () => {
   const read = (id: string, cred?: string, hub = 'sandbox') =>
     fetch(`${h.httpUrl}/_device/v1/hubs/${hub}/payloads/${id}`, { headers: cred ? { authorization: `Bearer ${cred}` } : {} }).then(async (r) => ({ status: r.status, text: await r.text() }));
 
+  // The TTL runs on the hub's clock: the test moves it past the expiry instead of waiting.
+  const clock = new ManualClock(Date.now());
   before(async () => {
-    h = await startTestHerald();
+    h = await startTestHerald({}, { clock });
     client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
     devices = await Promise.all([0, 1, 2].map(() => emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})));
     await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'alice-phone', pushChannel: devices[0]!.token, tags: ['secret'] }));
@@ -47,7 +50,7 @@ describe('secure push', () => {
     const body = JSON.stringify({ message: { notification: { title: 'Balance', body: SECRET } } });
     const res = await client.sendNotification(createFcmV1Notification({ body, headers: { 'X-Herald-Secure': 'true', 'X-Herald-Secure-TTL': '2' } }), { tagExpression: 'secret' });
     const id = res.notificationId!;
-    await h.worker.idle();
+    await h.settle();
 
     const got = (await emulatorCall(h, 'fcmv1', `/_emulator/deliveries?handle=${encodeURIComponent(devices[0]!.handle)}`)).deliveries as Array<{ payload: string }>;
     assert.equal(got.length, 1);
@@ -72,7 +75,7 @@ describe('secure push', () => {
     const stored = readdirSync(h.dataDir).filter((f) => f.startsWith('herald.db')).map((f) => readFileSync(join(h.dataDir, f)).toString('latin1')).join('');
     assert.ok(!stored.includes('4,217.08'), 'it is sealed at rest');
 
-    await new Promise((r) => setTimeout(r, 2100));
+    await clock.advanceAsync(2000);
     const late = await read(id, alice.credential);
     assert.equal(late.status, 410, 'gone after its TTL');
   });
