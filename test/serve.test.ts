@@ -34,7 +34,7 @@ async function serve(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const banner = await new Promise<Banner>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 120_000);
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       for (const line of out.split('\n')) {
