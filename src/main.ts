@@ -268,19 +268,18 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     retention.start();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
-    const purge = setInterval(() => {
+    const purge = clock.setInterval(() => {
       registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
         (n) => n > 0 && logger.info({ purged: n }, 'expired registrations purged'),
         (err) => logger.error({ err }, 'purging expired registrations failed'),
       );
-    }, config.registry.purgeIntervalSeconds * 1000);
-    purge.unref();
+    }, config.registry.purgeIntervalSeconds * 1000).unref();
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
-        clearInterval(purge);
+        clock.clearTimer(purge);
         await retention.stop();
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {

@@ -34,7 +34,7 @@ async function serve(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const banner = await new Promise<Banner>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 120_000);
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       for (const line of out.split('\n')) {
@@ -48,6 +48,15 @@ async function serve(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
   return { child, banner, stdout: () => out, exit };
+}
+
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('herald serve', () => {
@@ -88,23 +97,30 @@ describe('herald serve', () => {
     let response = '';
     socket.on('data', (c) => (response += c));
     const ended = new Promise<void>((r) => socket.on('close', () => r()));
-    // Headers and half of the body: the request is in flight when the signal comes.
-    socket.write('POST /sandbox/messages/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{"a":');
-    await new Promise((r) => setTimeout(r, 300));
+    // Headers, then half of the body once the server has read them (its 100 Continue says so): the request
+    // is in flight when the signal comes, however long the server took to get there.
+    socket.write('POST /sandbox/messages/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 9\r\nExpect: 100-continue\r\n\r\n');
+    await until(() => response.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 'the server to read the request headers');
+    socket.write('{"a":');
     s.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    const refused = await new Promise<boolean>((resolve) => {
-      const c = connect(Number(url.port), url.hostname);
-      c.on('connect', () => {
-        c.destroy();
-        resolve(false);
+    await until(() => s.stdout().includes('shutting down'), 'the server to start shutting down');
+    // The listener closes as shutdown begins; look until it has (each look is a connect, no fixed wait).
+    const refusedNow = () =>
+      new Promise<boolean>((resolve) => {
+        const c = connect(Number(url.port), url.hostname);
+        c.on('connect', () => {
+          c.destroy();
+          resolve(false);
+        });
+        c.on('error', () => resolve(true));
       });
-      c.on('error', () => resolve(true));
-    });
+    let refused = false;
+    const bound = Date.now() + 60_000;
+    while (!(refused = await refusedNow()) && Date.now() < bound) await new Promise((r) => setTimeout(r, 20));
     assert.ok(refused, 'no new connections after the signal');
     socket.write('"b"}');
     await ended;
-    assert.match(response, /^HTTP\/1\.1 401 /, 'the in-flight request got its answer');
+    assert.match(response.replace('HTTP/1.1 100 Continue\r\n\r\n', ''), /^HTTP\/1\.1 401 /, 'the in-flight request got its answer');
     assert.match(response, /MissingToken/);
     assert.equal(await s.exit, 0);
   });

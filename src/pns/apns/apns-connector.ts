@@ -52,6 +52,7 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
       pool = new H2Pool(origin, {
         maxSessions: this.opts.sessionsPerCredential ?? 1,
         requestTimeoutMs: this.opts.requestTimeoutMs,
+        clock: this.clock,
         connect: {
           ...(this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {}),
           ...(c.auth === 'certificate' ? { cert: c.certificate, key: c.privateKey } : {}),

@@ -39,7 +39,7 @@ export class FcmConnector implements PnsConnector<FcmCredentials> {
     let pool = this.pools.get(origin);
     if (!pool) {
       // firebase-admin caps itself at 100 streams "to respect the backend limit" (§3.2); the server's SETTINGS rule.
-      pool = new H2Pool(origin, { requestTimeoutMs: this.opts.requestTimeoutMs, connect: this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {} });
+      pool = new H2Pool(origin, { requestTimeoutMs: this.opts.requestTimeoutMs, clock: this.clock, connect: this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {} });
       this.pools.set(origin, pool);
     }
     return pool;

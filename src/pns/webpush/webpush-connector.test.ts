@@ -147,8 +147,20 @@ test('expired subscription → handle-expired; another VAPID key (revoked) → r
   }
 });
 
-test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, a 50% mix: none lost', async () => {
-  const wp = new WebPushConnector({ ...local(), requestTimeoutMs: 300 });
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, a 50% mix: none lost', { timeout: 120_000 }, async () => {
+  // Request timeouts (ten minutes) run on this clock: nothing times out unless the test moves it, and
+  // on the machine's clock this test would outlast its two-minute bound.
+  const clock = new ManualClock(Date.now());
+  const wp = new WebPushConnector({ ...local(), requestTimeoutMs: 600_000, clock });
   try {
     const subs = await subscriptions(8);
     const one = { handle: subs[0]!.handle, payload: 'p' };
@@ -157,11 +169,17 @@ test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, 
       [{ status: 500 }, 'retry/PnsServerError', undefined],
       [{ status: 503, retryAfter: 5 }, 'retry/PnsUnavailable', 5000],
       [{ drop: true }, 'retry/PnsUnreachable', undefined],
-      [{ latencyMs: 1500 }, 'retry/PnsUnreachable', undefined],
+      [{ latencyMs: 3_600_000 }, 'retry/PnsUnreachable', undefined],
     ];
     for (const [fault, expected, after] of cases) {
       emu.core.faults.add({ ...fault, count: 1 });
-      const [o] = await wp.send({ credentials: creds, targets: [one] });
+      const sending = wp.send({ credentials: creds, targets: [one] });
+      if (fault.latencyMs) {
+        // The answer is held for an hour: once the emulator has the request, virtual time passes the timeout.
+        await until(() => emu.core.faults.list().length === 0, 'the emulator to hold the request');
+        clock.advance(600_000);
+      }
+      const [o] = await sending;
       assert.equal(kinds([o!])[0], expected, JSON.stringify(fault));
       assert.equal(o!.retryAfterMs, after);
     }

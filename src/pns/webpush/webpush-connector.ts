@@ -64,6 +64,7 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
       pool = new H2Pool(origin, {
         maxSessions: this.opts.sessionsPerOrigin ?? 1,
         requestTimeoutMs: this.opts.requestTimeoutMs,
+        clock: this.clock,
         connect: { ...(this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {}), ...(lookup ? { lookup } : {}) },
       });
       this.pools.set(origin, pool);

@@ -99,7 +99,9 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
   private post(r: WnsRequest, bearer: string): Promise<SendResult> {
     return new Promise((resolve) => {
       let settled = false;
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
       const done = (result: SendResult): void => {
+        this.clock.clearTimer(timer);
         if (!settled) {
           settled = true;
           resolve(result);
@@ -111,15 +113,16 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
           method: 'POST',
           agent: this.agent,
           headers: { ...r.headers, Authorization: `Bearer ${bearer}` },
-          // Idle time on the connection once it is ours: a request waiting in the Agent's queue for a free
-          // connection is not timed out for waiting.
-          timeout: this.timeoutMs,
         });
       } catch (err) {
         // Node refused the request before sending anything (a header it cannot write).
         return done({ ok: false, error: (err as Error).message, refused: true });
       }
-      req.on('timeout', () => req.destroy(new Error(`no answer from WNS within ${this.timeoutMs} ms`)));
+      // The timeout starts once a connection is ours (a request waiting in the Agent's queue for a free
+      // connection is not timed out for waiting), on the injected clock so tests run it on virtual time.
+      req.once('socket', () => {
+        if (!settled) timer = this.clock.setTimeout(() => req.destroy(new Error(`no answer from WNS within ${this.timeoutMs} ms`)), this.timeoutMs);
+      });
       req.on('error', (err) => done({ ok: false, error: err.message }));
       req.on('response', (res) => {
         // Drain the (empty) body so the connection goes back to the pool.
