@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { request as httpsRequest } from 'node:https';
 import { loadConfig } from '../src/config/load.ts';
-import type { Clock } from '../src/shared/clock.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startHerald, type RunningHerald } from '../src/main.ts';
 import { ManualClock, systemClock, type Clock } from '../src/shared/clock.ts';

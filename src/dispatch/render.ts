@@ -9,6 +9,7 @@ import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts
 import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
 import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
@@ -64,16 +65,30 @@ export function connectorHandle(h: PnsHandle): string {
 
 const isExpression = (v: string) => /^[$.%#{]/.test(v);
 
+/**
+ * Compiled templates kept, by count and by the characters of their bodies (a body may be 64 KiB, so a
+ * count alone allowed over a gigabyte). The least recently used goes first: the few templates an app's
+ * devices share stay, one-off bodies pass through.
+ */
+export const MAX_CACHED_TEMPLATES = 10_000;
+export const MAX_CACHED_TEMPLATE_CHARS = 16 * 1024 * 1024;
+
 export class Renderer {
   // Templates are parsed once per body, then rendered by substitution for every device.
-  private readonly templates = new Map<string, CompiledTemplate>();
+  private readonly templates = new BoundedMap<CompiledTemplate>({ maxEntries: MAX_CACHED_TEMPLATES, maxWeight: MAX_CACHED_TEMPLATE_CHARS, weigh: (_t, key) => key.length });
+  /** Templates and body characters kept (for tests of the bound). */
+  get cachedTemplates(): number {
+    return this.templates.size;
+  }
+  get cachedTemplateChars(): number {
+    return this.templates.totalWeight;
+  }
   private readonly properties = new WeakMap<object, TemplateProperties>();
 
   private compiled(body: string, format: TemplateFormat): CompiledTemplate {
     const key = `${format}\n${body}`;
     let c = this.templates.get(key);
     if (!c) {
-      if (this.templates.size > 10_000) this.templates.clear();
       c = compileTemplate(body, format);
       this.templates.set(key, c);
     }

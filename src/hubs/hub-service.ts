@@ -5,6 +5,7 @@
 import { generateKey } from '../auth/keys.ts';
 import type { SasRule } from '../auth/sas.ts';
 import type { Clock } from '../shared/clock.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { HubError } from '../shared/errors.ts';
 import { isRight, RIGHTS, type Right } from '../shared/rights.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
@@ -117,8 +118,21 @@ interface AuthEntry {
   until: number;
 }
 
+/**
+ * Hubs whose auth context is kept, and names found missing. Misses have their own, smaller share: a
+ * client may send any hub name, and random names must not push the real hubs out (least recently used
+ * goes first in each).
+ */
+export const MAX_CACHED_HUBS = 10_000;
+export const MAX_CACHED_MISSES = 1_000;
+
 export class HubService {
-  private readonly authCache = new Map<string, AuthEntry>();
+  private readonly authCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_HUBS });
+  private readonly missCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_MISSES });
+  /** Entries kept (for tests of the bound). */
+  get cachedAuthContexts(): number {
+    return this.authCache.size + this.missCache.size;
+  }
   /** Called after a hub is created (sandbox mode gives it emulator credentials). */
   onHubCreated: ((hub: string) => Promise<void>) | undefined;
 
@@ -130,20 +144,30 @@ export class HubService {
 
   /** Forget what is cached about a hub (all hubs for a namespace rule change). */
   private invalidate(hub: string | null): void {
-    if (hub === null) this.authCache.clear();
-    else this.authCache.delete(hub.toLowerCase());
+    if (hub === null) {
+      this.authCache.clear();
+      this.missCache.clear();
+    } else {
+      this.authCache.delete(hub.toLowerCase());
+      this.missCache.delete(hub.toLowerCase());
+    }
   }
 
   /** The hub and the rules that may sign requests to it, from memory when fresh (the hot path). */
   async authContext(name: string): Promise<{ hub: HubRecord | undefined; rules: SasRule[] }> {
     const key = name.toLowerCase();
     const now = this.clock.now();
-    const cached = this.authCache.get(key);
+    const cached = this.authCache.get(key) ?? this.missCache.get(key);
     if (cached && cached.until > now) return cached;
     const hub = await this.store.hubs.get(name);
     const entry: AuthEntry = { hub, rules: hub ? await this.signingRules(hub) : [], until: now + AUTH_CACHE_MS };
-    if (this.authCache.size > 10_000) this.authCache.clear();
-    this.authCache.set(key, entry);
+    if (hub) {
+      this.missCache.delete(key);
+      this.authCache.set(key, entry);
+    } else {
+      this.authCache.delete(key);
+      this.missCache.set(key, entry);
+    }
     return entry;
   }
 

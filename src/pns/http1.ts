@@ -1,8 +1,8 @@
 /** One HTTP/1.1 form POST (OAuth token endpoints of FCM and WNS): status and body, or a transport error. */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../shared/clock.ts';
+import { trustOptions } from './tls-trust.ts';
 
 export type FormResult = { ok: true; status: number; body: string } | { ok: false; error: string };
 
@@ -26,7 +26,7 @@ export function postForm(url: string, form: Record<string, string>, opts: { ca?:
       {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-        ...(secure && opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+        ...(secure ? trustOptions(opts.ca) : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -5,12 +5,12 @@
  * cluster hosts such as db5.notify.windows.com).
  */
 import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { allTargets, outcome, unreachable, type ConnectorOptions, type DeliveryOutcome, type PnsBatch, type PnsConnector } from '../connector.ts';
 import { credentialProblem, WnsTokens, type WnsCredentials } from './wns-auth.ts';
 import { wnsResponseOutcome } from './wns-errors.ts';
 import { wnsRequest, type WnsRequest } from './wns-payload.ts';
+import { trustOptions } from '../tls-trust.ts';
 
 export type { WnsCredentials } from './wns-auth.ts';
 
@@ -43,8 +43,8 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
     this.agent = new https.Agent({
       keepAlive: true,
       maxSockets: opts.socketsPerHost ?? 32,
-      // `ca` replaces Node's roots: keep the public ones for the real WNS hosts.
-      ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+      // The extra CA beside the public roots (the real WNS hosts), as one context for every connection.
+      ...trustOptions(opts.ca),
     });
   }
 
