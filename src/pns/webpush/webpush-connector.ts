@@ -5,7 +5,7 @@
  * EndpointPolicy decides where Herald may connect (https, public addresses; checked again on the address
  * DNS gives), and pools and caches are bounded: a stream of new origins closes the least recently used.
  */
-import { rootCertificates } from 'node:tls';
+import { trustOptions } from '../tls-trust.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import {
   allTargets,
@@ -65,7 +65,8 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
         maxSessions: this.opts.sessionsPerOrigin ?? 1,
         requestTimeoutMs: this.opts.requestTimeoutMs,
         clock: this.clock,
-        connect: { ...(this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {}), ...(lookup ? { lookup } : {}) },
+        // One TLS context per CA, not per connection (tls-trust.ts).
+        connect: { ...trustOptions(this.opts.ca), ...(lookup ? { lookup } : {}) },
       });
       this.pools.set(origin, pool);
     }
