@@ -95,6 +95,8 @@ describe('secure push', () => {
 
     // Someone deletes the installation and creates one with the same id: the old credential is not theirs.
     await client.deleteInstallation('bob-phone');
+    // Later than the delivery above: the hub's clock is virtual here, and stands still unless moved.
+    await clock.advanceAsync(1000);
     const other = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
     await client.createOrUpdateInstallation(createFcmV1Installation({ installationId: 'bob-phone', pushChannel: other.token, tags: ['bob'] }));
     const id = await send();
