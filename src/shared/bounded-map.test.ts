@@ -44,3 +44,14 @@ test('replacing and deleting keep the weight exact', () => {
   assert.equal(m.delete('a'), false);
   assert.equal(m.totalWeight, 0);
 });
+
+test('onEvict sees each entry dropped to make room, not those deleted or replaced', () => {
+  const evicted: string[] = [];
+  const m = new BoundedMap<number>({ maxEntries: 2, onEvict: (v, k) => evicted.push(`${k}=${v}`) });
+  m.set('a', 1).set('b', 2).set('a', 3);
+  m.delete('b');
+  m.set('c', 4).set('d', 5);
+  assert.deepEqual(evicted, ['a=3']);
+  assert.deepEqual(m.keys(), ['c', 'd']);
+  assert.deepEqual(m.values(), [4, 5]);
+});

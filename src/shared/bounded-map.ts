@@ -10,6 +10,8 @@ export interface BoundedMapOptions<V> {
   /** The total weight kept at most (with `weigh`); an entry heavier than this is not kept at all. */
   maxWeight?: number;
   weigh?: (value: V, key: string) => number;
+  /** Called with each entry dropped to make room (to close a pool); not on delete or replace. */
+  onEvict?: (value: V, key: string) => void;
 }
 
 export class BoundedMap<V> {
@@ -52,7 +54,9 @@ export class BoundedMap<V> {
     this.weight += w;
     while (this.entries.size > this.opts.maxEntries || (this.opts.maxWeight !== undefined && this.weight > this.opts.maxWeight)) {
       const oldest = this.entries.keys().next().value as string;
+      const value = this.entries.get(oldest) as V;
       this.delete(oldest);
+      this.opts.onEvict?.(value, oldest);
     }
     return this;
   }
@@ -63,6 +67,14 @@ export class BoundedMap<V> {
     this.entries.delete(key);
     if (v !== undefined) this.weight -= this.opts.weigh?.(v, key) ?? 0;
     return true;
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()];
+  }
+
+  values(): V[] {
+    return [...this.entries.values()];
   }
 
   clear(): void {

@@ -5,7 +5,7 @@
 import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { PnsCredentials } from '../../hubs/credentials.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { BoundedMap } from '../bounded-map.ts';
+import { BoundedMap } from '../../shared/bounded-map.ts';
 import { epochSeconds, signJws } from '../jws.ts';
 
 export type BrowserCredentials = Extract<PnsCredentials, { platform: 'browser' }>;
@@ -46,8 +46,8 @@ export const MAX_VAPID_KEYS = 256;
 
 export class VapidTokens {
   // Bounded: origins come from subscriptions, keys from hubs; a dropped entry is only signed again.
-  private readonly cache = new BoundedMap<string, { header: string; renewAt: number }>(MAX_VAPID_TOKENS);
-  private readonly keys = new BoundedMap<string, KeyObject>(MAX_VAPID_KEYS);
+  private readonly cache = new BoundedMap<{ header: string; renewAt: number }>({ maxEntries: MAX_VAPID_TOKENS });
+  private readonly keys = new BoundedMap<KeyObject>({ maxEntries: MAX_VAPID_KEYS });
 
   constructor(private readonly clock: Clock = systemClock) {}
 

@@ -17,7 +17,7 @@ import {
   type PnsBatch,
   type PnsConnector,
 } from '../connector.ts';
-import { BoundedMap } from '../bounded-map.ts';
+import { BoundedMap } from '../../shared/bounded-map.ts';
 import { ENDPOINT_REFUSED, endpointPolicy, type EndpointPolicy } from '../endpoint-policy.ts';
 import { H2Pool } from '../h2-pool.ts';
 import { vapidProblem, VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
@@ -43,8 +43,8 @@ export interface WebPushConnectorOptions extends ConnectorOptions {
 
 export class WebPushConnector implements PnsConnector<BrowserCredentials> {
   readonly platform = 'browser' as const;
-  private readonly pools: BoundedMap<string, H2Pool>;
-  private readonly checked = new BoundedMap<string, string | undefined>(MAX_CHECKED_CREDENTIALS);
+  private readonly pools: BoundedMap<H2Pool>;
+  private readonly checked = new BoundedMap<string | undefined>({ maxEntries: MAX_CHECKED_CREDENTIALS });
   private readonly clock: Clock;
   private readonly endpoints: EndpointPolicy;
   readonly vapid: VapidTokens;
@@ -54,7 +54,7 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
     this.vapid = new VapidTokens(this.clock);
     this.endpoints = opts.endpoints ?? endpointPolicy();
     // An evicted pool finishes what it carries (its queued requests answer "connector closed": a retry).
-    this.pools = new BoundedMap(opts.maxOrigins ?? MAX_ORIGINS, (pool) => void pool.close());
+    this.pools = new BoundedMap<H2Pool>({ maxEntries: opts.maxOrigins ?? MAX_ORIGINS, onEvict: (pool) => void pool.close() });
   }
 
   private pool(origin: string): H2Pool {
