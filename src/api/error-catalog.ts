@@ -52,6 +52,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   config_invalid: 500,
   data_dir_unusable: 500,
   internal: 500,
+  // The store cannot be used: a database written by a newer Herald, or one that cannot be reached.
+  store_unusable: 500,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

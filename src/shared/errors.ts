@@ -46,7 +46,8 @@ export type ErrorCode =
   | 'not_implemented'
   | 'config_invalid'
   | 'data_dir_unusable'
-  | 'internal';
+  | 'internal'
+  | 'store_unusable';
 
 export class HubError extends Error {
   readonly code: ErrorCode;
