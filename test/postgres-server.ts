@@ -113,7 +113,7 @@ let shared: Promise<PostgresTestServer> | undefined;
  * The test process's server, started on first use and stopped after the file's last test: call this at
  * the top level of a test file, and `createDatabase()` in the tests.
  */
-export function usePostgresServer(): { createDatabase(): Promise<string> } {
+export function usePostgresServer(): { createDatabase(): Promise<string>; emptyDatabase(url: string): Promise<void> } {
   after(async () => {
     const server = await shared?.catch(() => undefined);
     shared = undefined;
@@ -124,5 +124,23 @@ export function usePostgresServer(): { createDatabase(): Promise<string> } {
       shared ??= startPostgresServer();
       return (await shared).createDatabase();
     },
+    emptyDatabase,
   };
+}
+
+/**
+ * Deletes every row of every table but `schema_migrations`: a suite's database made new for its next test
+ * in a few milliseconds, where a new database (and its migrations) costs about a second on a busy machine.
+ */
+export async function emptyDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'",
+    );
+    if (rows.length > 0) await client.query(rows.map((r) => `DELETE FROM ${r.name};`).join(' '));
+  } finally {
+    await client.end();
+  }
 }
