@@ -4,6 +4,7 @@ import { storeContract } from '../store-contract.ts';
 import { openPostgresStore } from './postgres-store.ts';
 import { createServer, type AddressInfo } from 'node:net';
 import { HubError } from '../../shared/errors.ts';
+import type { Installation, Registration } from '../../registry/model.ts';
 import { migrate, readMigrations } from './migrate.ts';
 import { openPgPool } from './pg-database.ts';
 import { usePostgresServer } from '../../../test/postgres-server.ts';
@@ -154,5 +155,34 @@ test('two stores on one database: claims are disjoint, one of two ETag writes wi
     assert.equal(await a.registrations.count('race', { tag: 'n' }), 1);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('installation PUTs arriving together are written as one group; a failing one fails alone, a repeated one wins in order', async () => {
+  const url = await postgres.createDatabase();
+  const store = await openPostgresStore({ url });
+  try {
+    await store.hubs.create({ name: 'grp', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    const inst = (id: string, tag: string): Installation => ({ installationId: id, platform: 'apns', pushChannel: `AB${id}`, pushChannelExpired: false, tags: [tag], createdAt: 1, updatedAt: 1 });
+    const regs = (id: string, tag: string): Registration[] =>
+      [id, `${id}-t`].map((rid) => ({ id: rid, kind: 'Apple', handle: { platform: 'apns', value: `AB${id}` }, tags: [`$InstallationId:{${id}}`, tag], installationId: id, etag: 1, createdAt: 1, updatedAt: 1 }));
+    const puts = Array.from({ length: 50 }, (_, i) => store.installations.put('grp', inst(`i${i}`, 'first'), regs(`i${i}`, 'first')));
+    // In the same turn: a hub that does not exist, and a second PUT of i7.
+    const missing = store.installations.put('nohub', inst('x', 'first'), regs('x', 'first'));
+    const again = store.installations.put('grp', inst('i7', 'second'), regs('i7', 'second'));
+    const settled = await Promise.allSettled([...puts, missing, again]);
+    assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
+    assert.equal(settled[50]!.status, 'rejected', 'the PUT into a missing hub');
+    assert.equal(await store.installations.count('grp', {}), 50);
+    assert.equal(await store.installations.count('nohub', {}), 0);
+    assert.equal(await store.registrations.count('grp', {}), 100);
+    assert.equal(await store.registrations.count('grp', { tag: 'first' }), 98);
+    assert.deepEqual((await store.registrations.list('grp', { tag: '$InstallationId:{i7}' }, { limit: 10 })).items.map((r) => r.tags), [
+      ['$InstallationId:{i7}', 'second'],
+      ['$InstallationId:{i7}', 'second'],
+    ]);
+    assert.deepEqual((await store.installations.get('grp', 'i7'))?.tags, ['second'], 'the later PUT of i7 won');
+  } finally {
+    await store.close();
   }
 });

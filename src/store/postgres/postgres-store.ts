@@ -10,6 +10,7 @@ import { migrate } from './migrate.ts';
 import { inTransaction, openPgPool, sqlState, type PgPool } from './pg-database.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
+import { InstallationWriteGroup } from './write-group.ts';
 import { postgresDispatchStore } from './dispatch-store.ts';
 
 interface HubRow {
@@ -224,7 +225,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     rules: ruleStore(pool),
     credentials: credentialStore(pool),
     registrations: postgresRegistrationStore(pool),
-    installations: postgresInstallationStore(pool),
+    installations: postgresInstallationStore(pool, new InstallationWriteGroup(pool)),
     jobs: postgresJobStore(pool),
     dispatch: postgresDispatchStore(pool),
     ping: async () => {

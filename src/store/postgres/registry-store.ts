@@ -9,6 +9,7 @@ import { matchSystemTagPrefix } from '../../tags/tag.ts';
 import type { Installation, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
 import type { InstallationFilter, InstallationStore, Page, PageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
+import type { InstallationWriteGroup } from './write-group.ts';
 
 interface RegistrationRow {
   seq: number;
@@ -348,16 +349,57 @@ function installationHandle(inst: Installation): string {
   return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
 }
 
+/** An installation PUT: the installation and the registrations materialised from it. */
+export interface InstallationPut {
+  hubKey: string;
+  installation: Installation;
+  registrations: readonly Registration[];
+}
+
 /**
- * Inserts an installation's registrations and their tag rows in one statement, however many there are
- * (arrays unnested server-side), instead of one statement per registration and per tag.
+ * Writes installation PUTs, any number of them, in four statements whatever their number (arrays unnested
+ * server-side) instead of a few per installation and one per registration and tag: upsert the
+ * installations, delete the registrations they had (with their tag rows), insert the new ones with theirs.
+ * The installations must be distinct. Their rows are upserted in key order, so two groups that share
+ * installations lock them in the same order and do not deadlock. Each installation's row lock (taken by
+ * the upsert) orders concurrent PUTs of it: the later one's delete sees, and replaces, the registrations
+ * the earlier one committed.
  */
-async function insertRegistrations(db: PgQueryable, hubKey: string, regs: readonly Registration[]): Promise<void> {
+export async function putInstallations(db: PgQueryable, puts: readonly InstallationPut[]): Promise<void> {
+  const sorted = [...puts].sort((a, b) =>
+    a.hubKey === b.hubKey ? (a.installation.installationId < b.installation.installationId ? -1 : 1) : a.hubKey < b.hubKey ? -1 : 1,
+  );
+  const insts = sorted.map((p) => p.installation);
+  await db.query(
+    // unnest reads the arrays in order, so the rows are inserted (and locked) in key order.
+    `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
+     ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
+       document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
+    [
+      sorted.map((p) => p.hubKey),
+      insts.map((i) => i.installationId),
+      insts.map((i) => i.platform),
+      insts.map(installationHandle),
+      insts.map((i) => i.userId ?? null),
+      insts.map((i) => JSON.stringify(i)),
+      insts.map((i) => i.createdAt),
+      insts.map((i) => i.updatedAt),
+      insts.map((i) => i.expiresAt ?? null),
+    ],
+  );
+  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.installation_id = x.id', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), [
+    sorted.map((p) => p.hubKey),
+    insts.map((i) => i.installationId),
+  ]);
+  const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
   if (regs.length === 0) return;
+  const tagHubs: string[] = [];
   const tagIds: string[] = [];
   const tags: string[] = [];
-  for (const reg of regs) {
+  for (const { hubKey, reg } of regs) {
     for (const t of tagRowsOf(reg.tags, reg.installationId)) {
+      tagHubs.push(hubKey);
       tagIds.push(reg.id);
       tags.push(t);
     }
@@ -365,30 +407,31 @@ async function insertRegistrations(db: PgQueryable, hubKey: string, regs: readon
   await db.query(
     `WITH ins AS (
        INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[], $10::bigint[], $11::bigint[])
-       RETURNING id, seq)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[], $10::bigint[], $11::bigint[])
+       RETURNING hub_key, id, seq)
      INSERT INTO registration_tags (hub_key, tag, seq)
-     SELECT $1, x.tag, ins.seq FROM ins JOIN unnest($12::text[], $13::text[]) AS x(id, tag) ON x.id = ins.id
+     SELECT ins.hub_key, x.tag, ins.seq FROM ins JOIN unnest($12::text[], $13::text[], $14::text[]) AS x(hub_key, id, tag) ON x.hub_key = ins.hub_key AND x.id = ins.id
      ON CONFLICT DO NOTHING`,
     [
-      hubKey,
-      regs.map((r) => r.id),
-      regs.map((r) => r.kind),
-      regs.map((r) => r.handle.platform),
-      regs.map((r) => r.handle.value),
-      regs.map((r) => r.installationId ?? null),
-      regs.map((r) => documentOf(r)),
-      regs.map((r) => r.etag),
-      regs.map((r) => r.createdAt),
-      regs.map((r) => r.updatedAt),
-      regs.map((r) => r.expiresAt ?? null),
+      regs.map((r) => r.hubKey),
+      regs.map((r) => r.reg.id),
+      regs.map((r) => r.reg.kind),
+      regs.map((r) => r.reg.handle.platform),
+      regs.map((r) => r.reg.handle.value),
+      regs.map((r) => r.reg.installationId ?? null),
+      regs.map((r) => documentOf(r.reg)),
+      regs.map((r) => r.reg.etag),
+      regs.map((r) => r.reg.createdAt),
+      regs.map((r) => r.reg.updatedAt),
+      regs.map((r) => r.reg.expiresAt ?? null),
+      tagHubs,
       tagIds,
       tags,
     ],
   );
 }
 
-export function postgresInstallationStore(pool: PgPool): InstallationStore {
+export function postgresInstallationStore(pool: PgPool, writes: InstallationWriteGroup): InstallationStore {
   const deleteRegistrationsOf = deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2');
   return {
     get: async (hub, id) => {
@@ -396,21 +439,7 @@ export function postgresInstallationStore(pool: PgPool): InstallationStore {
       // The row's created_at is the first PUT's (a re-PUT does not change it), whatever the document says.
       return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
     },
-    // The installation's row lock (taken by the upsert) orders concurrent PUTs of one installation: the
-    // second one's delete sees, and replaces, the registrations the first one committed.
-    put: (hub, inst, regs) =>
-      inTransaction(pool, async (db) => {
-        const hubKey = key(hub);
-        await db.query(
-          `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
-             document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
-          [hubKey, inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null],
-        );
-        await db.query(deleteRegistrationsOf, [hubKey, inst.installationId]);
-        await insertRegistrations(db, hubKey, regs);
-      }),
+    put: (hub, inst, regs) => writes.put({ hubKey: key(hub), installation: inst, registrations: regs }),
     delete: (hub, id) =>
       inTransaction(pool, async (db) => {
         if (((await db.query('DELETE FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) === 0) return false;
