@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { createECDH, randomBytes } from 'node:crypto';
 import apn from '@parse/node-apn';
 import { ApnsConnector } from '../src/pns/apns/apns-connector.ts';
+import { endpointPolicy } from '../src/pns/endpoint-policy.ts';
 import { WebPushConnector } from '../src/pns/webpush/webpush-connector.ts';
 import { encryptAes128gcm } from '../src/pns/webpush/webpush-payload.ts';
 import type { DeliveryOutcome } from '../src/pns/connector.ts';
@@ -122,7 +123,9 @@ type Sub = { endpoint: string; keys: { p256dh: string; auth: string } };
 async function webPushPair(ca: string, vapid: { publicKey: string; privateKey: string; subject: string }, subs: Sub[]): Promise<[Run, Run]> {
   const credentials = { platform: 'browser' as const, ...vapid };
   const payload = JSON.stringify({ title: 'Hello', body: 'from the bench' });
-  const herald = new WebPushConnector({ ca });
+  // The emulator is on loopback: allow its origin, as sandbox mode does.
+  const origins = [...new Set(subs.map((s) => new URL(s.endpoint).origin))];
+  const herald = new WebPushConnector({ ca, endpoints: endpointPolicy({ allowedOrigins: () => origins }) });
   // web-push opens one HTTP/1.1 request per message; a keep-alive agent with 64 sockets is its best case.
   const agent = new https.Agent({ ca, keepAlive: true, maxSockets: 64 });
   const options = { vapidDetails: vapid, agent, TTL: 60 };

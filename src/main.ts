@@ -14,10 +14,12 @@ import {
   loadOrCreateSecretKey,
   prepareDataDir,
   removeRuntimeInfo,
+  secureDataDir,
   STORE_FILE,
   TLS_DIR,
   writeRuntimeInfo,
 } from './config/data-dir.ts';
+import { lockDataDir } from './config/data-dir-lock.ts';
 import type { Config } from './config/schema.ts';
 import { connectionString, FULL_RULE, HubService, LISTEN_RULE } from './hubs/hub-service.ts';
 import { registryHandlers } from './api/routes/azure-registry.ts';
@@ -36,6 +38,7 @@ import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
 import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
 import { Deliverer, type Connectors } from './dispatch/deliver.ts';
 import { DispatchWorker, SendService } from './dispatch/dispatcher.ts';
+import { Retention } from './dispatch/retention.ts';
 import { Renderer } from './dispatch/render.ts';
 import { RateLimits } from './api/rate-limits.ts';
 import { RetryPolicy } from './dispatch/retry-policy.ts';
@@ -44,6 +47,7 @@ import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
 import { WnsConnector } from './pns/wns/wns-connector.ts';
+import { endpointPolicy } from './pns/endpoint-policy.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 
@@ -128,16 +132,41 @@ function urlHost(host: string): string {
 }
 
 export async function startHerald(config: Config, options: StartOptions = {}): Promise<RunningHerald> {
+  const dataDir = prepareDataDir(config.data.dir);
+  // Before anything is written: a second Herald here must change nothing (data-dir-lock.ts).
+  const lock = lockDataDir(dataDir);
+  try {
+    const herald = await startInDataDir(config, options, dataDir);
+    return { ...herald, close: () => herald.close().finally(() => lock.release()) };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startInDataDir(config: Config, options: StartOptions, dataDir: string): Promise<RunningHerald> {
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
-  const dataDir = prepareDataDir(config.data.dir);
   const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
   const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
   const tls = await loadTls(config, dataDir);
   const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
-  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey));
+  let sandbox: Sandbox | undefined;
+  // Where Herald connects on a device's word (Web Push endpoints, WNS channels): public https, the origins
+  // the operator allows, and in sandbox mode exactly the emulators' origins (added once they start, below).
+  const allowedOrigins = [...(config.pns.allowedEndpointOrigins ?? [])];
+  const endpoints = endpointPolicy({ allowedOrigins: () => allowedOrigins });
+  // A sandbox's Web Push goes to its emulator (and the operator's origins) only: issue 10 item 11.
+  const webPushEndpoints = config.sandbox ? endpointPolicy({ allowedOrigins: () => allowedOrigins, onlyAllowedOrigins: true }) : endpoints;
+  const registry = new RegistryService(store, clock, new ContinuationTokens(secretKey), { browser: webPushEndpoints, wns: endpoints });
+  for (const f of secureDataDir(dataDir)) {
+    if (f.what === 'directory') logger.warn({ path: f.path, mode: f.mode }, 'the data directory can be read by other users: chmod 700 it');
+    else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
+    else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
+  }
   const files = new FileArea(dataDir);
+  hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
   // (each connector keeps Node's public roots beside them, for real PNS endpoints).
@@ -149,7 +178,7 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const connectors: Connectors = {
     apns: new ApnsConnector(connectorOptions),
     fcmv1: new FcmConnector(connectorOptions),
-    browser: new WebPushConnector(connectorOptions),
+    browser: new WebPushConnector({ ...connectorOptions, endpoints: webPushEndpoints }),
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
@@ -159,14 +188,15 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
-  let sandbox: Sandbox | undefined;
 
   try {
     const interrupted = await jobs.failInterrupted();
     if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
-      sandbox = await startSandbox({ hubs, host: config.server.host === '0.0.0.0' || config.server.host === '::' ? '127.0.0.1' : config.server.host, tls, logger });
+      // Loopback whatever --host says: the emulators' control planes (minting, deliveries) have no auth.
+      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger });
+      allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
       if (!(await hubs.findHub(SANDBOX_HUB))) {
@@ -233,26 +263,24 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
     await worker.start();
-    const prune = setInterval(() => {
-      store.dispatch.pruneOutcomes(clock.now() - config.dispatch.outcomeRetentionDays * 86_400_000, 10_000).catch((err) => logger.error({ err }, 'pruning outcomes failed'));
-    }, 60_000);
-    prune.unref();
+    // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
+    const retention = new Retention(store, clock, logger, config.dispatch);
+    retention.start();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
-    const purge = setInterval(() => {
+    const purge = clock.setInterval(() => {
       registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
         (n) => n > 0 && logger.info({ purged: n }, 'expired registrations purged'),
         (err) => logger.error({ err }, 'purging expired registrations failed'),
       );
-    }, config.registry.purgeIntervalSeconds * 1000);
-    purge.unref();
+    }, config.registry.purgeIntervalSeconds * 1000).unref();
 
     let closing: Promise<void> | undefined;
     const close = () =>
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
-        clearInterval(purge);
-        clearInterval(prune);
+        clock.clearTimer(purge);
+        await retention.stop();
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {
           logger.warn({ graceMs: config.server.shutdownGraceMs }, 'grace time over: closing the remaining connections');

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSasToken } from '../src/auth/sas.ts';
+import { ManualClock } from '../src/shared/clock.ts';
 import { startTestHerald, type TestHerald } from './helpers.ts';
 
 const ATOM = 'application/atom+xml;type=entry;charset=utf-8';
@@ -21,8 +22,10 @@ function apple(inner: string, kind = 'AppleRegistrationDescription'): string {
 describe('registry bad input', () => {
   let h: TestHerald;
   let auth: string;
+  // Registration lifetimes run on the hub's clock: a test moves it past an expiry instead of waiting.
+  const clock = new ManualClock(Date.now());
   before(async () => {
-    h = await startTestHerald();
+    h = await startTestHerald({}, { clock });
     const rule = await h.hubs.getRule('sandbox', 'DefaultFullSharedAccessSignature');
     auth = createSasToken('https://localhost/', rule.name, rule.primaryKey, Math.floor(Date.now() / 1000) + 3600);
   });
@@ -109,7 +112,7 @@ describe('registry bad input', () => {
     assert.equal(created.status, 200);
     assert.doesNotMatch(created.text, /9999-12-31/, 'ExpirationTime shows the TTL');
     const id = /<RegistrationId>([^<]+)</.exec(created.text)![1]!;
-    await new Promise((r) => setTimeout(r, 1100));
+    await clock.advanceAsync(1100);
     expectError(await call('GET', `/registrations/${id}`), 410, /expired/);
     expectError(await call('PUT', `/registrations/${id}`, apple('<DeviceToken>AB12CD34</DeviceToken>')), 410, /Use a different registration ID/);
     const listed = await call('GET', '/registrations?$filter=DeviceToken+eq+%27AB12CD34%27');

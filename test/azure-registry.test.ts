@@ -88,7 +88,8 @@ describe('registry through the official Azure client', () => {
 
   test('T3: a browser installation with a pushChannel object, and .NET style as a JSON string', async () => {
     const keys = webPushKeys();
-    const endpoint = 'https://push.example.test/send/abc';
+    // A sandbox's Web Push endpoints are its emulator's (issue 10 item 11).
+    const endpoint = `${new URL(h.emulatorUrls!.browser!).origin}/send/abc`;
     await client.createOrUpdateInstallation(createBrowserInstallation({ installationId: 'inst-web', pushChannel: { endpoint, ...keys }, tags: ['web'] }));
     const got = await client.getInstallation('inst-web');
     assert.deepEqual(got.pushChannel, { endpoint, ...keys });
@@ -153,8 +154,8 @@ describe('registry through the official Azure client', () => {
       ['FcmV1Template', createFcmV1TemplateRegistrationDescription({ fcmV1RegistrationId: 'fcm-token-2', bodyTemplate: '{"message":{"notification":{"title":"$(title)"}}}', templateName: 'fcmT', tags: ['k'] })],
       ['Windows', createWindowsRegistrationDescription({ channelUri: 'https://db5.notify.windows.com/?token=AwYAAAB%2b', tags: ['k'] })],
       ['WindowsTemplate', createWindowsTemplateRegistrationDescription({ channelUri: 'https://db5.notify.windows.com/?token=T2', bodyTemplate: toast, wnsHeaders, templateName: 'toastTemplate', tags: ['k'] })],
-      ['Browser', createBrowserRegistrationDescription({ endpoint: 'https://push.example.test/a', ...keys, tags: ['k'] })],
-      ['BrowserTemplate', createBrowserTemplateRegistrationDescription({ endpoint: 'https://push.example.test/b', ...keys, bodyTemplate: '{"title":"$(title)"}', tags: ['k'] })],
+      ['Browser', createBrowserRegistrationDescription({ endpoint: `${new URL(h.emulatorUrls!.browser!).origin}/a`, ...keys, tags: ['k'] })],
+      ['BrowserTemplate', createBrowserTemplateRegistrationDescription({ endpoint: `${new URL(h.emulatorUrls!.browser!).origin}/b`, ...keys, bodyTemplate: '{"title":"$(title)"}', tags: ['k'] })],
       ['Adm', createAdmRegistrationDescription({ admRegistrationId: 'amzn1.adm-registration.v2.1', tags: ['k'] })],
       ['AdmTemplate', createAdmTemplateRegistrationDescription({ admRegistrationId: 'amzn1.adm-registration.v2.2', bodyTemplate: '{"data":{"m":"$(message)"}}', tags: ['k'] })],
       ['Baidu', createBaiduRegistrationDescription({ baiduChannelId: 'ch1', baiduUserId: 'u1', tags: ['k'] })],

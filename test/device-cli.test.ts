@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startTestHerald, type TestHerald } from './helpers.ts';
+import { emulatorCall, startTestHerald, type TestHerald } from './helpers.ts';
 
 const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
 /** Upper bound of any one wait here; a bound, not a timing goal. */
@@ -103,9 +103,10 @@ describe('herald device and herald send', () => {
   after(() => h.close());
 
   test('each simulated device prints exactly the notifications sent to it', async () => {
-    const browser = startDevice(h, ['browser', '--tags', 'news', '--listen-seconds', '8']);
-    const android = startDevice(h, ['android', '--user', 'alice', '--listen-seconds', '8']);
-    const ios = startDevice(h, ['ios', '--tags', 'news', '--template', 'alert={"aps":{"alert":"$(message)"}}', '--listen-seconds', '8']);
+    // Each device stops when its one notification is here (no listening window to outlast on a busy machine).
+    const browser = startDevice(h, ['browser', '--tags', 'news', '--count', '1']);
+    const android = startDevice(h, ['android', '--user', 'alice', '--count', '1']);
+    const ios = startDevice(h, ['ios', '--tags', 'news', '--template', 'alert={"aps":{"alert":"$(message)"}}', '--count', '1']);
     try {
       const [b, a, i] = await Promise.all([browser.registered, android.registered, ios.registered]);
       assert.equal(b.pns, 'browser');
@@ -145,15 +146,21 @@ describe('herald device and herald send', () => {
       assert.deepEqual(JSON.parse(apns[0]!.payload), { aps: { alert: 'hello template' } });
       assert.equal(apns[0]!.headers['apns-topic'], 'com.example.app');
       for (const [d, reg] of [[browser, b], [android, a], [ios, i]] as const) assert.deepEqual(d.events.at(-1), { event: 'stopped', installationId: reg.installationId, received: 1 });
+      // Every send has completed (--wait), so the emulators hold all there is: one push per device, none more.
+      for (const [pns, reg] of [['browser', b], ['fcmv1', a], ['apns', i]] as const) {
+        const log = await emulatorCall(h, pns, `/_emulator/deliveries?handle=${encodeURIComponent(reg.handle)}`);
+        assert.equal(log.deliveries.length, 1, `${pns}: exactly one push`);
+      }
     } finally {
       for (const d of [browser, android, ios]) d.kill();
     }
   });
 
-  test('bad input: unknown platform, --listen-seconds not a number, a hub not in the sandbox; nothing is registered', async () => {
+  test('bad input: unknown platform, --listen-seconds not a number, --count 0, a hub not in the sandbox; nothing is registered', async () => {
     const before = await installationCount(h, 'sandbox');
     assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use ios, android, windows or browser\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--listen-seconds', 'soon']), /^herald: --listen-seconds must be a positive number of seconds, got "soon"\n$/);
+    assertOneLineFailure(await herald(h, ['device', 'ios', '--count', '0']), /^herald: --count must be a positive whole number of notifications, got "0"\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--hub', 'no-such-hub']), /^herald: Notification hub 'no-such-hub' was not found\.\n$/);
     assert.equal(await installationCount(h, 'sandbox'), before);
 

@@ -1,5 +1,5 @@
 /** Shared by the end-to-end tests: a real Herald on port 0 with a temporary data directory. */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -7,18 +7,45 @@ import { request as httpsRequest } from 'node:https';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startHerald, type RunningHerald } from '../src/main.ts';
+import { ManualClock, systemClock, type Clock } from '../src/shared/clock.ts';
 
+/** Every temporary directory this test process made; removed when it exits, whatever happened. */
+const madeDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new temporary directory, removed when the test process exits (or earlier with `removeTempDir`). */
 export function tempDir(prefix = 'herald-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  madeDirs.delete(dir);
 }
 
 export interface TestHerald extends RunningHerald {
   /** Every JSON log line written so far. */
   logLines: Record<string, unknown>[];
+  /** The hub's clock: a ManualClock when the test passed one, which the test moves by hand. */
+  clock: Clock;
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  /**
+   * Waits until no send job is running and none is due within `horizonMs` (default a second) of the hub's
+   * clock. On a ManualClock it moves virtual time to each job that falls due within that horizon (a retry
+   * after Retry-After and backoff), so no test waits for real time to pass.
+   */
+  settle(opts?: { horizonMs?: number }): Promise<void>;
 }
 
-export async function startTestHerald(flags: Record<string, unknown> = {}): Promise<TestHerald> {
+/**
+ * A Herald on port 0 with a temporary data directory, which `close()` removes. With `clock`, every
+ * timer of the hub (scheduled sends, retries, leases, request timeouts, expiry) runs on it.
+ */
+export async function startTestHerald(flags: Record<string, unknown> = {}, options: { clock?: ManualClock } = {}): Promise<TestHerald> {
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -26,12 +53,30 @@ export async function startTestHerald(flags: Record<string, unknown> = {}): Prom
       done();
     },
   });
+  const ownDir = flags['data.dir'] === undefined ? tempDir() : undefined;
   const config = loadConfig({
-    flags: { 'data.dir': tempDir(), 'server.port': 0, 'server.tlsPort': 0, sandbox: true, ...flags },
+    flags: { 'data.dir': ownDir, 'server.port': 0, 'server.tlsPort': 0, sandbox: true, ...flags },
   });
-  const herald = await startHerald(config, { logger: createLogger('info', sink) });
+  const clock = options.clock ?? systemClock;
+  const herald = await startHerald(config, { logger: createLogger('info', sink), clock });
+  const close = herald.close;
   return Object.assign(herald, {
     logLines,
+    clock,
+    async close() {
+      await close();
+      if (ownDir) removeTempDir(ownDir);
+    },
+    async settle(opts: { horizonMs?: number } = {}) {
+      const horizon = opts.horizonMs ?? 1000;
+      if (!(clock instanceof ManualClock)) return herald.worker.idle({ withinMs: horizon });
+      for (;;) {
+        await herald.worker.idle({ withinMs: 0 });
+        const next = await herald.worker.nextRunAt();
+        if (next === undefined || next > clock.now() + horizon) return;
+        await clock.advanceAsync(Math.max(0, next - clock.now()));
+      }
+    },
     async admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
       const res = await fetch(`${herald.adminUrl}/_admin/v1${path}`, {
         method,

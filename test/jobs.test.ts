@@ -19,16 +19,20 @@ describe('jobs', () => {
   let h: TestHerald;
   let client: NotificationHubsClient;
   let files: string;
+  let hubFiles: string;
   before(async () => {
     h = await startTestHerald();
     files = join(h.dataDir, 'files');
+    hubFiles = join(files, 'hubs', 'sandbox');
+    mkdirSync(hubFiles, { recursive: true });
     client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
     for (let i = 0; i < 3; i++) await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: `existing-${i}` }));
   });
   after(() => h.close());
 
   test('T29, T30: an export job is accepted, listed, and writes one description per registration', async () => {
-    const out = pathToFileURL(join(files, 'exports')).href;
+    // Jobs from the Azure surface reach only the hub's folder of the file area.
+    const out = pathToFileURL(join(hubFiles, 'exports')).href;
     const job = await client.submitNotificationHubJob({ type: 'ExportRegistrations', outputContainerUrl: out });
     assert.ok(job.jobId);
     assert.equal(job.type, 'ExportRegistrations');
@@ -39,27 +43,27 @@ describe('jobs', () => {
     const output = got.outputFileName ?? (got as unknown as { outputProperties?: Record<string, string> }).outputProperties?.OutputFilePath;
     const listed = await client.listNotificationHubJobs();
     assert.ok(listed.some((j) => j.jobId === job.jobId));
-    const text = readFileSync(join(files, 'exports', 'sandbox', job.jobId!, 'Output.txt'), 'utf8').trim().split('\n');
+    const text = readFileSync(join(hubFiles, 'exports', 'sandbox', job.jobId!, 'Output.txt'), 'utf8').trim().split('\n');
     assert.equal(text.length, 3);
     assert.ok(text.every((l) => l.startsWith('<FcmV1RegistrationDescription')), String(output));
   });
 
   test('T31: beginSubmitNotificationHubJob resolves on Completed and rejects with the failure on Failed', async () => {
-    const input = join(files, 'in.txt');
+    const input = join(hubFiles, 'in.txt');
     writeFileSync(input, `${line('fcm-a')}\n${line('fcm-b')}\n`);
     // The poller is thenable: awaiting it polls until the job ends.
     const done = await client.beginSubmitNotificationHubJob(
-      { type: 'ImportCreateRegistrations', outputContainerUrl: pathToFileURL(join(files, 'out')).href, importFileUrl: pathToFileURL(input).href },
+      { type: 'ImportCreateRegistrations', outputContainerUrl: pathToFileURL(join(hubFiles, 'out')).href, importFileUrl: pathToFileURL(input).href },
       { updateIntervalInMs: 50 },
     );
     assert.equal(done.status, 'Completed');
     assert.equal((await h.admin('GET', '/hubs/sandbox/registrations?tagExpression=imported&count=true')).body.total, 2);
 
     // An output place that cannot be made (a file stands where the hub's folder would go).
-    mkdirSync(join(files, 'blocked'), { recursive: true });
-    writeFileSync(join(files, 'blocked', 'sandbox'), 'in the way');
+    mkdirSync(join(hubFiles, 'blocked'), { recursive: true });
+    writeFileSync(join(hubFiles, 'blocked', 'sandbox'), 'in the way');
     await assert.rejects(
-      (async () => client.beginSubmitNotificationHubJob({ type: 'ExportRegistrations', outputContainerUrl: pathToFileURL(join(files, 'blocked')).href }, { updateIntervalInMs: 50 }))().then((p) => p),
+      (async () => client.beginSubmitNotificationHubJob({ type: 'ExportRegistrations', outputContainerUrl: pathToFileURL(join(hubFiles, 'blocked')).href }, { updateIntervalInMs: 50 }))().then((p) => p),
       /The job could not run/,
     );
   });
@@ -105,7 +109,7 @@ describe('jobs', () => {
     );
     await assert.rejects(
       client.submitNotificationHubJob({ type: 'ExportRegistrations', outputContainerUrl: 'file:///etc' }),
-      (e: { statusCode?: number; message: string }) => e.statusCode === 400 && /inside Herald's file area/.test(e.message),
+      (e: { statusCode?: number; message: string }) => e.statusCode === 400 && /inside this hub's folder of Herald's file area/.test(e.message),
     );
     const res = await h.admin('POST', '/hubs/sandbox/jobs', { type: 'ImportCreateRegistrations', importFile: '../../admin.key' });
     assert.equal(res.status, 400);

@@ -19,6 +19,7 @@ import {
   createWindowsRawNotification,
   createWindowsToastNotification,
 } from '@azure/notification-hubs';
+import { ManualClock } from '../src/shared/clock.ts';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
 describe('sends through the sandbox emulators', () => {
@@ -27,8 +28,10 @@ describe('sends through the sandbox emulators', () => {
   let apple: { handle: string };
   let fcm: { handle: string; token: string };
   let web: { handle: string; endpoint: string; keys: { p256dh: string; auth: string } };
+  // The hub's timers (schedules, retries, request timeouts) run on virtual time: the tests move it.
+  const clock = new ManualClock(Date.now());
   before(async () => {
-    h = await startTestHerald();
+    h = await startTestHerald({}, { clock });
     client = new NotificationHubsClient(await httpConnectionString(h), 'sandbox', allowHttpPolicy as never);
     apple = await emulatorCall(h, 'apns', '/_emulator/devices', 'POST', { topic: 'com.example.app' });
     fcm = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
@@ -45,7 +48,7 @@ describe('sends through the sandbox emulators', () => {
   test('T16, T27: a tag-expression send reaches exactly the matching device; telemetry counts it', async () => {
     const res = await client.sendNotification(createAppleNotification({ body: { aps: { alert: 'comment for user 1' } }, headers: { 'apns-push-type': 'alert', 'apns-priority': '10' } }), { tagExpression: 'UserId:1 && Event:Comment' });
     assert.ok(res.notificationId);
-    await h.worker.idle();
+    await h.settle();
     const got = await deliveries('apns', apple.handle);
     assert.equal(got.length, 1);
     assert.deepEqual(JSON.parse(got[0]!.payload), { aps: { alert: 'comment for user 1' } });
@@ -57,7 +60,7 @@ describe('sends through the sandbox emulators', () => {
 
   test('T18: a broadcast FCM v1 send reaches the FCM device only', async () => {
     const res = await client.sendBroadcastNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { text: 'to everyone' } } }) }));
-    await h.worker.idle();
+    await h.settle();
     const got = await deliveries('fcmv1', fcm.handle);
     assert.equal(got.length, 1);
     const details = await client.getNotificationOutcomeDetails(res.notificationId!);
@@ -68,7 +71,7 @@ describe('sends through the sandbox emulators', () => {
     const t = await emulatorCall(h, 'apns', '/_emulator/devices', 'POST', { topic: 'com.example.app' });
     await client.createRegistration(createAppleTemplateRegistrationDescription({ deviceToken: t.handle, tags: ['templated'], bodyTemplate: '{"aps":{"alert":"$(message)","badge":"#(count)"}}', templateName: 'alert' }));
     await client.sendNotification(createTemplateNotification({ body: { message: 'hi there', count: '3' } }), { tagExpression: 'templated' });
-    await h.worker.idle();
+    await h.settle();
     const got = await deliveries('apns', t.handle);
     assert.deepEqual(JSON.parse(got[0]!.payload), { aps: { alert: 'hi there', badge: 3 } });
   });
@@ -84,7 +87,7 @@ describe('sends through the sandbox emulators', () => {
     const channel = await emulatorCall(h, 'wns', '/_emulator/devices', 'POST', {});
     await client.sendNotification(createWindowsToastNotification({ body: '<toast><visual><binding template="ToastGeneric"><text>hello windows</text></binding></visual></toast>' }), { deviceHandle: channel.channelUri });
     await client.sendNotification(createWindowsRawNotification({ body: 'raw bytes' }), { deviceHandle: channel.channelUri });
-    await h.worker.idle();
+    await h.settle();
     const got = (await emulatorCall(h, 'wns', `/_emulator/deliveries?handle=${encodeURIComponent(channel.handle)}`)).deliveries as Array<{ payload: string; headers: Record<string, string> }>;
     assert.equal(got.length, 2);
     assert.match(got[0]!.payload, /hello windows/);
@@ -97,7 +100,7 @@ describe('sends through the sandbox emulators', () => {
     await client.sendNotification(createBrowserNotification({ body: JSON.stringify({ title: 'direct' }) }), { deviceHandle: { endpoint: web.endpoint, p256dh: web.keys.p256dh, auth: web.keys.auth } });
     const second = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
     await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { a: 'b' } } }) }), { deviceHandle: [fcm.token, second.token] });
-    await h.worker.idle();
+    await h.settle();
     assert.ok((await deliveries('browser', web.handle)).some((d) => d.payload === JSON.stringify({ title: 'direct' })));
     assert.equal((await deliveries('fcmv1', second.handle)).length, 1);
   });
@@ -105,12 +108,15 @@ describe('sends through the sandbox emulators', () => {
   test('T25, T26: a scheduled send fires at its time; a cancelled one never does', async () => {
     const device = await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {});
     await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: device.token, tags: ['scheduled'] }));
-    const keep = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'kept' } } }) }), { tagExpression: 'scheduled' });
-    const drop = await client.scheduleNotification(new Date(Date.now() + 1200), createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'dropped' } } }) }), { tagExpression: 'scheduled' });
+    const at = new Date(clock.now() + 60_000);
+    const keep = await client.scheduleNotification(at, createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'kept' } } }) }), { tagExpression: 'scheduled' });
+    const drop = await client.scheduleNotification(at, createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'dropped' } } }) }), { tagExpression: 'scheduled' });
     await client.cancelScheduledNotification(drop.notificationId!);
+    await clock.advanceAsync(30_000);
+    await h.settle();
     assert.equal((await deliveries('fcmv1', device.handle)).length, 0, 'not before its time');
-    await new Promise((r) => setTimeout(r, 2000));
-    await h.worker.idle();
+    await clock.advanceAsync(30_000);
+    await h.settle();
     const got = await deliveries('fcmv1', device.handle);
     assert.equal(got.length, 1);
     assert.match(got[0]!.payload, /kept/);
@@ -126,7 +132,7 @@ describe('sends through the sandbox emulators', () => {
     await emulatorCall(h, 'apns', `/_emulator/devices/${dead.handle}/expire`, 'POST', {});
     await emulatorCall(h, 'apns', `/_emulator/devices/${inst.handle}/expire`, 'POST', {});
     const res = await client.sendNotification(createAppleNotification({ body: { aps: { alert: 'x' } }, headers: { 'apns-push-type': 'alert' } }), { tagExpression: 'doomed' });
-    await h.worker.idle();
+    await h.settle();
     const details = await client.getNotificationOutcomeDetails(res.notificationId!);
     assert.equal(details.apnsOutcomeCounts?.reduce((n, c) => n + c.count, 0), 2);
     assert.equal((await h.admin('GET', '/hubs/sandbox/registrations?tagExpression=doomed&count=true')).body.total, 0);
@@ -147,12 +153,10 @@ describe('sends through the sandbox emulators', () => {
     await emulatorCall(h, 'fcmv1', '/_emulator/faults', 'POST', { status: 429, share: 0.1, retryAfter: 1 });
     try {
       const res = await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'through faults' } } }) }), { tagExpression: 'faulty' });
-      let details = await client.getNotificationOutcomeDetails(res.notificationId!);
-      const until = Date.now() + 100_000;
-      while (details.state !== 'Completed' && Date.now() < until) {
-        await new Promise((r) => setTimeout(r, 250));
-        details = await client.getNotificationOutcomeDetails(res.notificationId!);
-      }
+      // Retries fall due after Retry-After and backoff on the hub's clock; settle moves it to each of them,
+      // through the whole 30-minute retry window if need be.
+      await h.settle({ horizonMs: 30 * 60_000 });
+      const details = await client.getNotificationOutcomeDetails(res.notificationId!);
       assert.equal(details.state, 'Completed');
       assert.deepEqual(details.fcmV1OutcomeCounts, [{ state: 'Success', count: 60 }], 'retried targets are counted once, as delivered');
       const stats = await emulatorCall(h, 'fcmv1', '/_emulator/stats');

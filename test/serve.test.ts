@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ async function serve(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child
   let err = '';
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const banner = await new Promise<Banner>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no banner; stderr: ${err}`)), 120_000);
     child.stdout!.on('data', (chunk) => {
       out += chunk;
       for (const line of out.split('\n')) {
@@ -48,6 +48,15 @@ async function serve(data: string, env: NodeJS.ProcessEnv = {}): Promise<{ child
     child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)));
   });
   return { child, banner, stdout: () => out, exit };
+}
+
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe('herald serve', () => {
@@ -88,23 +97,30 @@ describe('herald serve', () => {
     let response = '';
     socket.on('data', (c) => (response += c));
     const ended = new Promise<void>((r) => socket.on('close', () => r()));
-    // Headers and half of the body: the request is in flight when the signal comes.
-    socket.write('POST /sandbox/messages/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{"a":');
-    await new Promise((r) => setTimeout(r, 300));
+    // Headers, then half of the body once the server has read them (its 100 Continue says so): the request
+    // is in flight when the signal comes, however long the server took to get there.
+    socket.write('POST /sandbox/messages/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 9\r\nExpect: 100-continue\r\n\r\n');
+    await until(() => response.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 'the server to read the request headers');
+    socket.write('{"a":');
     s.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    const refused = await new Promise<boolean>((resolve) => {
-      const c = connect(Number(url.port), url.hostname);
-      c.on('connect', () => {
-        c.destroy();
-        resolve(false);
+    await until(() => s.stdout().includes('shutting down'), 'the server to start shutting down');
+    // The listener closes as shutdown begins; look until it has (each look is a connect, no fixed wait).
+    const refusedNow = () =>
+      new Promise<boolean>((resolve) => {
+        const c = connect(Number(url.port), url.hostname);
+        c.on('connect', () => {
+          c.destroy();
+          resolve(false);
+        });
+        c.on('error', () => resolve(true));
       });
-      c.on('error', () => resolve(true));
-    });
+    let refused = false;
+    const bound = Date.now() + 60_000;
+    while (!(refused = await refusedNow()) && Date.now() < bound) await new Promise((r) => setTimeout(r, 20));
     assert.ok(refused, 'no new connections after the signal');
     socket.write('"b"}');
     await ended;
-    assert.match(response, /^HTTP\/1\.1 401 /, 'the in-flight request got its answer');
+    assert.match(response.replace('HTTP/1.1 100 Continue\r\n\r\n', ''), /^HTTP\/1\.1 401 /, 'the in-flight request got its answer');
     assert.match(response, /MissingToken/);
     assert.equal(await s.exit, 0);
   });
@@ -120,6 +136,62 @@ describe('herald serve', () => {
     assert.equal(cli.stdout.trim().split('  ')[0], 'sandbox');
     s.child.kill('SIGTERM');
     await s.exit;
+  });
+});
+
+/** Starts `herald serve` and tells whether it came up or exited, and with what. */
+async function tryServe(data: string): Promise<{ started: Awaited<ReturnType<typeof serve>> } | { code: number | null; stderr: string }> {
+  try {
+    return { started: await serve(data) };
+  } catch (err) {
+    const m = /^exited (\S+): ([\s\S]*)$/.exec((err as Error).message);
+    if (!m) throw err;
+    return { code: m[1] === 'null' ? null : Number(m[1]), stderr: m[2]! };
+  }
+}
+
+describe('one process per data directory', () => {
+  test('a second herald serve on a directory in use exits 1 naming the running one, and changes nothing', async () => {
+    const data = tempDir();
+    const first = await serve(data);
+    try {
+      const runtime = readFileSync(join(data, 'server.json'), 'utf8');
+      const credentials = () => herald(['hub', 'credentials', 'sandbox', '--json', '--data', data]).stdout;
+      const before = credentials();
+      const second = await tryServe(data);
+      if ('started' in second) {
+        second.started.child.kill('SIGKILL');
+        assert.fail('the second herald started');
+      }
+      assert.equal(second.code, 1);
+      assert.equal(
+        second.stderr,
+        `herald: data directory ${data} is in use by another Herald (pid ${first.child.pid}, ${first.banner.httpUrl}); stop it first, or give this one another --data\n`,
+      );
+      assert.equal(readFileSync(join(data, 'server.json'), 'utf8'), runtime, 'server.json is the first one\'s');
+      assert.equal(credentials(), before, 'the sandbox credentials were not minted again');
+      const hubs = await fetch(`${first.banner.httpUrl}/_health`);
+      assert.equal(hubs.status, 200, 'the first one still answers');
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exit;
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  test('a killed herald leaves no lock behind: the next start works', async () => {
+    const data = tempDir();
+    try {
+      const first = await serve(data);
+      first.child.kill('SIGKILL');
+      await first.exit;
+      const second = await tryServe(data);
+      assert.ok('started' in second, `the second start failed: ${'stderr' in second ? second.stderr : ''}`);
+      second.started.child.kill('SIGTERM');
+      assert.equal(await second.started.exit, 0);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 });
 

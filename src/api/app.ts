@@ -95,6 +95,21 @@ function answerFor(err: FastifyError | HubError | Error, bodyLimit: number): Err
 /** Paths under `/_` belong to Herald (hub names never start with `_`); the rest is the Azure surface. */
 const isAzureSurface = (url: string) => !url.startsWith('/_');
 
+/**
+ * An empty or missing Content-Type means "the route's usual type" (wire spec §7.2): the legacy azure-sb
+ * client sends `Content-Type:` with nothing after it on most registry writes and every DELETE, which
+ * Fastify would answer 415 before any route ran. On the Azure surface every operation reads its body raw,
+ * so the header is simply dropped; the management API's body routes take JSON. Runs before body parsing.
+ */
+function defaultContentType(req: FastifyRequest): void {
+  const headers = req.raw.headers;
+  const given = headers['content-type'];
+  if (given !== undefined && given.trim() !== '') return;
+  delete headers['content-type'];
+  const hasBody = headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+  if (hasBody && req.url.startsWith('/_admin/')) headers['content-type'] = 'application/json';
+}
+
 function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clock: Clock) {
   const retryAfter = a.details?.retryAfterSeconds;
   if (a.status === 429 && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
@@ -148,6 +163,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   app.decorateRequest('routeLabel', undefined);
+  app.addHook('onRequest', (req, _reply, done) => {
+    defaultContentType(req);
+    done();
+  });
   app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeLabel ?? req.routeOptions.url ?? 'unmatched';
     deps.metrics.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -28,7 +28,8 @@ export type AzureOperationName =
   | 'submitNotificationHubJob'
   | 'getNotificationHubJob'
   | 'listNotificationHubJobs'
-  | 'issueDeviceCredential';
+  | 'issueDeviceCredential'
+  | 'revokeDeviceCredentials';
 
 export interface AzureOperation {
   name: AzureOperationName;
@@ -62,8 +63,9 @@ const ROUTES: Array<[pattern: string[], route: Route]> = [
     },
   ],
   [['registrationids'], { POST: op('createRegistrationId', 'Listen') }],
-  // Herald's secure push: a backend (Manage) issues a device its installation's read credential.
-  [['installations', '{}', 'credential'], { POST: op('issueDeviceCredential', 'Manage') }],
+  // Herald's secure push: a backend (Manage) issues a device its installation's read credential, or
+  // revokes every credential issued for the installation so far.
+  [['installations', '{}', 'credential'], { POST: op('issueDeviceCredential', 'Manage'), DELETE: op('revokeDeviceCredentials', 'Manage') }],
   [
     ['registrations'],
     {

@@ -4,6 +4,7 @@
  * (wire spec §3.3), never 5xx for a client's mistake (the JS client would replay it, §1.4).
  */
 import type { ErrorCode } from '../shared/errors.ts';
+import { NOT_XML_CHAR } from '../shared/xml-chars.ts';
 
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
@@ -54,14 +55,27 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   internal: 500,
   // The store cannot be used: a database written by a newer Herald, or one that cannot be reached.
   store_unusable: 500,
+  // A registration materialised from an installation is managed through the installation API (issue 10 item 9).
+  registration_owned_by_installation: 409,
+  // A write that collided with the stored state (a uniqueness rule); never a 500 (issue 10 item 9).
+  write_conflict: 409,
+  // Start-up only: another Herald holds the data directory's lock.
+  data_dir_in_use: 409,
+  // An upload's path runs into a file where a folder is needed, or a folder where the file would go.
+  file_conflict: 409,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */
 export const INTERNAL_MESSAGE = 'An internal error occurred; the server log has the details under this request id.';
 
-/** Element text needs only these three escaped; quotes stay readable for a person reading the body. */
+const NOT_XML_CHARS = new RegExp(NOT_XML_CHAR.source, 'g');
+
+/**
+ * Element text needs only these three escaped; quotes stay readable for a person reading the body. A detail
+ * may quote the client's input, so what XML cannot carry at all becomes U+FFFD.
+ */
 function escapeXml(text: string): string {
-  return text.replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
+  return text.replace(NOT_XML_CHARS, '\ufffd').replace(/[<>&]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;' })[c]!);
 }
 
 /**

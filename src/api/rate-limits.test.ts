@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord } from '../store/store.ts';
-import { RateLimits } from './rate-limits.ts';
+import { MAX_BUCKETS, RateLimits } from './rate-limits.ts';
 
 const hub = (settings: Partial<HubRecord['settings']>): HubRecord => ({ name: 'h', settings: { registrationTtlSeconds: null, ...settings }, createdAt: 0, updatedAt: 0 });
 
@@ -33,4 +33,27 @@ test('registration writes have their own bucket; a slow rate asks for a longer w
   limits.take(h, 'createOrUpdateInstallation');
   assert.throws(() => limits.take(h, 'deleteRegistration'), (e: unknown) => e instanceof HubError && e.details?.retryAfterSeconds === 4);
   limits.take(h, 'sendNotification');
+});
+
+test('a hub deleted and created again under the same name starts with a full bucket (#10 item 15 sibling)', () => {
+  const limits = new RateLimits(new ManualClock(0));
+  const old = hub({ sendsPerSecond: 0.01 });
+  limits.take(old, 'sendNotification');
+  assert.throws(() => limits.take(old, 'sendNotification'));
+  const reborn = { ...hub({ sendsPerSecond: 0.01 }), createdAt: 5 };
+  limits.take(reborn, 'sendNotification');
+});
+
+test('bounded: buckets of 100,000 hubs keep at most MAX_BUCKETS, and a throttled hub stays throttled', () => {
+  const clock = new ManualClock(0);
+  const limits = new RateLimits(clock);
+  const busy = { ...hub({ sendsPerSecond: 1 }), name: 'busy' };
+  limits.take(busy, 'sendNotification');
+  for (let i = 0; i < 100_000; i++) {
+    limits.take({ ...hub({ sendsPerSecond: 5 }), name: `h${i}` }, 'sendNotification');
+    if (i % 1000 === 0) assert.throws(() => limits.take(busy, 'sendNotification'), (e: unknown) => e instanceof HubError && e.code === 'throttled');
+    assert.ok(limits.size <= MAX_BUCKETS);
+  }
+  // Dropping every bucket at a cap would have let the throttled hub through here.
+  assert.throws(() => limits.take(busy, 'sendNotification'), (e: unknown) => e instanceof HubError && e.code === 'throttled');
 });

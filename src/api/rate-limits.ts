@@ -5,6 +5,7 @@
  * serves (a shared limit across processes belongs with the Redis queue of a scale-out deployment).
  */
 import type { Clock } from '../shared/clock.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord } from '../store/store.ts';
 import type { AzureOperationName } from './azure-operations.ts';
@@ -26,8 +27,19 @@ interface Bucket {
   at: number;
 }
 
+/**
+ * Buckets kept (two per limited hub). The least recently used goes first: a hub idle long enough to be
+ * evicted has refilled its bucket anyway, whereas dropping every bucket at a cap would let a throttled
+ * client through.
+ */
+export const MAX_BUCKETS = 10_000;
+
 export class RateLimits {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new BoundedMap<Bucket>({ maxEntries: MAX_BUCKETS });
+  /** Entries kept (for tests of the bound). */
+  get size(): number {
+    return this.buckets.size;
+  }
 
   constructor(private readonly clock: Clock) {}
 
@@ -37,7 +49,8 @@ export class RateLimits {
     if (!kind) return;
     const rate = kind === 'sends' ? hub.settings.sendsPerSecond : hub.settings.registrationsPerSecond;
     if (rate === null || rate === undefined) return;
-    const key = `${hub.name.toLowerCase()}\n${kind}`;
+    // A hub deleted and created again under its name is a new hub: its buckets start full.
+    const key = `${hub.name.toLowerCase()}\n${hub.createdAt}\n${kind}`;
     const now = this.clock.now();
     const capacity = Math.max(1, rate);
     const b = this.buckets.get(key) ?? { tokens: capacity, at: now };
@@ -49,7 +62,6 @@ export class RateLimits {
       throw new HubError('throttled', `The hub's ${kind} rate limit of ${rate} per second is reached; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds });
     }
     b.tokens -= 1;
-    if (this.buckets.size > 100_000) this.buckets.clear();
     this.buckets.set(key, b);
   }
 }

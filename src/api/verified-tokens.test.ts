@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSasToken, type SasRule } from '../auth/sas.ts';
 import { HubError } from '../shared/errors.ts';
-import { VERIFIED_TOKEN_MS, VerifiedTokens } from './verified-tokens.ts';
+import { MAX_VERIFIED_TOKENS, VERIFIED_TOKEN_MS, VerifiedTokens } from './verified-tokens.ts';
 
 const full: SasRule = { name: 'Full', rights: ['Listen', 'Send', 'Manage'], primaryKey: 'pk', secondaryKey: 'sk' };
 const nowMs = 1_800_000_000_000;
@@ -52,4 +52,20 @@ test('a malformed header is refused by parse, and never cached', () => {
   const tokens = new VerifiedTokens();
   assert.throws(() => tokens.parse('myhub', 'Bearer x'), code('sas_malformed'));
   assert.throws(() => tokens.parse('myhub', undefined), code('sas_missing'));
+});
+
+test('bounded: 100,000 distinct verified tokens keep at most MAX_VERIFIED_TOKENS, and a token in steady use stays cached', () => {
+  const tokens = new VerifiedTokens();
+  const rules = [{ ...full }];
+  const steady = createSasToken('https://localhost/', 'Full', 'pk', nowSeconds + 3600);
+  verify(tokens, steady, rules);
+  for (let i = 0; i < 100_000; i++) {
+    // A client that signs every request with a new expiry: each token is a new cache key.
+    verify(tokens, createSasToken('https://localhost/', 'Full', 'pk', nowSeconds + 3601 + i), rules);
+    if (i % 1000 === 0) verify(tokens, steady, rules);
+    assert.ok(tokens.size <= MAX_VERIFIED_TOKENS);
+  }
+  // The flood did not push out the token used all along: changing the key in place is not noticed.
+  rules[0]!.primaryKey = 'changed in place';
+  assert.equal(verify(tokens, steady, rules).name, 'Full');
 });

@@ -6,6 +6,7 @@
  * verified against (HubService.authContext hands out a new list when a key is rotated or a rule deleted,
  * and at least every few seconds), and expiry and audience are checked on every request as before.
  */
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { checkAudience, parseSasToken, verifySasToken, type SasRule, type SasToken } from '../auth/sas.ts';
 
 interface Entry {
@@ -18,10 +19,18 @@ interface Entry {
 
 /** How long a verified signature is trusted without computing it again. */
 export const VERIFIED_TOKEN_MS = 5_000;
-const MAX_ENTRIES = 10_000;
+/**
+ * Tokens kept (headers are at most 4 KiB: 40 MiB at worst). The least recently used goes first, so a
+ * flood of one-off tokens does not push out the ones clients send on every request.
+ */
+export const MAX_VERIFIED_TOKENS = 10_000;
 
 export class VerifiedTokens {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new BoundedMap<Entry>({ maxEntries: MAX_VERIFIED_TOKENS });
+  /** Entries kept (for tests of the bound). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   /**
    * The token of an Authorization header, parsed (refused if malformed) before anything is looked up;
@@ -41,7 +50,6 @@ export class VerifiedTokens {
       return known.rule;
     }
     const rule = verifySasToken({ token, rules, requestPath, nowSeconds });
-    if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
     this.entries.set(key, { token, rules, rule, until: nowMs + VERIFIED_TOKEN_MS });
     return rule;
   }

@@ -84,3 +84,53 @@ test('rights: Listen cannot Send or Manage; Manage implies Listen and Send', () 
   requireRight({ ...full, rights: ['Manage'] }, 'Listen');
   assert.throws(() => requireRight({ ...full, rights: ['Send'] }, 'Listen'), code('missing_claim'));
 });
+
+/** A token as azure-sb 0.11 makes it: sr = lower(encodeURIComponent(lower(request URL with its query))), unencoded path. */
+function azureSbToken(uri: string, key = full.primaryKey): string {
+  const sr = encodeURIComponent(uri.toLowerCase()).toLowerCase();
+  const se = String(now + 300);
+  return `SharedAccessSignature sig=${encodeURIComponent(signSas(key, sr, se))}&se=${se}&skn=${full.name}&sr=${sr}`;
+}
+
+test('the audience is compared in one normal form: unencoded, upper- or lower-case escapes, trailing slash (#10 item 3)', () => {
+  // azure-sb signs the unencoded path; its request line carries %7B...%7D.
+  const sb = azureSbToken('https://127.0.0.1:443/myhub/tags/$InstallationId:{inst 1}/registrations?api-version=2013-04');
+  for (const path of [
+    '/myhub/tags/$InstallationId:%7Binst%201%7D/registrations',
+    '/myhub/tags/$installationid:%7binst%201%7d/registrations',
+    '/myhub/tags/$InstallationId:%7Binst%201%7D/registrations/',
+  ]) {
+    assert.equal(check(sb, path).name, full.name, path);
+  }
+  // A .NET token whose request URL still holds escapes, encoded once more (%257B); a scope without its trailing slash.
+  const dotnetSr = encodeURIComponent('http://localhost/myhub/tags/$installationid:%7bx%7d/registrations/').toLowerCase();
+  const se = String(now + 60);
+  const dotnet = `SharedAccessSignature sr=${dotnetSr}&sig=${encodeURIComponent(signSas(full.primaryKey, dotnetSr, se))}&se=${se}&skn=${full.name}`;
+  assert.equal(check(dotnet, '/myhub/tags/$InstallationId:%7Bx%7D/registrations').name, full.name);
+  assert.equal(check(azureSbToken('https://h/myhub'), '/myhub/messages/').name, full.name, 'a hub scope without trailing slash covers the hub');
+
+  // Still a prefix of whole segments: an encoded '/' stays inside its segment, a partial segment covers nothing.
+  assert.throws(() => check(azureSbToken('https://h/myhub/registrations/a'), '/myhub/registrations/a%2Fb'), code('sas_scope_mismatch'));
+  assert.throws(() => check(azureSbToken('https://h/myhub/reg'), '/myhub/registrations'), code('sas_scope_mismatch'));
+  assert.throws(() => check(sb, '/myhub/tags/$InstallationId:%7Binst%202%7D/registrations'), code('sas_scope_mismatch'));
+  assert.throws(() => check(azureSbToken('https://h/myhub/messages'), '/myhub'), code('sas_scope_mismatch'), 'a longer scope does not cover a shorter path');
+});
+
+test('sig is decoded strictly: junk after valid base64, other lengths and stray characters are malformed (#10 item 8)', () => {
+  const good = createSasToken('https://localhost/', full.name, full.primaryKey, now + 10);
+  const sig = decodeURIComponent(/sig=([^&]+)/.exec(good)![1]!);
+  assert.equal(check(good).name, full.name);
+  for (const junk of [`${sig}junk`, `${sig}%3D`, `${sig}AAAA`, sig.slice(0, -1), `!${sig}`, sig.replace('=', ''), `${sig.slice(0, 20)}*${sig.slice(21)}`]) {
+    const header = good.replace(/sig=[^&]+/, `sig=${encodeURIComponent(junk)}`);
+    assert.throws(() => parseSasToken(header), code('sas_malformed'), junk);
+  }
+  // A non-canonical last character (unused low bits set) decodes to the same bytes; it is refused too.
+  const sibling = String.fromCharCode(sig.charCodeAt(42) + 1); // the 43rd character of a 32-byte value has two zero bits
+  assert.throws(() => parseSasToken(good.replace(/sig=[^&]+/, `sig=${encodeURIComponent(sig.slice(0, 42) + sibling + '=')}`)), code('sas_malformed'));
+  // A '+' sent without percent-encoding (form decoding reads it as a space) still verifies.
+  const withPlus = Array.from({ length: 200 }, (_, i) => createSasToken('https://localhost/', full.name, full.primaryKey, now + 10 + i))
+    .find((t) => decodeURIComponent(/sig=([^&]+)/.exec(t)![1]!).includes('+'))!;
+  const raw = withPlus.replace(/sig=([^&]+)/, (_m, s: string) => `sig=${decodeURIComponent(s)}`);
+  assert.match(raw, /sig=[^&]*\+/);
+  assert.equal(check(raw).name, full.name);
+});

@@ -60,7 +60,23 @@ export function parseSasToken(header: string | undefined): SasToken {
   }
   const se = params.get('se')!;
   if (!/^\d{1,12}$/.test(se)) throw new HubError('sas_malformed', "MalformedToken: 'se' must be the expiry in seconds since 1970.");
-  return { sr: params.get('sr')!, sig: decode(params.get('sig')!, 'signature'), se, skn: decode(params.get('skn')!, 'key name') };
+  return { sr: params.get('sr')!, sig: strictSignature(decode(params.get('sig')!, 'signature')), se, skn: decode(params.get('skn')!, 'key name') };
+}
+
+/** Base64 of a 32-byte HMAC-SHA256, padded: 43 characters and '='. */
+const SIGNATURE = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * The signature exactly as base64 writes an HMAC-SHA256, nothing before or after it: Node's base64 decoder
+ * stops at the first character it cannot read, so `<valid>junk` would otherwise verify. A '+' sent without
+ * percent-encoding was read as a space by the form decoding above; base64 has no spaces, so it is put back.
+ */
+function strictSignature(sig: string): string {
+  const b64 = sig.replaceAll(' ', '+');
+  if (!SIGNATURE.test(b64) || Buffer.from(b64, 'base64').toString('base64') !== b64) {
+    throw new HubError('sas_malformed', "MalformedToken: 'sig' must be the base64 of an HMAC-SHA256 (44 characters).");
+  }
+  return b64;
 }
 
 export function signSas(key: string, sr: string, se: string): string {
@@ -82,17 +98,36 @@ function signatureMatches(expected: string, given: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** One path segment percent-decoded (either case of hex); one that is not valid percent-encoding is kept as written. */
+function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /**
- * The path part of the signed resource, lower-cased with a trailing slash: `https://h:1/` → `/`,
- * `http://h/myhub/messages/` → `/myhub/messages/`. Host, port and scheme are ignored (§2.3 step 5).
+ * A path in one normal form: split on `/` first (so an encoded `%2F` stays inside its segment), each segment
+ * percent-decoded and lower-cased, empty segments (a trailing or doubled slash) dropped. Clients sign the same
+ * path differently: azure-sb signs it unencoded (`.../$installationid:{x}/...`) while its request line carries
+ * `%7Bx%7D`; .NET signs the escaped form with lower-case hex; JS signs only the namespace root (§2.1, §2.2).
  */
-function scopePath(sr: string): string {
-  const decoded = decode(sr, 'resource (sr)').toLowerCase();
-  const noScheme = decoded.replace(/^[a-z][a-z0-9+.-]*:\/\//, '');
+export function pathSegments(path: string): string[] {
+  return path.split('/').filter((s) => s !== '').map((s) => decodeSegment(s).toLowerCase());
+}
+
+/**
+ * The path segments of the signed resource: `https://h:1/` → [], `http://h/myhub/messages/?api-version=1` →
+ * [myhub, messages]. Host, port, scheme and query are ignored (§2.3 step 5).
+ */
+function scopeSegments(sr: string): string[] {
+  const decoded = decode(sr, 'resource (sr)');
+  const noScheme = decoded.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
   const slash = noScheme.indexOf('/');
-  let path = slash < 0 ? '/' : noScheme.slice(slash);
-  path = path.split('?')[0]!;
-  return path.endsWith('/') ? path : `${path}/`;
+  const path = slash < 0 ? '' : noScheme.slice(slash);
+  return pathSegments(path.split(/[?#]/)[0]!);
 }
 
 export interface SasCheck {
@@ -126,12 +161,11 @@ export function verifySasToken(check: SasCheck): SasRule {
   return signer;
 }
 
-/** Whether the token's signed resource covers the request path (§2.3 step 5); throws if not. */
+/** Whether the token's signed resource covers the request path (§2.3 step 5), segment by segment; throws if not. */
 export function checkAudience(token: SasToken, requestPath: string): void {
-  const scope = scopePath(token.sr);
-  let path = requestPath.toLowerCase();
-  if (!path.endsWith('/')) path += '/';
-  if (!path.startsWith(scope)) {
+  const scope = scopeSegments(token.sr);
+  const path = pathSegments(requestPath);
+  if (scope.length > path.length || scope.some((s, i) => s !== path[i])) {
     throw new HubError('sas_scope_mismatch', 'InvalidAudience: The token audience does not cover the requested resource.');
   }
 }

@@ -3,7 +3,7 @@
  * that tells CLI commands where the running hub listens. Every failure names the path and the reason.
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateKey } from '../auth/keys.ts';
 import { HubError } from '../shared/errors.ts';
@@ -78,7 +78,10 @@ export interface RuntimeInfo {
 }
 
 export function writeRuntimeInfo(dataDir: string, info: RuntimeInfo): void {
-  writeFileSync(join(dataDir, RUNTIME_FILE), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  const path = join(dataDir, RUNTIME_FILE);
+  writeFileSync(path, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  // `mode` applies only to a file the write creates; one left behind by an older Herald keeps its own.
+  chmodSync(path, 0o600);
 }
 
 export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
@@ -92,4 +95,40 @@ export function readRuntimeInfo(dataDir: string): RuntimeInfo | undefined {
 export function removeRuntimeInfo(dataDir: string, pid: number): void {
   // Only the process that wrote it removes it (a second hub on the same directory must not).
   if (readRuntimeInfo(dataDir)?.pid === pid) unlinkSync(join(dataDir, RUNTIME_FILE));
+}
+
+/** Files of the data directory that hold secrets: SAS keys and PNS credentials (the store), keys. */
+export const SECRET_FILES = [STORE_FILE, `${STORE_FILE}-wal`, `${STORE_FILE}-shm`, ADMIN_KEY_FILE, SECRET_KEY_FILE, join(TLS_DIR, 'ca.key'), join(TLS_DIR, 'server.key')];
+
+export interface ModeFinding {
+  path: string;
+  /** The mode found, in octal ("644"). */
+  mode: string;
+  what: 'directory' | 'secret file';
+  /** A secret file that was made 0600; false when that failed (another owner). */
+  fixed?: boolean;
+}
+
+/**
+ * Checks that other users cannot read the data directory's secrets. A secret file with group or other
+ * bits (copied in by hand, or made by an older Herald) is made 0600; the directory itself is only
+ * reported: it is the user's, and they may share it on purpose. The caller logs the findings.
+ */
+export function secureDataDir(dataDir: string): ModeFinding[] {
+  const findings: ModeFinding[] = [];
+  const dirMode = statSync(dataDir).mode & 0o777;
+  if (dirMode & 0o077) findings.push({ path: dataDir, mode: dirMode.toString(8), what: 'directory' });
+  for (const name of SECRET_FILES) {
+    const path = join(dataDir, name);
+    const mode = (statSync(path, { throwIfNoEntry: false })?.mode ?? 0) & 0o777;
+    if (!(mode & 0o077)) continue;
+    let fixed = true;
+    try {
+      chmodSync(path, 0o600);
+    } catch {
+      fixed = false;
+    }
+    findings.push({ path, mode: mode.toString(8), what: 'secret file', fixed });
+  }
+  return findings;
 }

@@ -1,11 +1,22 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './load.ts';
 import { HubError } from '../shared/errors.ts';
+
+/** Temporary directories of this file, removed when its tests are done. */
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-cfg-'));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -17,7 +28,7 @@ test('the sample config loads and equals the defaults', () => {
 });
 
 test('precedence is file < environment < flags', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-cfg-'));
+  const dir = tempDir();
   const file = join(dir, 'c.yaml');
   writeFileSync(file, 'server:\n  port: 1000\n  tlsPort: 1001\n  host: 0.0.0.0\n');
   const cfg = loadConfig({
@@ -43,7 +54,7 @@ test('a bad value names the key, the problem and where it came from', () => {
 });
 
 test('unknown keys and broken YAML are refused with the file path', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-cfg-'));
+  const dir = tempDir();
   const unknown = join(dir, 'u.yaml');
   writeFileSync(unknown, 'server:\n  prot: 1\n');
   assert.throws(() => loadConfig({ file: unknown }), /server: unknown key\(s\) prot/);

@@ -90,6 +90,25 @@ export const configSchema = z
       .object({
         /** A PEM file of CA certificates the PNS connectors trust besides the public ones (a test server, a proxy). */
         caFile: z.string().min(1).optional(),
+        /**
+         * Origins (`https://host:port`) Web Push endpoints and WNS channels may point to although they are
+         * not public https (a push service on the office network, emulators run apart). Sandbox mode adds
+         * its emulators' origins itself.
+         */
+        allowedEndpointOrigins: z
+          .array(
+            z.string().transform((value, ctx) => {
+              try {
+                const url = new URL(value);
+                if (url.origin !== 'null' && url.href === `${url.origin}/` && /^https?:$/.test(url.protocol)) return url.origin;
+              } catch {
+                // reported below
+              }
+              ctx.addIssue({ code: 'custom', message: `'${value}' is not an origin like https://push.internal:8443` });
+              return z.NEVER;
+            }),
+          )
+          .optional(),
       })
       .strict()
       .default({}),
@@ -99,9 +118,11 @@ export const configSchema = z
         concurrency: z.coerce.number().int().min(1).max(256).default(4),
         /** How long per-device outcomes are kept. */
         outcomeRetentionDays: z.coerce.number().min(0).max(3650).default(7),
+        /** Notifications (with their outcomes, secure reads and payloads) are deleted this long after they end; feedback this long after it came. */
+        notificationRetentionDays: z.coerce.number().min(0).max(3650).default(30),
       })
       .strict()
-      .default({ concurrency: 4, outcomeRetentionDays: 7 }),
+      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

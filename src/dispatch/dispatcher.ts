@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../shared/clock.ts';
+import type { Clock, TimerHandle } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { DispatchJob, HubRecord, NotificationRecord, Store } from '../store/store.ts';
 import { parseTagExpression } from '../tags/index.ts';
@@ -56,12 +56,14 @@ export class SendService {
     const now = this.clock.now();
     const id = newNotificationId(now);
     let stored = toStoredRequest(req, req.scheduledAtMs ?? now);
+    let sealed: { sealed: string; expiresAt: number } | undefined;
     if (secure) {
       if (stored.target.kind === 'direct') {
         throw new HubError('invalid_request', 'A secure send needs registered installations (devices read their payload with an installation credential); it cannot be direct.', { reason: 'secure_direct' });
       }
-      const sealed = this.secrets.seal(JSON.stringify({ body: req.body.toString('base64'), contentType: req.contentType ?? 'application/octet-stream' }), securePayloadScope(hub.name, id));
-      stored = { ...stored, payload: { kind: 'text', text: '' }, body: '[secure payload]', secure: { notificationId: id, sealed, expiresAt: (req.scheduledAtMs ?? now) + secure.ttlMs } };
+      const expiresAt = (req.scheduledAtMs ?? now) + secure.ttlMs;
+      sealed = { sealed: this.secrets.seal(JSON.stringify({ body: req.body.toString('base64'), contentType: req.contentType ?? 'application/octet-stream' }), securePayloadScope(hub.name, id)), expiresAt };
+      stored = { ...stored, payload: { kind: 'text', text: '' }, body: '[secure payload]', secure: { notificationId: id, expiresAt } };
     }
     const scheduled = req.scheduledAtMs !== undefined && req.scheduledAtMs > now;
     const n: NotificationRecord = {
@@ -79,21 +81,28 @@ export class SendService {
       stored.target.kind === 'direct'
         ? { kind: 'deliver' as const, payload: { targets: stored.target.handles.map((d) => ({ d })), retry: initialRetryState(now) } satisfies BatchPayload, runAt }
         : { kind: 'plan' as const, payload: { after: null }, runAt };
-    await this.store.dispatch.createNotification(n, first);
+    await this.store.dispatch.createNotification(n, first, sealed);
     this.onAccepted();
     return n;
   }
 
-  /** A secure payload for a device of `installationId` (which the push must have reached), recording the read. */
-  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[]): Promise<{ body: Buffer; contentType: string }> {
+  /**
+   * A secure payload for a device of `installationId` (which the push must have reached since the
+   * installation was created: `installationCreatedAt`), recording the read.
+   */
+  async readSecure(hub: HubRecord, id: string, installationId: string, registrationIds: readonly string[], installationCreatedAt: number): Promise<{ body: Buffer; contentType: string }> {
     const n = await this.store.dispatch.getNotification(hub.name, id);
     const secure = (n?.request as unknown as StoredRequest | undefined)?.secure;
     if (!n || !secure) throw new HubError('notification_not_found', `No secure notification '${id}'.`);
-    if (secure.expiresAt <= this.clock.now()) throw new HubError('secure_payload_gone', 'The secure payload has expired.');
-    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds))) {
+    const gone = () => new HubError('secure_payload_gone', 'The secure payload has expired.');
+    if (secure.expiresAt <= this.clock.now()) throw gone();
+    if (!(await this.store.dispatch.wasDelivered(hub.name, id, registrationIds, installationCreatedAt))) {
       throw new HubError('forbidden', 'This notification was not delivered to this installation.');
     }
-    const opened = JSON.parse(this.secrets.open(secure.sealed, securePayloadScope(hub.name, id))) as { body: string; contentType: string };
+    // The store refuses an expired payload even before the purge has erased it.
+    const sealed = await this.store.dispatch.securePayload(hub.name, id, this.clock.now());
+    if (sealed === undefined) throw gone();
+    const opened = JSON.parse(this.secrets.open(sealed, securePayloadScope(hub.name, id))) as { body: string; contentType: string };
     await this.store.dispatch.recordSecureRead(hub.name, id, installationId, this.clock.now());
     return { body: Buffer.from(opened.body, 'base64'), contentType: opened.contentType };
   }
@@ -129,9 +138,11 @@ export class SendService {
 export class DispatchWorker {
   private running = 0;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private ticking = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Callers of `idle()` waiting for the worker's state to change (a claim ended, a job finished). */
+  private changed: Array<() => void> = [];
 
   constructor(
     private readonly store: Store,
@@ -153,16 +164,22 @@ export class DispatchWorker {
   /** Look for work now (a send was accepted, a job finished). */
   wake(): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
     this.timer = undefined;
     void this.tick();
   }
 
+  /** The next look for work runs on the injected clock: scheduled sends and retries fire on virtual time in tests. */
   private schedule(ms: number): void {
     if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), Math.max(0, ms));
-    this.timer.unref();
+    this.clock.clearTimer(this.timer);
+    this.timer = this.clock.setTimeout(() => this.wake(), Math.max(0, ms)).unref();
+  }
+
+  private notifyChanged(): void {
+    const waiting = this.changed;
+    this.changed = [];
+    for (const resolve of waiting) resolve();
   }
 
   private async tick(): Promise<void> {
@@ -183,6 +200,7 @@ export class DispatchWorker {
       this.schedule(1000);
     } finally {
       this.ticking = false;
+      this.notifyChanged();
     }
   }
 
@@ -194,6 +212,7 @@ export class DispatchWorker {
         this.running--;
         this.inFlight.delete(p);
         this.wake();
+        this.notifyChanged();
       });
     this.inFlight.add(p);
   }
@@ -238,18 +257,42 @@ export class DispatchWorker {
   /** Stops claiming and waits for the jobs in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.notifyChanged();
     await Promise.all([...this.inFlight]);
   }
 
-  /** Resolves when no job is running and none is due (tests). */
-  async idle(timeoutMs = 10_000): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const next = await this.store.dispatch.nextRunAt();
-      if (this.running === 0 && (next === undefined || next > this.clock.now() + 1000)) return;
-      if (Date.now() > until) throw new Error('the send worker did not become idle');
-      await new Promise((r) => setTimeout(r, 20));
+  /**
+   * Resolves when no job is running and none is due within `withinMs` on the worker's clock (tests).
+   * It waits for the worker's own events, not for real time: with a ManualClock, advance the clock to
+   * the next job's time (or pass `withinMs: 0`) before waiting. `safetyMs` only stops a hung test.
+   */
+  async idle(opts: { withinMs?: number; safetyMs?: number } = {}): Promise<void> {
+    const withinMs = opts.withinMs ?? 1000;
+    const safety = opts.safetyMs ?? 120_000;
+    let timedOut = false;
+    const bound = setTimeout(() => {
+      timedOut = true;
+      this.notifyChanged();
+    }, safety);
+    try {
+      for (;;) {
+        const next = await this.store.dispatch.nextRunAt();
+        if (this.stopped || (this.running === 0 && !this.ticking && (next === undefined || next > this.clock.now() + withinMs))) return;
+        if (timedOut) throw new Error(`the send worker did not become idle within ${safety} ms`);
+        const changed = new Promise<void>((resolve) => this.changed.push(resolve));
+        // A job is due and nothing is looking for it (its timer has not fired yet): look now.
+        if (this.running === 0 && !this.ticking && next !== undefined && next <= this.clock.now()) this.wake();
+        await changed;
+      }
+    } finally {
+      clearTimeout(bound);
     }
+  }
+
+  /** When the next job is due (undefined: none is waiting); with `idle`, lets a test step virtual time. */
+  nextRunAt(): Promise<number | undefined> {
+    return this.store.dispatch.nextRunAt();
   }
 }

@@ -6,8 +6,10 @@
  */
 import type { Platform } from '../hubs/credentials.ts';
 import type { PlatformName, PnsHandle, Registration } from '../registry/model.ts';
+import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
-import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateProperties } from '../templates/index.ts';
+import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import type { SendFormat, SendRequest } from './send-request.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
@@ -23,7 +25,7 @@ export interface StoredRequest {
   body: string;
   eligibleKinds: string[];
   acceptedAt: number;
-  /** A secure send: devices get only the id; the payload is sealed here (and not in `payload`/`body`). */
+  /** A secure send: devices get only the id; the payload is sealed beside the notification (not in `payload`/`body`). */
   secure?: SecureStamp;
 }
 
@@ -63,16 +65,30 @@ export function connectorHandle(h: PnsHandle): string {
 
 const isExpression = (v: string) => /^[$.%#{]/.test(v);
 
+/**
+ * Compiled templates kept, by count and by the characters of their bodies (a body may be 64 KiB, so a
+ * count alone allowed over a gigabyte). The least recently used goes first: the few templates an app's
+ * devices share stay, one-off bodies pass through.
+ */
+export const MAX_CACHED_TEMPLATES = 10_000;
+export const MAX_CACHED_TEMPLATE_CHARS = 16 * 1024 * 1024;
+
 export class Renderer {
   // Templates are parsed once per body, then rendered by substitution for every device.
-  private readonly templates = new Map<string, CompiledTemplate>();
+  private readonly templates = new BoundedMap<CompiledTemplate>({ maxEntries: MAX_CACHED_TEMPLATES, maxWeight: MAX_CACHED_TEMPLATE_CHARS, weigh: (_t, key) => key.length });
+  /** Templates and body characters kept (for tests of the bound). */
+  get cachedTemplates(): number {
+    return this.templates.size;
+  }
+  get cachedTemplateChars(): number {
+    return this.templates.totalWeight;
+  }
   private readonly properties = new WeakMap<object, TemplateProperties>();
 
-  private compiled(body: string, format: 'json' | 'xml'): CompiledTemplate {
+  private compiled(body: string, format: TemplateFormat): CompiledTemplate {
     const key = `${format}\n${body}`;
     let c = this.templates.get(key);
     if (!c) {
-      if (this.templates.size > 10_000) this.templates.clear();
       c = compileTemplate(body, format);
       this.templates.set(key, c);
     }
@@ -112,16 +128,17 @@ export class Renderer {
     const vars = reg.pushVariables;
     const value = (v: string) => (isExpression(v) ? renderTemplateExpression(validateTemplateExpression(v), props, vars) : v);
     const format = templateFormat(reg.handle.platform, t.headers);
-    const payload = format === 'raw' ? value(t.body) : renderTemplate(this.compiled(t.body, format), props, vars);
+    const payload = renderTemplate(this.compiled(t.body, format), props, vars);
     // The send's headers first, the template's own win (they belong to this device's template).
     const headers: Record<string, string> = { ...req.headers };
     for (const h of t.headers ?? []) headers[h.name.toLowerCase()] = value(h.value);
     if (t.priority) headers['apns-priority'] = value(t.priority);
     if (t.expiry) {
       const expiry = value(t.expiry);
-      const ms = Date.parse(expiry);
-      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2).
-      headers['apns-expiration'] = expiry === '0' ? '0' : Number.isNaN(ms) ? expiry : String(Math.floor(ms / 1000));
+      // APNs wants seconds since the epoch; "0" means "deliver once or never" (§2.2). A literal was checked
+      // when registered; an expression's text that names no date goes as it is, so APNs's answer says why.
+      const seconds = apnsExpirationSeconds(expiry);
+      headers['apns-expiration'] = seconds === undefined ? expiry : String(seconds);
     }
     return { ...base, payload, headers };
   }

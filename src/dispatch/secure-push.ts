@@ -3,7 +3,7 @@
  * through the PNS. A send marked `X-Herald-Secure: true` stores its payload sealed (AES-256-GCM) with
  * a time to live; each device gets only the notification id in a minimal per-platform envelope, and
  * reads the payload with a credential the hub issued for its own installation. Only an installation
- * the push was delivered to can read it; every read is recorded; after the TTL the payload is gone.
+ * the push was delivered to can read it; every read is recorded; at the TTL the payload is erased.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { PlatformName } from '../registry/model.ts';
@@ -15,11 +15,13 @@ export const SECURE_TTL_HEADER = 'x-herald-secure-ttl';
 export const DEFAULT_SECURE_TTL_S = 86_400;
 export const MAX_SECURE_TTL_S = 7 * 86_400;
 
-/** What a secure notification keeps instead of its payload. */
+/**
+ * What a secure notification's request keeps instead of its payload. The payload itself, sealed with the
+ * hub's secret key, is stored beside the notification until `expiresAt` and erased then
+ * (DispatchStore.securePayload, purgeSecurePayloads).
+ */
 export interface SecureStamp {
   notificationId: string;
-  /** The original body and content type, sealed with the hub's secret key. */
-  sealed: string;
   expiresAt: number;
 }
 
@@ -54,9 +56,19 @@ export function secureEnvelope(platform: PlatformName, notificationId: string): 
   }
 }
 
+/** What a valid device credential names. */
+export interface DeviceCredentialClaim {
+  installationId: string;
+  /** The installation's credential generation when it was issued (InstallationStore.credentialGeneration). */
+  generation: string;
+}
+
 /**
- * Device credentials: `hdc1.<payload>.<mac>`, payload = hub, installation id and expiry, signed with a
- * key derived from the hub's secret key. It names one installation of one hub and nothing else.
+ * Device credentials: `hdc2.<payload>.<mac>`, payload = hub, installation id, the installation's
+ * credential generation and expiry, signed with a key derived from the hub's secret key. It names one
+ * generation of one installation of one hub and nothing else: once that installation is deleted (even if
+ * one with the same id is created again) or its credentials are revoked, the generation differs and the
+ * credential is refused. `hdc1` credentials (no generation) are refused: their installation cannot be told.
  */
 export class DeviceCredentials {
   private readonly key: Buffer;
@@ -65,27 +77,43 @@ export class DeviceCredentials {
     this.key = createHmac('sha256', secret).update('herald device credentials v1').digest();
   }
 
-  issue(hub: string, installationId: string, ttlMs: number): { credential: string; expiresAt: number } {
+  issue(hub: string, installationId: string, generation: string, ttlMs: number): { credential: string; expiresAt: number } {
     const expiresAt = this.clock.now() + ttlMs;
-    const body = Buffer.from(JSON.stringify({ h: hub.toLowerCase(), i: installationId, e: expiresAt })).toString('base64url');
-    return { credential: `hdc1.${body}.${this.mac(body)}`, expiresAt };
+    const body = Buffer.from(JSON.stringify({ h: hub.toLowerCase(), i: installationId, g: generation, e: expiresAt })).toString('base64url');
+    return { credential: `hdc2.${body}.${this.mac(body)}`, expiresAt };
   }
 
-  /** The installation the credential is for; HubError for anything forged, expired or of another hub. */
-  verify(hub: string, credential: string | undefined): string {
-    const bad = (why: string) => new HubError('device_credential_invalid', `The device credential is not valid: ${why}.`);
-    const m = /^Bearer (hdc1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+))$/.exec(credential ?? '');
-    if (!m) throw bad('send "Authorization: Bearer <credential>" with the credential the hub issued for this installation');
+  /**
+   * The installation and generation the credential is for; HubError for anything forged, expired or of
+   * another hub. The caller checks the generation against the store (`stillValid`).
+   */
+  verify(hub: string, credential: string | undefined): DeviceCredentialClaim {
+    const m = /^Bearer (hdc2\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+))$/.exec(credential ?? '');
+    if (!m) {
+      if (/^Bearer hdc1\./.test(credential ?? '')) throw invalidCredential('it was issued by an older Herald; ask your backend for a new one');
+      throw invalidCredential('send "Authorization: Bearer <credential>" with the credential the hub issued for this installation');
+    }
     const expected = Buffer.from(this.mac(m[2]!));
     const given = Buffer.from(m[3]!);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw bad('the signature does not match');
-    const p = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as { h: string; i: string; e: number };
-    if (p.h !== hub.toLowerCase()) throw bad('it is for another hub');
-    if (p.e < this.clock.now()) throw bad('it has expired; ask your backend for a new one');
-    return p.i;
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalidCredential('the signature does not match');
+    const p = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as { h: string; i: string; g: string; e: number };
+    if (p.h !== hub.toLowerCase()) throw invalidCredential('it is for another hub');
+    if (p.e < this.clock.now()) throw invalidCredential('it has expired; ask your backend for a new one');
+    return { installationId: p.i, generation: p.g };
+  }
+
+  /** Throws unless the installation still has the generation the credential was issued in. */
+  static stillValid(claim: DeviceCredentialClaim, current: string | null | undefined): void {
+    if (current === undefined || current === null || current !== claim.generation) {
+      throw invalidCredential('it was revoked, or its installation was deleted since it was issued; ask your backend for a new one');
+    }
   }
 
   private mac(body: string): string {
     return createHmac('sha256', this.key).update(body).digest('base64url');
   }
+}
+
+function invalidCredential(why: string): HubError {
+  return new HubError('device_credential_invalid', `The device credential is not valid: ${why}.`);
 }

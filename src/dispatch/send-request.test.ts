@@ -237,14 +237,29 @@ test('windows XML: type checked against the root, inferred when absent (.NET); D
 test('platform headers: only the format\'s own pass; values checked; template keeps all recognised ones', () => {
   const headers = { 'apns-priority': '5', 'X-Apns-Priority': '10', 'ServiceBusNotification-Apns-Expiry': '2030-01-01T00:00:00Z', 'X-WNS-TTL': '60', 'Other': 'x' };
   const apple = parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple', ...headers }, APPLE));
-  assert.deepEqual(apple.platformHeaders, { 'apns-priority': '5', 'x-apns-priority': '10', 'servicebusnotification-apns-expiry': '2030-01-01T00:00:00Z' });
+  // The legacy headers become the APNs ones (§7.1); an explicit apns-* header wins.
+  assert.deepEqual(apple.platformHeaders, { 'apns-priority': '5', 'apns-expiration': String(Date.UTC(2030, 0, 1) / 1000) });
   const gcm = parseSendRequest(input({ 'ServiceBusNotification-Format': 'gcm', ...headers }, '{}'));
   assert.deepEqual(gcm.platformHeaders, {});
   const tpl = parseSendRequest(input({ 'ServiceBusNotification-Format': 'template', ...headers }, '{}'));
-  assert.deepEqual(Object.keys(tpl.platformHeaders).sort(), ['apns-priority', 'servicebusnotification-apns-expiry', 'x-apns-priority', 'x-wns-ttl']);
+  assert.deepEqual(Object.keys(tpl.platformHeaders).sort(), ['apns-expiration', 'apns-priority', 'x-wns-ttl']);
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple', 'apns-priority': '7' }, APPLE)), 'invalid_request', 'invalid_header', { header: 'apns-priority' });
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple', 'apns-expiration': 'soon' }, APPLE)), 'invalid_request', 'invalid_header', { header: 'apns-expiration' });
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple', 'apns-topic': 'x'.repeat(5000) }, APPLE)), 'invalid_request', 'invalid_header');
+});
+
+test('legacy APNs headers X-Apns-Priority and ServiceBusNotification-Apns-Expiry become apns-priority and apns-expiration (#10 item 4)', () => {
+  const legacy = (headers: Record<string, string>) => parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple', ...headers }, APPLE)).platformHeaders;
+  assert.deepEqual(legacy({ 'X-Apns-Priority': '5', 'ServiceBusNotification-Apns-Expiry': '2030-01-31T13:05:09Z' }),
+    { 'apns-priority': '5', 'apns-expiration': String(Date.UTC(2030, 0, 31, 13, 5, 9) / 1000) });
+  // .NET writes the expiry with the invariant culture; azure-sb with toISOString; 0 means "do not store".
+  assert.equal(legacy({ 'ServiceBusNotification-Apns-Expiry': '01/31/2030 13:05:09' })['apns-expiration'], String(Date.UTC(2030, 0, 31, 13, 5, 9) / 1000));
+  assert.equal(legacy({ 'ServiceBusNotification-Apns-Expiry': '0' })['apns-expiration'], '0');
+  assert.deepEqual(legacy({ 'X-Apns-Priority': '10', 'apns-priority': '5' }), { 'apns-priority': '5' });
+  const tpl = parseSendRequest(input({ 'ServiceBusNotification-Format': 'template', 'X-Apns-Priority': '10' }, '{}')).platformHeaders;
+  assert.deepEqual(tpl, { 'apns-priority': '10' });
+  rejects(() => legacy({ 'ServiceBusNotification-Apns-Expiry': 'next tuesday' }), 'invalid_request', 'invalid_header', { header: 'servicebusnotification-apns-expiry' });
+  rejects(() => legacy({ 'X-Apns-Priority': 'high' }), 'invalid_request', 'invalid_header', { header: 'x-apns-priority' });
 });
 
 test('request size: more than 64 KiB is 413 payload_too_large', () => {

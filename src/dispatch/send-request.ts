@@ -11,7 +11,8 @@
 import { parseBatchSendBody, type MultipartLimits } from '../api/wire/multipart.ts';
 import { parseXml } from '../api/wire/atom.ts';
 import { REGISTRATION_KINDS, isTemplateKind, KIND_PLATFORM, type PlatformName, type PnsHandle, type RegistrationKind } from '../registry/model.ts';
-import { validateHandle } from '../registry/validation.ts';
+import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
+import { PLATFORM_HEADER_RULES, validateHandle } from '../registry/validation.ts';
 import { HubError } from '../shared/errors.ts';
 import { parseTagExpression, type ParsedTagExpression, type TagExpressionLimits } from '../tags/index.ts';
 import { MAX_PROPERTY_NAME_LENGTH } from '../templates/index.ts';
@@ -147,17 +148,9 @@ const PASSTHROUGH: Readonly<Record<NativeSendFormat, (name: string) => boolean>>
 };
 
 /** Values checked at the edge so a typo is a 400 now rather than a PNS rejection later. */
-const HEADER_RULES: Readonly<Record<string, [RegExp, string]>> = {
-  'apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
+const HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+  ...PLATFORM_HEADER_RULES,
   'x-apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
-  'apns-expiration': [/^\d{1,12}$/, 'a UNIX time in seconds (0: do not store)'],
-  'apns-push-type': [/^[a-z]{1,32}$/, 'an APNs push type such as alert or background'],
-  'apns-id': [/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a UUID'],
-  'apns-collapse-id': [/^.{1,64}$/, 'at most 64 characters'],
-  'x-wns-type': [/^wns\/(toast|tile|badge|raw)$/i, 'wns/toast, wns/tile, wns/badge or wns/raw'],
-  'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
-  'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],
-  'x-windowsphone-target': [/^(toast|token)$/i, 'toast or token'],
 };
 
 function platformHeaders(headers: Headers, format: SendFormat): Record<string, string> {
@@ -175,6 +168,30 @@ function platformHeaders(headers: Headers, format: SendFormat): Record<string, s
       throw invalid('invalid_header', `Header ${name} is '${value.slice(0, 60)}'; it must be ${rule[1]}.`, { header: name });
     }
     out[name] = value.trim();
+  }
+  return legacyApnsHeaders(out);
+}
+
+/**
+ * §7.1: .NET and azure-sb send the priority as `X-Apns-Priority` and the expiry as
+ * `ServiceBusNotification-Apns-Expiry` (a date, as .NET or JS writes it). They become the APNs headers; an
+ * `apns-*` header given as well wins, being the newer and more specific of the two.
+ */
+function legacyApnsHeaders(out: Record<string, string>): Record<string, string> {
+  const priority = out['x-apns-priority'];
+  if (priority !== undefined) {
+    delete out['x-apns-priority'];
+    out['apns-priority'] ??= priority;
+  }
+  const expiry = out['servicebusnotification-apns-expiry'];
+  if (expiry !== undefined) {
+    delete out['servicebusnotification-apns-expiry'];
+    const seconds = apnsExpirationSeconds(expiry);
+    if (seconds === undefined) {
+      throw invalid('invalid_header', `Header ServiceBusNotification-Apns-Expiry is '${expiry.slice(0, 60)}'; it must be a date such as 2030-01-01T00:00:00Z, seconds since 1970, or 0.`,
+        { header: 'servicebusnotification-apns-expiry' });
+    }
+    out['apns-expiration'] ??= String(seconds);
   }
   return out;
 }

@@ -5,10 +5,11 @@
 import { generateKey } from '../auth/keys.ts';
 import type { SasRule } from '../auth/sas.ts';
 import type { Clock } from '../shared/clock.ts';
+import { BoundedMap } from '../shared/bounded-map.ts';
 import { HubError } from '../shared/errors.ts';
 import { isRight, RIGHTS, type Right } from '../shared/rights.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
-import { NAMESPACE_SCOPE, type CredentialRecord, type HubRecord, type RuleRecord, type Store } from '../store/store.ts';
+import { NAMESPACE_SCOPE, type CredentialRecord, type HubRecord, type HubSettings, type RuleRecord, type Store } from '../store/store.ts';
 import { parseCredentials, parsePlatform, summarize, type PnsCredentials } from './credentials.ts';
 
 /** Azure allows 12 authorization rules per entity (wire spec §14). */
@@ -117,8 +118,21 @@ interface AuthEntry {
   until: number;
 }
 
+/**
+ * Hubs whose auth context is kept, and names found missing. Misses have their own, smaller share: a
+ * client may send any hub name, and random names must not push the real hubs out (least recently used
+ * goes first in each).
+ */
+export const MAX_CACHED_HUBS = 10_000;
+export const MAX_CACHED_MISSES = 1_000;
+
 export class HubService {
-  private readonly authCache = new Map<string, AuthEntry>();
+  private readonly authCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_HUBS });
+  private readonly missCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_MISSES });
+  /** Entries kept (for tests of the bound). */
+  get cachedAuthContexts(): number {
+    return this.authCache.size + this.missCache.size;
+  }
   /** Called after a hub is created (sandbox mode gives it emulator credentials). */
   onHubCreated: ((hub: string) => Promise<void>) | undefined;
 
@@ -130,20 +144,30 @@ export class HubService {
 
   /** Forget what is cached about a hub (all hubs for a namespace rule change). */
   private invalidate(hub: string | null): void {
-    if (hub === null) this.authCache.clear();
-    else this.authCache.delete(hub.toLowerCase());
+    if (hub === null) {
+      this.authCache.clear();
+      this.missCache.clear();
+    } else {
+      this.authCache.delete(hub.toLowerCase());
+      this.missCache.delete(hub.toLowerCase());
+    }
   }
 
   /** The hub and the rules that may sign requests to it, from memory when fresh (the hot path). */
   async authContext(name: string): Promise<{ hub: HubRecord | undefined; rules: SasRule[] }> {
     const key = name.toLowerCase();
     const now = this.clock.now();
-    const cached = this.authCache.get(key);
+    const cached = this.authCache.get(key) ?? this.missCache.get(key);
     if (cached && cached.until > now) return cached;
     const hub = await this.store.hubs.get(name);
     const entry: AuthEntry = { hub, rules: hub ? await this.signingRules(hub) : [], until: now + AUTH_CACHE_MS };
-    if (this.authCache.size > 10_000) this.authCache.clear();
-    this.authCache.set(key, entry);
+    if (hub) {
+      this.missCache.delete(key);
+      this.authCache.set(key, entry);
+    } else {
+      this.authCache.delete(key);
+      this.missCache.set(key, entry);
+    }
     return entry;
   }
 
@@ -182,13 +206,16 @@ export class HubService {
     return this.store.hubs.list();
   }
 
-  /** Changes a hub's settings; only the keys given change. */
+  /**
+   * Changes a hub's settings; only the keys given change. The store merges them in the write, so two
+   * concurrent changes of different keys are both kept.
+   */
   async updateSettings(name: string, input: unknown): Promise<HubRecord> {
     const hub = await this.getHub(name);
     if (input === null || typeof input !== 'object' || Array.isArray(input)) {
       throw new HubError('invalid_request', 'settings must be an object.');
     }
-    const settings = { ...hub.settings };
+    const settings: Partial<HubSettings> = {};
     for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
       switch (k) {
         case 'registrationTtlSeconds':
@@ -215,9 +242,18 @@ export class HubService {
     return updated;
   }
 
+  private readonly deletedListeners: Array<(hub: string) => void> = [];
+
+  /** Called with a hub's stored name once it is deleted (its files go with it: issue 10 items 12, 15). */
+  onHubDeleted(listener: (hub: string) => void): void {
+    this.deletedListeners.push(listener);
+  }
+
   async deleteHub(name: string): Promise<void> {
+    const stored = (await this.store.hubs.get(name))?.name ?? name;
     if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
     this.invalidate(name);
+    for (const listener of this.deletedListeners) listener(stored);
   }
 
   /** The scope key for a hub (which must exist) or the namespace. */

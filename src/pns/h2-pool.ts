@@ -13,6 +13,7 @@
  *   queue once, for another connection.
  */
 import type * as tls from 'node:tls';
+import { systemClock, type Clock, type TimerHandle } from '../shared/clock.ts';
 import { H2Connection, type H2Headers } from './h2/h2-connection.ts';
 import type { HeaderField } from './h2/hpack.ts';
 
@@ -29,6 +30,8 @@ export interface H2PoolOptions {
   /** Connections opened at most; another is opened only when every open one is full. Default 1. */
   maxSessions?: number;
   requestTimeoutMs?: number;
+  /** Time source of the request timeouts: a test moves a ManualClock past them instead of waiting. */
+  clock?: Clock;
 }
 
 interface Pending {
@@ -69,8 +72,9 @@ export class H2Pool {
   private readonly timeoutMs: number;
   /** One sweep timer for all in-flight requests: cheaper than a timer per stream at thousands of streams. */
   private readonly inFlight = new Set<InFlight>();
-  private sweeper: NodeJS.Timeout | undefined;
+  private sweeper: TimerHandle | undefined;
   private pumpScheduled = false;
+  private readonly clock: Clock;
 
   constructor(
     readonly origin: string,
@@ -78,11 +82,17 @@ export class H2Pool {
   ) {
     this.maxSessions = Math.max(1, opts.maxSessions ?? 1);
     this.timeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.clock = opts.clock ?? systemClock;
   }
 
   /** Connections currently usable (for tests: a GOAWAY leads to a new one). */
   get sessionCount(): number {
     return this.conns.length;
+  }
+
+  /** Requests queued or in flight (for tests: a test moves its clock past a timeout once only the slow one is left). */
+  get pending(): number {
+    return this.queue.length - this.head + this.inFlight.size;
   }
 
   request(headers: H2RequestHeaders, body: string | Buffer, cb: H2Callback): void {
@@ -148,7 +158,7 @@ export class H2Pool {
   }
 
   private start(conn: H2Connection, p: Pending): void {
-    const entry: InFlight = { deadline: Date.now() + this.timeoutMs, conn, id: 0 };
+    const entry: InFlight = { deadline: this.clock.now() + this.timeoutMs, conn, id: 0 };
     entry.id = conn.request(p.method, p.path, p.fields, p.body, (r) => {
       this.inFlight.delete(entry);
       if (!r.ok && r.refused && !p.resent && !this.closed) {
@@ -162,25 +172,24 @@ export class H2Pool {
     });
     if (entry.id === 0) return;
     this.inFlight.add(entry);
-    this.sweeper ??= setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4)));
-    this.sweeper.unref();
+    this.sweeper ??= this.clock.setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.timeoutMs / 4))).unref();
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const e of this.inFlight) {
       if (e.deadline > now) continue;
       e.conn.cancel(e.id, `no answer within ${this.timeoutMs} ms`);
     }
     if (this.inFlight.size === 0 && this.sweeper) {
-      clearInterval(this.sweeper);
+      this.clock.clearTimer(this.sweeper);
       this.sweeper = undefined;
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.clock.clearTimer(this.sweeper);
     this.sweeper = undefined;
     const waiting = this.queue.slice(this.head);
     this.queue = [];

@@ -9,14 +9,13 @@ import { createReadStream, createWriteStream, mkdirSync, statSync, type WriteStr
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { parseRegistrationDescription, renderRegistrationDescription } from '../api/wire/registration-xml.ts';
 import { JOB_TYPES, type JobRequest, type JobType } from '../api/wire/job-xml.ts';
 import type { Clock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord, JobRecord, Store } from '../store/store.ts';
-import type { FileArea } from './file-area.ts';
+import { WHOLE_AREA, type FileArea, type FileScope } from './file-area.ts';
 import type { RegistryService } from './registry-service.ts';
 
 /** Lines of an import handled together (the store commits concurrent writes in groups). */
@@ -38,6 +37,18 @@ async function close(out: WriteStream): Promise<void> {
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** Job output holds device handles: private to the server's user, like the rest of the data directory. */
+const PRIVATE = { mode: 0o600 } as const;
+
+/** A file that can be read; any error (a file where a folder is needed, a name too long) counts as none. */
+function isFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
+}
+
 /** Failed.txt keeps one line per row: tabs and line breaks inside a reason or a line are escaped. */
 const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r?\n/g, '\\n');
 
@@ -52,16 +63,21 @@ export class JobService {
     private readonly logger: Logger,
   ) {}
 
-  /** Checks the request, stores the job and starts it in the background. */
-  async submit(hub: HubRecord, req: JobSubmission): Promise<JobRecord> {
+  /**
+   * Checks the request, stores the job and starts it in the background. `scope` is the part of the file
+   * area the caller reaches: a job from the Azure surface (a hub's key) reaches only the hub's folder.
+   */
+  async submit(hub: HubRecord, req: JobSubmission, scope: FileScope = WHOLE_AREA): Promise<JobRecord> {
     const type = JOB_TYPES.find((t) => t.toLowerCase() === req.type.toLowerCase());
     if (!type) throw new HubError('invalid_request', `Unknown job type '${req.type}'; expected one of ${JOB_TYPES.join(', ')}.`, { reason: 'unknown_job_type' });
     // Resolve both places now, so a bad URI is a 400 at submit time rather than a failed job.
-    this.files.resolveUri(req.outputContainerUri, 'OutputContainerUri');
+    // The job runs on these paths: it never resolves its URIs again, in a scope it might not have.
+    const output = this.files.resolveUri(req.outputContainerUri, 'OutputContainerUri', scope);
+    let input: string | undefined;
     if (type !== 'ExportRegistrations') {
       if (!req.importFileUri) throw new HubError('invalid_request', 'ImportFileUri is required for an import job.', { reason: 'missing_field', field: 'ImportFileUri' });
-      const input = this.files.resolveUri(req.importFileUri, 'ImportFileUri');
-      if (!statSync(input, { throwIfNoEntry: false })?.isFile()) {
+      input = this.files.resolveUri(req.importFileUri, 'ImportFileUri', scope);
+      if (!isFile(input)) {
         throw new HubError('invalid_request', `ImportFileUri names no file in Herald's file area (${this.files.nameOf(input)}).`, { reason: 'import_file_missing' });
       }
     }
@@ -79,7 +95,7 @@ export class JobService {
     };
     await this.store.jobs.create(job);
     // Jobs run one after another: a second import waits rather than competing for the store.
-    this.queue = this.queue.then(() => this.run(hub, job));
+    this.queue = this.queue.then(() => this.run(hub, job, output, input));
     return job;
   }
 
@@ -107,11 +123,12 @@ export class JobService {
     return this.queue;
   }
 
-  private async run(hub: HubRecord, job: JobRecord): Promise<void> {
-    const dir = join(this.files.resolveUri(job.outputContainerUri, 'OutputContainerUri'), hub.name, job.id);
+  private async run(hub: HubRecord, job: JobRecord, output: string, input: string | undefined): Promise<void> {
+    const dir = join(output, hub.name, job.id);
     const outputPath = join(dir, 'Output.txt');
     const failedPath = join(dir, 'Failed.txt');
-    const state: JobRecord = { ...job, status: 'Running', outputProperties: { OutputFilePath: pathToFileURL(outputPath).href, FailedFilePath: pathToFileURL(failedPath).href } };
+    const uri = (path: string) => this.files.uriLike(job.outputContainerUri, path);
+    const state: JobRecord = { ...job, status: 'Running', outputProperties: { OutputFilePath: uri(outputPath), FailedFilePath: uri(failedPath) } };
     let lastProgress = 0;
     const progress = async (fraction: number, force = false) => {
       const now = this.clock.now();
@@ -120,26 +137,36 @@ export class JobService {
       await this.store.jobs.update({ ...state, progress: Math.min(100, Math.round(fraction * 10000) / 100), updatedAt: now });
     };
     try {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       await progress(0, true);
-      const counts = job.type === 'ExportRegistrations' ? await this.export(hub, outputPath, failedPath, progress) : await this.import(hub, job, outputPath, failedPath, progress);
+      const counts = job.type === 'ExportRegistrations' ? await this.export(hub, job, outputPath, failedPath, progress) : await this.import(hub, job, input!, outputPath, failedPath, progress);
       state.outputProperties = { ...state.outputProperties, SucceededLines: String(counts.ok), FailedLines: String(counts.failed) };
       await this.store.jobs.update({ ...state, status: 'Completed', progress: 100, updatedAt: this.clock.now() });
       this.logger.info({ hub: hub.name, job: job.id, type: job.type, ...counts }, 'job completed');
     } catch (err) {
-      const failure = err instanceof HubError ? err.message : `The job could not run: ${(err as Error).message}`;
+      // Paths relative to the file area: the job's owner holds a hub key, not the server's layout.
+      const failure = err instanceof HubError ? err.message : `The job could not run: ${this.files.describe(err)}`;
       this.logger.warn({ hub: hub.name, job: job.id, err }, 'job failed');
       await this.store.jobs.update({ ...state, status: 'Failed', failure, updatedAt: this.clock.now() }).catch(() => undefined);
     }
   }
 
-  private async export(hub: HubRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
-    const out = createWriteStream(outputPath);
-    await close(createWriteStream(failedPath));
+  /**
+   * A job goes with its hub (the store deletes it): once it is gone, the job stops before its next chunk
+   * rather than go on in a new hub of the same name.
+   */
+  private async stillWanted(hub: HubRecord, job: JobRecord): Promise<void> {
+    if (!(await this.store.jobs.get(hub.name, job.id))) throw new HubError('job_not_found', `The hub '${hub.name}' of job '${job.id}' was deleted while the job ran; the job stopped.`);
+  }
+
+  private async export(hub: HubRecord, job: JobRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
+    const out = createWriteStream(outputPath, PRIVATE);
+    await close(createWriteStream(failedPath, PRIVATE));
     const total = Math.max(1, await this.registry.countRegistrations(hub, {}));
     let ok = 0;
     let token: string | undefined;
     do {
+      await this.stillWanted(hub, job);
       const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
       for (const reg of page.items) await write(out, `${renderRegistrationDescription(reg)}\n`);
       ok += page.items.length;
@@ -150,21 +177,21 @@ export class JobService {
     return { ok, failed: 0 };
   }
 
-  private async import(hub: HubRecord, job: JobRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
-    const input = this.files.resolveUri(job.importFileUri!, 'ImportFileUri');
+  private async import(hub: HubRecord, job: JobRecord, input: string, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
     const size = Math.max(1, statSync(input).size);
-    const out = createWriteStream(outputPath);
-    const failed = createWriteStream(failedPath);
+    const out = createWriteStream(outputPath, PRIVATE);
+    const failed = createWriteStream(failedPath, PRIVATE);
     const counts = { ok: 0, failed: 0 };
     let bytes = 0;
     let lineNo = 0;
     let chunk: Array<{ n: number; text: string }> = [];
     const flush = async () => {
+      await this.stillWanted(hub, job);
       const results = await Promise.all(chunk.map(({ n, text }) => this.importLine(hub, job.type as JobType, text).then((id) => ({ n, text, id }), (err: unknown) => ({ n, text, err }))));
       for (const r of results) {
         if ('err' in r) {
           counts.failed++;
-          const reason = r.err instanceof HubError ? r.err.message : `internal error: ${(r.err as Error).message}`;
+          const reason = r.err instanceof HubError ? r.err.message : `internal error: ${this.files.describe(r.err)}`;
           await write(failed, `${r.n}\t${cell(reason)}\t${cell(r.text.slice(0, 2000))}\n`);
         } else {
           counts.ok++;

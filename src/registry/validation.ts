@@ -5,6 +5,8 @@
  */
 import { compileTemplate, validateTemplateExpression } from '../templates/index.ts';
 import { HubError } from '../shared/errors.ts';
+import { codePointName, NOT_XML_CHAR } from '../shared/xml-chars.ts';
+import { apnsExpirationSeconds, EXPIRY_FORMS } from './apns-expiry.ts';
 import type { PlatformName, PnsHandle, RegistrationTemplate, TemplateHeader } from './model.ts';
 
 /** Longest handle accepted (FCM tokens are ~160-250 chars; WNS channel URIs ~200; generous headroom). */
@@ -19,11 +21,24 @@ function invalid(reason: string, message: string, details: Record<string, unknow
   return new HubError('invalid_request', message, { reason, ...details });
 }
 
+/**
+ * Refuses text XML cannot carry (400, reason `invalid_character`), naming the field and the character: every
+ * registration field is written into Atom feeds (§6.5), and one such character breaks a strict reader's feed.
+ */
+export function requireXmlText(value: string, field: string, label = field, details: Record<string, unknown> = {}): string {
+  const m = NOT_XML_CHAR.exec(value);
+  if (m !== null) {
+    throw invalid('invalid_character', `${label} contains the character ${codePointName(m[0])} at position ${m.index}, which XML cannot carry; remove it.`,
+      { field, position: m.index, ...details });
+  }
+  return value;
+}
+
 function requireString(value: unknown, field: string, max = MAX_HANDLE_LENGTH): string {
   if (typeof value !== 'string' || value.trim() === '') throw invalid('missing_field', `${field} is required and must be a non-empty string.`, { field });
   if (value.length > max) throw invalid('field_too_long', `${field} is longer than ${max} characters.`, { field, limit: max });
   if (/[\s\u0000-\u001f]/.test(value)) throw invalid('invalid_handle', `${field} must not contain spaces or control characters.`, { field });
-  return value;
+  return requireXmlText(value, field);
 }
 
 function httpsUrl(value: string, field: string, allowLoopbackHttp: boolean): string {
@@ -89,6 +104,7 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
       if (tile !== undefined && (typeof tile !== 'string' || tile.length > 256)) {
         throw invalid('invalid_field', 'SecondaryTileName must be a string of at most 256 characters.', { field: 'SecondaryTileName' });
       }
+      if (typeof tile === 'string') requireXmlText(tile, 'SecondaryTileName');
       return tile ? { platform, value, secondaryTileName: tile as string } : { platform, value };
     }
     case 'browser':
@@ -105,6 +121,23 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
       return { platform, value };
   }
 }
+
+/**
+ * Literal values of platform headers that the PNS would refuse (§13.1: literals must parse; priority as a
+ * byte, apns-expiration as an int), checked at the edge so a typo is a 400 now rather than a failed push on
+ * every send. Shared by template headers and the headers of a native send. Expressions are checked apart.
+ */
+export const PLATFORM_HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+  'apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
+  'apns-expiration': [/^\d{1,12}$/, 'a UNIX time in seconds (0: do not store)'],
+  'apns-push-type': [/^[a-z]{1,32}$/, 'an APNs push type such as alert or background'],
+  'apns-id': [/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a UUID'],
+  'apns-collapse-id': [/^.{1,64}$/, 'at most 64 characters'],
+  'x-wns-type': [/^wns\/(toast|tile|badge|raw)$/i, 'wns/toast, wns/tile, wns/badge or wns/raw'],
+  'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
+  'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],
+  'x-windowsphone-target': [/^(toast|token)$/i, 'toast or token'],
+};
 
 /** WNS notification types (X-WNS-Type) and the body format each takes (pns-protocols §1.4). */
 const WNS_TYPES = new Set(['wns/toast', 'wns/tile', 'wns/badge', 'wns/raw']);
@@ -127,6 +160,7 @@ function validateHeaders(platform: PlatformName, headers: readonly TemplateHeade
     if (typeof h.value !== 'string' || h.value.length > 4096 || /[\r\n]/.test(h.value)) {
       throw invalid('invalid_header', `The value of header ${h.name} must be one line of at most 4096 characters.`, { header: h.name });
     }
+    requireXmlText(h.value, 'headers', `The value of header ${h.name}`, { header: h.name });
     const lower = h.name.toLowerCase();
     if (names.has(lower)) throw invalid('invalid_header', `Header ${h.name} is given twice.`, { header: h.name });
     names.add(lower);
@@ -141,6 +175,12 @@ function validateHeaders(platform: PlatformName, headers: readonly TemplateHeade
     }
     // A header value may be an expression (§13.1); a broken one is refused now, not at send time.
     if (/^[$.%#{]/.test(h.value)) validateTemplateExpression(h.value);
+    else {
+      const rule = PLATFORM_HEADER_RULES[lower];
+      if (rule !== undefined && !rule[0].test(h.value.trim())) {
+        throw invalid('invalid_header', `The value of header ${h.name} is '${h.value.slice(0, 60)}'; it must be ${rule[1]}, or an expression.`, { header: h.name });
+      }
+    }
   }
   if (platform === 'wns' && !names.has('x-wns-type')) {
     throw invalid('missing_header', 'A WNS template needs the header X-WNS-Type (wns/toast, wns/tile, wns/badge or wns/raw).', { header: 'X-WNS-Type' });
@@ -159,11 +199,21 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   if (t.name !== undefined && (typeof t.name !== 'string' || t.name.length > MAX_TEMPLATE_NAME_LENGTH)) {
     throw invalid('invalid_field', `TemplateName must be a string of at most ${MAX_TEMPLATE_NAME_LENGTH} characters.`, { field: 'TemplateName' });
   }
+  requireXmlText(t.body, 'BodyTemplate');
+  if (t.name !== undefined) requireXmlText(t.name, 'TemplateName');
+  if (t.expiry !== undefined) requireXmlText(t.expiry, 'Expiry');
+  if (t.priority !== undefined) requireXmlText(t.priority, 'Priority');
   validateHeaders(platform, t.headers ?? []);
   const format = templateFormat(platform, t.headers);
-  if (format !== 'raw') checkTemplateBody(t.body, format);
-  else if (/^[$.%#{]/.test(t.body)) validateTemplateExpression(t.body);
-  if (t.expiry !== undefined && /^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
+  // A raw body (wns/raw) is opaque text with expressions inside, whatever it looks like (#10 item 5).
+  checkTemplateBody(t.body, format);
+  if (t.expiry !== undefined) {
+    if (/^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
+    // §13.1: a literal Expiry must parse as a date or 0, or it would fail every send (#10 item 8).
+    else if (apnsExpirationSeconds(t.expiry) === undefined) {
+      throw invalid('invalid_field', `Expiry '${t.expiry.slice(0, 60)}' is not a date; it must be ${EXPIRY_FORMS}.`, { field: 'Expiry' });
+    }
+  }
   if (t.priority !== undefined && !/^(5|10|1)$/.test(t.priority) && !/^[$.%#{]/.test(t.priority)) {
     throw invalid('invalid_field', 'Priority must be 10, 5 or 1 (apns-priority), or an expression.', { field: 'Priority' });
   }
@@ -179,7 +229,7 @@ const compiledBodies = new Set<string>();
 const MAX_COMPILED_BODIES = 1000;
 const MAX_CACHED_BODY_LENGTH = 4096;
 
-function checkTemplateBody(body: string, format: Exclude<ReturnType<typeof templateFormat>, 'raw'>): void {
+function checkTemplateBody(body: string, format: ReturnType<typeof templateFormat>): void {
   const key = `${format}\n${body}`;
   if (compiledBodies.has(key)) return;
   compileTemplate(body, format);
@@ -198,6 +248,7 @@ export function validatePushVariables(value: unknown, field = 'PushVariables'): 
   for (const [k, v] of entries) {
     if (!/^[A-Za-z0-9_]{1,120}$/.test(k)) throw invalid('invalid_field', `${field} key '${k.slice(0, 130)}' must be 1 to 120 of A-Z, a-z, 0-9, _.`, { field });
     if (typeof v !== 'string' || v.length > 4096) throw invalid('invalid_field', `${field} value of '${k}' must be a string of at most 4096 characters.`, { field });
+    requireXmlText(v, field, `${field} value of '${k}'`);
   }
   return value as Record<string, string>;
 }

@@ -47,7 +47,11 @@ export type ErrorCode =
   | 'config_invalid'
   | 'data_dir_unusable'
   | 'internal'
-  | 'store_unusable';
+  | 'store_unusable'
+  | 'registration_owned_by_installation'
+  | 'write_conflict'
+  | 'data_dir_in_use'
+  | 'file_conflict';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

@@ -36,7 +36,16 @@ function rule(scope: string, name: string, extra: Partial<RuleRecord> = {}): Rul
 
 const isCode = (code: string) => (err: unknown) => err instanceof HubError && err.code === code;
 
-export function storeContract(adapter: string, open: () => Promise<Store>): void {
+/**
+ * `openPair`, when the adapter can: two Store instances on one database (the concurrency contract runs
+ * with them as well as with one instance for both sides).
+ */
+export function storeContract(adapter: string, open: () => Promise<Store>, openPair?: () => Promise<[Store, Store]>): void {
+  concurrencyContract(`${adapter}, one instance`, async () => {
+    const store = await open();
+    return [store, store];
+  });
+  if (openPair) concurrencyContract(`${adapter}, two instances on one database`, openPair);
   describe(`Store contract: ${adapter}`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -66,12 +75,14 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.hubs.delete('MyHub'), false);
     });
 
-    test('hub settings are replaced and kept', async () => {
+    test('hub settings are changed key by key and kept', async () => {
       await store.hubs.create(hub('settings'), []);
       const updated = await store.hubs.updateSettings('SETTINGS', { registrationTtlSeconds: 3600 }, 42);
       assert.deepEqual(updated?.settings, { registrationTtlSeconds: 3600 });
       assert.equal(updated?.updatedAt, 42);
       assert.deepEqual((await store.hubs.get('settings'))?.settings, { registrationTtlSeconds: 3600 });
+      assert.deepEqual((await store.hubs.updateSettings('settings', { sendsPerSecond: 5 }, 43))?.settings, { registrationTtlSeconds: 3600, sendsPerSecond: 5 });
+      assert.deepEqual((await store.hubs.updateSettings('settings', { registrationTtlSeconds: null }, 44))?.settings, { registrationTtlSeconds: null, sendsPerSecond: 5 }, 'null is a value, not a removal');
       assert.equal(await store.hubs.updateSettings('none', { registrationTtlSeconds: null }, 1), undefined);
     });
 
@@ -83,7 +94,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
     });
 
     test('a hub whose rules cannot all be stored is not created at all', async () => {
-      await assert.rejects(store.hubs.create(hub('h2'), [rule('h2', 'A'), rule('h2', 'A')]));
+      await assert.rejects(store.hubs.create(hub('h2'), [rule('h2', 'A'), rule('h2', 'A')]), isCode('write_conflict'), 'a broken uniqueness rule is a HubError, never a 500');
       assert.equal(await store.hubs.get('h2'), undefined);
       assert.deepEqual(await store.rules.list('h2'), []);
     });
@@ -247,7 +258,36 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
     });
 
-    test('system tags: installations, registrations that carry them as plain tags, and a materialised one rewritten', async () => {
+    test('installations: the device-credential generation is kept by PUTs, new after delete and re-create, cleared by revocation', async () => {
+      await store.hubs.create(hub('gen'), []);
+      const regs = (id: string): Registration[] => [{ ...reg(`${id}-0`, ['t']), installationId: id, etag: 1, createdAt: 10 }];
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), undefined, 'no installation, no generation');
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), false);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'none until a credential is issued');
+      const first = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof first === 'string' && first.length >= 16);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'issue'), first, 'issuing again keeps it');
+      await store.installations.put('gen', installation('i1', { pushChannel: 'other', updatedAt: 20 }), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'I1', 'read'), undefined, 'installation ids are exact');
+      assert.equal(await store.installations.credentialGeneration('GEN', 'i1', 'read'), first, 'a PUT of the same installation keeps it');
+      await store.installations.delete('gen', 'i1');
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'a re-created installation starts without one');
+      const second = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof second === 'string' && second !== first);
+      assert.equal(await store.installations.revokeCredentials('gen', 'i1'), true);
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'revoked');
+      const third = await store.installations.credentialGeneration('gen', 'i1', 'issue');
+      assert.ok(typeof third === 'string' && third !== second && third !== first);
+      await store.hubs.delete('gen');
+      await store.hubs.create(hub('gen'), []);
+      await store.installations.put('gen', installation('i1'), regs('i1'));
+      assert.equal(await store.installations.credentialGeneration('gen', 'i1', 'read'), null, 'nor does one in a re-created hub');
+      await store.hubs.delete('gen');
+    });
+
+    test('system tags: installations, and registrations that carry them as plain tags', async () => {
       await store.hubs.create(hub('sys'), []);
       const materialised = (inst: string, user: string | undefined, ids: string[], tags: string[]): Registration[] =>
         ids.map((id) => ({
@@ -277,14 +317,16 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
         (await store.installations.list('sys', { tagExpression: parseTagExpression('$UserId:{ann} || $InstallationId:{c}').ast }, { limit: 10 })).items.map((i) => i.installationId),
         ['a', 'c'],
       );
-      // A materialised registration rewritten through the registrations API, same tags: it is a plain
-      // registration now and still carries them.
+      // A classic registration at a materialised id, with the same tags, before its installation exists:
+      // found by its tag rows; then the installation takes the id over (InstallationStore.put).
       const before = (await store.registrations.get('sys', 'b-native'))!;
-      await store.registrations.upsert('sys', reg('b-native', before.tags), { now: 1 });
-      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native']);
       await store.installations.delete('sys', 'b');
-      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native'], 'it no longer belongs to the installation');
-      assert.equal(await store.registrations.delete('sys', 'b-native', { now: 1 }), true);
+      await store.registrations.upsert('sys', reg('b-native', before.tags), { now: 1 });
+      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native'], 'a plain registration carrying the tags');
+      await store.installations.put('sys', installation('b', { userId: 'bob' }), materialised('b', 'bob', ['b-native'], ['sport']));
+      assert.deepEqual(await ids('$UserId:{bob}'), ['b-native']);
+      assert.equal((await store.registrations.get('sys', 'b-native'))?.installationId, 'b');
+      await store.installations.delete('sys', 'b');
       assert.deepEqual(await ids('$UserId:{bob} || $InstallationId:{b}'), []);
     });
 
@@ -328,6 +370,8 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['nope', 'r1207']), true);
       assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1205', 'nope']), false, 'r1205 failed');
       assert.equal(await store.dispatch.wasDelivered('outs', 'n2', ['r1']), false);
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 102), true, 'delivered at 102');
+      assert.equal(await store.dispatch.wasDelivered('outs', 'n1', ['r1207'], 103), false, 'not since 103');
       // Outcomes written at 100 and 101 go; those of 102 stay.
       assert.equal(await store.dispatch.pruneOutcomes(102, 10_000), 8);
       assert.equal((await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 5000 })).items.length, 1200);
@@ -392,6 +436,95 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.deepEqual(await store.dispatch.listFeedback('send', 10), []);
     });
 
+    test('a plan step or batch finished after its hub was deleted and re-created writes nothing into the new hub', async () => {
+      await store.hubs.create(hub('gone'), []);
+      const n = { hub: 'gone', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      const jobs = await store.dispatch.claim(1, 10, 60_000);
+      const plan = jobs.find((j) => j.kind === 'plan')!;
+      const batch = jobs.find((j) => j.kind === 'deliver')!;
+      // The hub goes while both run; a new hub of the same name gets a registration and an installation
+      // with the ids the old hub's feedback names.
+      await store.hubs.delete('gone');
+      await store.hubs.create(hub('gone'), []);
+      await store.registrations.upsert('gone', reg('dead', ['x']), { now: 2 });
+      await store.installations.put('gone', installation('inst'), [{ ...reg('inst-native', ['t'], { installationId: 'inst' }), etag: 1, createdAt: 2 }]);
+      await store.dispatch.finishPlanStep(plan, { batches: [{ targets: ['a'] }], targets: 1, nextCursor: { after: 5 }, now: 3 });
+      await store.dispatch.finishDelivery(batch, {
+        outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 3 }],
+        counts: { fcmv1: { ExpiredChannel: 1 } },
+        expired: [
+          { at: 3, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n2', error: 'ExpiredChannel' },
+          { at: 3, platform: 'fcmv1', handle: 'chan-inst', registrationId: 'inst-native', installationId: 'inst', notificationId: 'n2', error: 'ExpiredChannel' },
+        ],
+        retry: { payload: { targets: ['b'] }, runAt: 4 },
+        now: 3,
+      });
+      assert.deepEqual(await store.dispatch.listFeedback('gone', 10), [], 'no feedback in the new hub');
+      assert.deepEqual((await store.dispatch.listOutcomes('gone', 'n2', {}, { limit: 10 })).items, [], 'no outcomes');
+      assert.equal(await store.dispatch.getNotification('gone', 'n1'), undefined);
+      assert.equal(await store.dispatch.getNotification('gone', 'n2'), undefined);
+      assert.ok(await store.registrations.get('gone', 'dead'), 'the registration of the new hub is still there');
+      assert.equal((await store.installations.get('gone', 'inst'))?.pushChannelExpired, false, 'the installation is not marked expired');
+      assert.ok(await store.registrations.get('gone', 'inst-native'));
+      assert.deepEqual(await store.dispatch.claim(1_000_000, 10, 1000), [], 'no job of the old notifications was enqueued or kept');
+      await store.hubs.delete('gone');
+    });
+
+    test('secure payloads: read only before their expiry, erased by the purge, and gone with their notification (#10 item 14)', async () => {
+      await store.hubs.create(hub('sec'), []);
+      const n = { hub: 'sec', id: 'n1', state: 'Enqueued', request: { secure: true }, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-1', expiresAt: 1000 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-2', expiresAt: 5000 });
+      await store.dispatch.createNotification({ ...n, id: 'plain', request: {} }, { kind: 'plan', payload: {}, runAt: 1 });
+      assert.deepEqual((await store.dispatch.getNotification('sec', 'n1'))?.request, { secure: true }, 'the sealed payload is not part of the request');
+      assert.equal(await store.dispatch.securePayload('SEC', 'n1', 999), 'sealed-1');
+      assert.equal(await store.dispatch.securePayload('sec', 'n1', 1000), undefined, 'not at or after its expiry, purged or not');
+      assert.equal(await store.dispatch.securePayload('sec', 'plain', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 1);
+      assert.equal(await store.dispatch.purgeSecurePayloads(1000, 100), 0);
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1000), 'sealed-2', 'the other one stays until its time');
+      assert.ok(await store.dispatch.getNotification('sec', 'n1'), 'the notification itself stays (telemetry)');
+      await store.hubs.delete('sec');
+      await store.hubs.create(hub('sec'), []);
+      await store.dispatch.createNotification({ ...n, id: 'n3' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-3', expiresAt: 9000 });
+      assert.equal(await store.dispatch.securePayload('sec', 'n2', 1001), undefined, 'gone with its hub');
+      assert.equal(await store.dispatch.purgeSecurePayloads(9000, 100), 1, "only the new hub's payload was left");
+      await store.hubs.delete('sec');
+    });
+
+    test('notifications: those that ended before the retention cut-off go with their outcomes, secure reads and payloads; feedback by age (#10 item 14)', async () => {
+      await store.hubs.create(hub('ret'), []);
+      const n = { hub: 'ret', id: 'old', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 }, { sealed: 's', expiresAt: 1_000_000 });
+      await store.dispatch.createNotification({ ...n, id: 'new' }, { kind: 'deliver', payload: {}, runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'later', state: 'Scheduled', scheduledAt: 50_000 }, { kind: 'plan', payload: {}, runAt: 50_000 });
+      const [a, b] = await store.dispatch.claim(1, 10, 60_000);
+      const result = (at: number) => ({
+        outcomes: [{ registrationId: 'r', handle: 'h', platform: 'fcmv1', outcome: 'Success', attempts: 1, at }],
+        counts: { fcmv1: { Success: 1 } },
+        expired: [{ at, platform: 'fcmv1', handle: 'h2', error: 'ExpiredChannel' }],
+        now: at,
+      });
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? a! : b!, result(100));
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? b! : a!, result(200));
+      await store.dispatch.recordSecureRead('ret', 'old', 'i1', 150);
+      assert.equal((await store.dispatch.getNotification('ret', 'old'))?.endedAt, 100);
+      assert.equal(await store.dispatch.pruneNotifications(100, 100), 0, 'strictly before the cut-off');
+      assert.equal(await store.dispatch.pruneNotifications(150, 100), 1);
+      assert.equal(await store.dispatch.getNotification('ret', 'old'), undefined);
+      assert.deepEqual((await store.dispatch.listOutcomes('ret', 'old', {}, { limit: 10 })).items, []);
+      assert.deepEqual(await store.dispatch.listSecureReads('ret', 'old'), []);
+      assert.equal(await store.dispatch.securePayload('ret', 'old', 2), undefined);
+      assert.equal(await store.dispatch.purgeSecurePayloads(Number.MAX_SAFE_INTEGER, 100), 0, 'its payload went with it');
+      assert.deepEqual((await store.dispatch.listFeedback('ret', 10)).map((f) => f.at), [200], 'feedback older than the cut-off went');
+      assert.equal((await store.dispatch.listOutcomes('ret', 'new', {}, { limit: 10 })).items.length, 1, 'a newer one stays');
+      assert.equal(await store.dispatch.pruneNotifications(1_000_000, 100), 1, 'one not ended (scheduled) stays whatever its age');
+      assert.equal((await store.dispatch.getNotification('ret', 'later'))?.state, 'Scheduled');
+      await store.hubs.delete('ret');
+    });
+
     test('jobs: create, update, list newest first, unfinished', async () => {
       await store.hubs.create(hub('jobs'), []);
       const job = { hub: 'jobs', id: 'j1', type: 'ExportRegistrations', status: 'Started', progress: 0, outputContainerUri: 'file:///x', createdAt: 1, updatedAt: 1 };
@@ -403,6 +536,242 @@ export function storeContract(adapter: string, open: () => Promise<Store>): void
       assert.deepEqual((await store.jobs.unfinished()).map((j) => j.id), ['j2']);
     });
   });
+}
+
+/**
+ * The races (issue 10, items 9, 18, 19): every read-modify-write of the contract is one unit of work.
+ * `a` and `b` are two instances on one database, or one instance twice; each race starts its two sides
+ * in the same turn of the event loop, so with group commit they may land in one transaction or in two.
+ */
+function concurrencyContract(label: string, openPair: () => Promise<[Store, Store]>): void {
+  describe(`Store concurrency contract: ${label}`, () => {
+    let a: Store;
+    let b: Store;
+    beforeEach(async () => {
+      [a, b] = await openPair();
+      await a.hubs.create(hub('race'), [rule('race', 'r')]);
+    });
+    afterEach(async () => {
+      await a.close();
+      if (b !== a) await b.close();
+    });
+
+    const settled = async (...writes: Promise<unknown>[]) => Promise.allSettled(writes);
+    const codes = (results: PromiseSettledResult<unknown>[]) =>
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof HubError ? r.reason.code : String(r.reason)));
+
+    test('ETag: of two writes conditioned on the same ETag exactly one wins, the other gets etag_mismatch', async () => {
+      await a.registrations.upsert('race', reg('r1', ['v0']), { now: 1 });
+      for (let round = 1; round <= 5; round++) {
+        const results = await settled(
+          a.registrations.upsert('race', reg('r1', [`a${round}`]), { now: 1, ifMatch: round }),
+          b.registrations.upsert('race', reg('r1', [`b${round}`]), { now: 1, ifMatch: round }),
+        );
+        assert.deepEqual(codes(results).sort(), ['etag_mismatch', 'ok'], `round ${round}`);
+        const winner = results.findIndex((r) => r.status === 'fulfilled');
+        const stored = await b.registrations.get('race', 'r1');
+        assert.equal(stored?.etag, round + 1);
+        assert.deepEqual(stored?.tags, [`${winner === 0 ? 'a' : 'b'}${round}`], 'the winner is what is stored');
+      }
+      // A conditional delete and a conditional update on the same ETag: one wins.
+      const results = await settled(a.registrations.delete('race', 'r1', { now: 1, ifMatch: 6 }), b.registrations.upsert('race', reg('r1', ['late']), { now: 1, ifMatch: 6 }));
+      const c = codes(results);
+      assert.equal(c.filter((x) => x === 'ok').length, 1, c.join());
+      assert.ok(c.includes('etag_mismatch') || c.includes('registration_not_found'), c.join());
+      const left = await a.registrations.get('race', 'r1');
+      if (results[0]!.status === 'fulfilled') assert.equal(left, undefined);
+      else assert.deepEqual(left?.tags, ['late']);
+    });
+
+    test('installation PATCH: twenty concurrent patches all keep their change', async () => {
+      await a.installations.put('race', installation('i1', { tags: ['start'] }), [materialisedOf('i1', ['start'])]);
+      const addTag = (store: Store, tag: string) =>
+        store.installations.patch('race', 'i1', (current) => {
+          const tags = [...(current.tags ?? []), tag];
+          return { installation: { ...current, tags, updatedAt: 20 }, registrations: [materialisedOf('i1', tags)] };
+        });
+      const results = await settled(...Array.from({ length: 20 }, (_, i) => addTag(i % 2 === 0 ? a : b, `t${i}`)));
+      assert.deepEqual(codes(results), Array(20).fill('ok'));
+      const want = ['start', ...Array.from({ length: 20 }, (_, i) => `t${i}`)].sort();
+      assert.deepEqual([...((await a.installations.get('race', 'i1'))?.tags ?? [])].sort(), want);
+      const regs = (await b.registrations.list('race', { installationId: 'i1' }, { limit: 10 })).items;
+      assert.deepEqual(regs.map((r) => [...r.tags].sort()), [[...want, '$InstallationId:{i1}'].sort()]);
+      assert.equal((await a.installations.get('race', 'i1'))?.createdAt, 10, 'a patch keeps the creation time');
+    });
+
+    test('installation PATCH: a patch racing a delete never re-creates it; one that finds it gone is installation_not_found', async () => {
+      for (const [first, second] of [[a, b], [b, a]] as const) {
+        await a.installations.put('race', installation('i2'), [materialisedOf('i2', ['t'])]);
+        const results = await settled(
+          first.installations.patch('race', 'i2', (current) => ({ installation: { ...current, tags: ['late'] }, registrations: [materialisedOf('i2', ['late'])] })),
+          second.installations.delete('race', 'i2'),
+        );
+        assert.equal(results[1]!.status, 'fulfilled');
+        assert.ok(['ok', 'installation_not_found'].includes(codes(results)[0]!), codes(results)[0]);
+        assert.equal(await a.installations.get('race', 'i2'), undefined, 'the delete stands');
+        assert.equal(await b.registrations.count('race', { installationId: 'i2' }), 0);
+      }
+      await assert.rejects(
+        a.installations.patch('race', 'i2', () => assert.fail('no installation to change')),
+        isCode('installation_not_found'),
+      );
+      // A change that throws writes nothing.
+      await a.installations.put('race', installation('i3', { tags: ['keep'] }), [materialisedOf('i3', ['keep'])]);
+      await assert.rejects(
+        b.installations.patch('race', 'i3', () => {
+          throw new HubError('invalid_request', 'bad patch');
+        }),
+        isCode('invalid_request'),
+      );
+      assert.deepEqual((await a.installations.get('race', 'i3'))?.tags, ['keep']);
+    });
+
+    test("registrations an installation owns: classic writes and deletes are refused, whatever the condition; the installation's PUT takes a classic id over", async () => {
+      await a.installations.put('race', installation('i4'), [materialisedOf('i4', ['t'])]);
+      const id = 'i4-native';
+      for (const store of [a, b]) {
+        for (const c of [{ now: 1 }, { now: 1, ifMatch: '*' as const }, { now: 1, ifMatch: 1 }]) {
+          await assert.rejects(store.registrations.upsert('race', reg(id, ['stolen']), c), isCode('registration_owned_by_installation'));
+          await assert.rejects(store.registrations.delete('race', id, c), isCode('registration_owned_by_installation'));
+        }
+      }
+      const kept = await a.registrations.get('race', id);
+      assert.equal(kept?.installationId, 'i4');
+      assert.equal(kept?.handle.value, 'chan-i4');
+      assert.equal(await a.registrations.count('race', { tag: 'stolen' }), 0);
+
+      // A classic registration already at a materialised id: the installation replaces it, PUT after PUT,
+      // also when the two race.
+      await a.registrations.upsert('race', reg('i5-native', ['squat']), { now: 1 });
+      const results = await settled(
+        b.installations.put('race', installation('i5'), [materialisedOf('i5', ['t'])]),
+        a.registrations.upsert('race', reg('i5-native', ['squat', 'again']), { now: 1 }),
+      );
+      assert.equal(results[0]!.status, 'fulfilled', codes(results).join());
+      assert.ok(['ok', 'registration_owned_by_installation'].includes(codes(results)[1]!));
+      await a.installations.put('race', installation('i5', { updatedAt: 11 }), [materialisedOf('i5', ['t'])]);
+      const got = await b.registrations.get('race', 'i5-native');
+      assert.equal(got?.installationId, 'i5');
+      assert.equal(got?.handle.value, 'chan-i5');
+      assert.equal(await a.registrations.count('race', { tag: 'squat' }), 0, "the squatter's tag rows went with it");
+      assert.equal(await a.registrations.count('race', { tag: '$InstallationId:{i5}' }), 1);
+    });
+
+    test('feedback for an old handle does not touch a registration re-registered with a new one', async () => {
+      await a.registrations.upsert('race', reg('r2', ['x']), { now: 1 });
+      for (const [order, reRegisterFirst] of [['re-registration first', true], ['feedback first', false]] as const) {
+        const job = await deliveryJob(a, `n-${order}`);
+        const reRegister = () => b.registrations.upsert('race', reg('r2', ['x'], { handle: { platform: 'fcmv1', value: 'token-new' } }), { now: 2 });
+        const feedback = () => a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 3 });
+        const results = reRegisterFirst ? await settled(reRegister(), feedback()) : await settled(feedback(), reRegister());
+        assert.deepEqual(codes(results), ['ok', 'ok'], order);
+        assert.equal((await b.registrations.get('race', 'r2'))?.handle.value, 'token-new', `${order}: the new handle lives`);
+        assert.equal(await a.registrations.count('race', { tag: 'x' }), 1);
+        // Back to the old handle for the next round.
+        await a.registrations.upsert('race', reg('r2', ['x']), { now: 4 });
+      }
+      // Feedback for the stored handle still removes it, and every feedback is recorded.
+      const job = await deliveryJob(a, 'n-current');
+      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 5 });
+      assert.equal(await b.registrations.get('race', 'r2'), undefined);
+      assert.equal(await a.registrations.count('race', { tag: 'x' }), 0);
+      assert.equal((await b.dispatch.listFeedback('race', 10)).length, 3);
+    });
+
+    test("feedback for an installation's old channel neither marks it expired nor removes its registrations", async () => {
+      const put = (store: Store, channel: string, at: number) =>
+        store.installations.put('race', installation('i6', { pushChannel: channel, updatedAt: at }), [materialisedOf('i6', ['t'], channel)]);
+      await put(a, 'chan-old', 10);
+      for (const [order, reRegisterFirst] of [['re-registration first', true], ['feedback first', false]] as const) {
+        const job = await deliveryJob(a, `n-${order}`);
+        const feedback = () =>
+          a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 3 });
+        const results = reRegisterFirst ? await settled(put(b, 'chan-new', 11), feedback()) : await settled(feedback(), put(b, 'chan-new', 11));
+        assert.deepEqual(codes(results), ['ok', 'ok'], order);
+        const inst = await b.installations.get('race', 'i6');
+        assert.equal(inst?.pushChannel, 'chan-new');
+        assert.equal(inst?.pushChannelExpired, false, `${order}: the new channel is not expired`);
+        assert.deepEqual((await a.registrations.list('race', { installationId: 'i6' }, { limit: 10 })).items.map((r) => r.handle.value), ['chan-new']);
+        await put(a, 'chan-old', 12);
+      }
+      // Feedback for the channel it still has marks it expired and removes its registrations.
+      const job = await deliveryJob(a, 'n-current');
+      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 5 });
+      assert.equal((await b.installations.get('race', 'i6'))?.pushChannelExpired, true);
+      assert.equal(await b.registrations.count('race', { installationId: 'i6' }), 0);
+    });
+
+    test('delivery counts of concurrent batches of one notification add up', async () => {
+      await a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: {}, runAt: 1 });
+      const [plan] = await a.dispatch.claim(1, 10, 60_000);
+      await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 10 }, (_, i) => ({ i })), targets: 10, now: 2 });
+      // Both instances claim at once: no job is handed out twice.
+      const [fromA, fromB] = await Promise.all([a.dispatch.claim(3, 5, 60_000), b.dispatch.claim(3, 5, 60_000)]);
+      const ids = [...fromA, ...fromB].map((j) => j.id);
+      assert.equal(ids.length, 10);
+      assert.equal(new Set(ids).size, 10, 'each batch claimed once');
+      await Promise.all([
+        ...fromA.map((j) => a.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 })),
+        ...fromB.map((j) => b.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 })),
+      ]);
+      const n = await b.dispatch.getNotification('race', 'n');
+      assert.deepEqual(n?.counts, { apns: { Success: 10 } });
+      assert.equal(n?.state, 'Completed');
+    });
+
+    test('hub settings and rule keys: concurrent changes of different keys are all kept', async () => {
+      await Promise.all([
+        a.hubs.updateSettings('race', { registrationTtlSeconds: 60 }, 2),
+        b.hubs.updateSettings('race', { sendsPerSecond: 5 }, 2),
+        a.hubs.updateSettings('race', { registrationsPerSecond: 7 }, 2),
+      ]);
+      assert.deepEqual((await b.hubs.get('race'))?.settings, { registrationTtlSeconds: 60, sendsPerSecond: 5, registrationsPerSecond: 7 });
+      await Promise.all([a.rules.updateKeys('race', 'r', { primaryKey: 'p2' }, 2), b.rules.updateKeys('race', 'r', { secondaryKey: 's2' }, 2)]);
+      const r = await a.rules.get('race', 'r');
+      assert.deepEqual([r?.primaryKey, r?.secondaryKey], ['p2', 's2']);
+    });
+
+    test('writes to a hub deleted meanwhile are hub_not_found, never a constraint failure', async () => {
+      const results = await settled(
+        a.hubs.delete('race'),
+        b.registrations.upsert('race', reg('late', ['x']), { now: 1 }),
+        b.installations.put('race', installation('late'), [materialisedOf('late', ['t'])]),
+      );
+      assert.equal(results[0]!.status, 'fulfilled');
+      for (const c of codes(results).slice(1)) assert.ok(c === 'ok' || c === 'hub_not_found', c);
+      await assert.rejects(b.registrations.upsert('race', reg('later', ['x']), { now: 1 }), isCode('hub_not_found'));
+      await assert.rejects(b.installations.put('race', installation('later'), [materialisedOf('later', ['t'])]), isCode('hub_not_found'));
+      await assert.rejects(
+        a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: {}, runAt: 1 }),
+        isCode('hub_not_found'),
+      );
+    });
+  });
+}
+
+/** An installation's native registration as registry/materialize.ts would make it (id `<installation>-native`). */
+function materialisedOf(installationId: string, tags: string[], channel = `chan-${installationId}`): Registration {
+  return {
+    ...reg(`${installationId}-native`, [`$InstallationId:{${installationId}}`, ...tags], { handle: { platform: 'fcmv1', value: channel } }),
+    installationId,
+    etag: 1,
+    createdAt: 10,
+  };
+}
+
+async function deliveryJob(store: Store, notificationId: string) {
+  await store.dispatch.createNotification(
+    { hub: 'race', id: notificationId, state: 'Enqueued', request: {}, counts: {}, targets: 1, enqueuedAt: 1 },
+    { kind: 'deliver', payload: {}, runAt: 1 },
+  );
+  const jobs = await store.dispatch.claim(1, 100, 60_000);
+  const job = jobs.find((j) => j.notificationId === notificationId);
+  assert.ok(job);
+  return job;
+}
+
+function expiredFeedback(f: { registrationId: string; installationId?: string; handle: string }) {
+  return { at: 3, platform: 'fcmv1', notificationId: 'n', error: 'ExpiredChannel', ...f };
 }
 
 /** A tiny evaluator for the expressions above: the store's answer is checked against it. */

@@ -60,8 +60,12 @@ export interface HubStore {
   /** Hub names are matched case-insensitively, as Azure entity names are. */
   get(name: string): Promise<HubRecord | undefined>;
   list(): Promise<HubRecord[]>;
-  /** Replaces the settings; undefined if there is no such hub. */
-  updateSettings(name: string, settings: HubSettings, updatedAt: number): Promise<HubRecord | undefined>;
+  /**
+   * Applies these changes to the stored settings (keys not given keep their stored value), reading and
+   * writing in one unit of work, so concurrent changes of different keys are all kept; undefined if there
+   * is no such hub.
+   */
+  updateSettings(name: string, changes: Partial<HubSettings>, updatedAt: number): Promise<HubRecord | undefined>;
   /** Deletes the hub with its rules and credentials; false if there was none. */
   delete(name: string): Promise<boolean>;
 }
@@ -144,9 +148,11 @@ export interface RegistrationStore {
   /**
    * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
    * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
+   * A registration an installation owns (materialised from it) is written only through the installation:
+   * `registration_owned_by_installation`, checked in the write, whatever the condition.
    */
   upsert(hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, condition: WriteCondition): Promise<Registration>;
-  /** Same conditions as upsert; false when there was nothing to delete and no condition. */
+  /** Same conditions and ownership rule as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
   /**
@@ -177,10 +183,34 @@ export interface InstallationStore {
    * The registrations are the installation's materialised ones (registry/materialize.ts): each carries the
    * installation's system tags, `$InstallationId:{id}` and `$UserId:{userId}` when it has one, and no other
    * tag starting with '$', so a store may answer those two from the installation instead of storing them.
+   * Registrations are replaced by id: one at these ids that no installation owns (a classic registration
+   * created there before) is replaced, the installation wins; one another installation owns is HubError
+   * `write_conflict`. A uniqueness rule of the store never surfaces as anything but a HubError.
    */
   put(hub: string, installation: Installation, registrations: readonly Registration[]): Promise<void>;
+  /**
+   * Read-modify-write in one unit of work: reads the installation (as `get` would), hands it to `change`,
+   * and stores what `change` returns as `put` does, with nothing written by anyone in between; concurrent
+   * patches of one installation all keep their changes. Throws HubError `installation_not_found` when there
+   * is none (it is never re-created), and whatever `change` throws (then nothing is written). `change` may
+   * run more than once and must have no effect besides computing its result.
+   */
+  patch(
+    hub: string,
+    id: string,
+    change: (current: Installation) => { installation: Installation; registrations: readonly Registration[] },
+  ): Promise<Installation>;
   /** Deletes it with its registrations; false if there was none. */
   delete(hub: string, id: string): Promise<boolean>;
+  /**
+   * The generation of the installation's device credentials (secure push): a random value taken when its
+   * first credential is issued ('issue' takes one if there is none), kept by every PUT and PATCH, gone
+   * with the installation (one deleted and created again starts without), cleared by revokeCredentials.
+   * A credential names the generation it was issued in. undefined: no such installation; null: none yet.
+   */
+  credentialGeneration(hub: string, id: string, mode: 'read' | 'issue'): Promise<string | null | undefined>;
+  /** Clears the credential generation, so every credential issued so far stops working; false if no installation. */
+  revokeCredentials(hub: string, id: string): Promise<boolean>;
   list(hub: string, filter: InstallationFilter, page: PageRequest): Promise<Page<Installation>>;
   count(hub: string, filter: InstallationFilter): Promise<number>;
 }
@@ -283,8 +313,20 @@ export interface DeliveryResult {
 }
 
 export interface DispatchStore {
-  /** Stores the notification and its first job in one write: nothing accepted lives only in memory. */
-  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }): Promise<void>;
+  /**
+   * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
+   * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
+   */
+  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
+  securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
+  /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
+  purgeSecurePayloads(now: number, limit: number): Promise<number>;
+  /**
+   * Deletes notifications that ended before `before` with everything of theirs (outcomes, secure reads and
+   * payloads, jobs), at most `limit`, and feedback older than `before`; returns how many notifications.
+   */
+  pruneNotifications(before: number, limit: number): Promise<number>;
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
@@ -299,12 +341,21 @@ export interface DispatchStore {
   nextRunAt(): Promise<number | undefined>;
   /** Records a planning step: enqueues its batches and moves (or ends) the plan, in one transaction. */
   finishPlanStep(job: DispatchJob, step: PlanStep): Promise<void>;
-  /** Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction. */
+  /**
+   * Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction.
+   * Feedback is applied only where the stored handle is still the dead one: a registration (or an
+   * installation's channel) re-registered with a new handle while the push was in flight keeps it. The
+   * feedback record itself is always kept.
+   */
   finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
-  /** Whether the notification was delivered to any of these registrations (secure push reads). */
-  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[]): Promise<boolean>;
+  /**
+   * Whether the notification was delivered to any of these registrations (secure push reads), at or after
+   * `since` when given: an installation deleted and created again has the same registration ids, and must
+   * not read what was delivered to the one before it.
+   */
+  wasDelivered(hub: string, notificationId: string, registrationIds: readonly string[], since?: number): Promise<boolean>;
   /** Records that an installation read a notification's secure payload. */
   recordSecureRead(hub: string, notificationId: string, installationId: string, at: number): Promise<void>;
   listSecureReads(hub: string, notificationId: string): Promise<Array<{ installationId: string; at: number }>>;

@@ -21,6 +21,7 @@ export {
   type SqlTagSchema,
 } from './compile-sql.ts';
 export {
+  canonicalTag,
   MAX_TAG_LENGTH,
   MAX_TAGS_PER_REGISTRATION,
   SYSTEM_TAG_PREFIXES,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HubError } from '../shared/errors.ts';
-import { MAX_TAGS_PER_REGISTRATION, validateTag, validateTags } from './tag.ts';
+import { canonicalTag, MAX_TAGS_PER_REGISTRATION, validateTag, validateTags } from './tag.ts';
 
 function rejects(fn: () => unknown, reason: string, extra: Record<string, unknown> = {}, message?: RegExp): HubError {
   let caught: unknown;
@@ -105,4 +105,12 @@ test('tags must be a list', () => {
 test('a single tag error carries no index', () => {
   assert.deepEqual(rejects(() => validateTag('a b'), 'tag_invalid_char').details,
     { reason: 'tag_invalid_char', tag: 'a b', position: 1 });
+});
+
+test('canonicalTag spells a system-tag prefix canonically and leaves every other tag alone (#10 item 6)', () => {
+  assert.equal(canonicalTag('$installationid:{Inst-1}'), '$InstallationId:{Inst-1}');
+  assert.equal(canonicalTag('$USERID:{Ann}'), '$UserId:{Ann}');
+  assert.equal(canonicalTag('$InstallationId:{x}'), '$InstallationId:{x}');
+  assert.equal(canonicalTag('Likes_Hockey'), 'Likes_Hockey', 'plain tags are case-sensitive');
+  assert.equal(canonicalTag('$installationid'), '$installationid', 'not a system tag without its brace');
 });

@@ -31,6 +31,15 @@ export function matchSystemTagPrefix(text: string, start = 0): string | undefine
   return undefined;
 }
 
+/**
+ * A tag as stored: a system-tag prefix in any case (`$installationid:{X}`) is spelled canonically, as
+ * validateTag and tag expressions do; anything else is returned as given.
+ */
+export function canonicalTag(tag: string): string {
+  const prefix = matchSystemTagPrefix(tag);
+  return prefix === undefined ? tag : prefix + tag.slice(prefix.length);
+}
+
 export interface TagProblem {
   readonly reason: 'tag_empty' | 'tag_too_long' | 'tag_invalid_char' | 'tag_system_malformed';
   readonly message: string;

@@ -67,6 +67,28 @@ export function parseTemplateExpression(source: string, options: ParseExpression
   };
 }
 
+/** How far past its start an expression inside raw text may reach: bounds the work of a start that does not parse. */
+const MAX_INLINE_EXPRESSION = 4096;
+
+/**
+ * One `$(…)`, `.(…)`, `%(…)` or `#(…)` starting at `start` inside opaque text (a raw template body), with
+ * where it ends; undefined when none parses there (the text is then just text).
+ */
+export function parseInlineExpression(text: string, start: number): { expression: TemplateExpression; end: number } | undefined {
+  const c = text.charAt(start);
+  if ((c !== '$' && c !== '.' && c !== '%' && c !== '#') || text.charAt(start + 1) !== '(') return undefined;
+  const window = text.slice(start, start + MAX_INLINE_EXPRESSION);
+  const parser = new ExpressionParser(window, true);
+  try {
+    const term = parser.inlineTerm();
+    const source = window.slice(0, parser.position);
+    return { expression: { source, terms: [term], numeric: false, constant: false }, end: start + parser.position };
+  } catch (err) {
+    if (err instanceof HubError) return undefined;
+    throw err;
+  }
+}
+
 function expressionError(source: string, position: number, reason: string, message: string): HubError {
   const shown = source.length <= 80 ? source : `${source.slice(0, 80)}…`;
   return new HubError('invalid_request', `Invalid template expression '${shown}' at position ${position}: ${message}.`,
@@ -79,6 +101,15 @@ class ExpressionParser {
   private pos = 0;
 
   constructor(private readonly src: string, private readonly allowNumeric: boolean) {}
+
+  get position(): number {
+    return this.pos;
+  }
+
+  /** One form at the start of the text, which may go on after it. */
+  inlineTerm(): ExpressionTerm {
+    return this.term(false);
+  }
 
   parse(): ExpressionTerm[] {
     if (this.src.charAt(0) !== '{') {

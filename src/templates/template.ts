@@ -1,13 +1,16 @@
 import { HubError } from '../shared/errors.ts';
 import { jsonString, xmlAttribute, xmlText } from './escape.ts';
 import { evaluateExpression, isTemplateNumber, type PropertyLookup } from './evaluate.ts';
-import { isExpressionStart, parseTemplateExpression, type TemplateExpression } from './expression.ts';
+import { isExpressionStart, parseInlineExpression, parseTemplateExpression, type TemplateExpression } from './expression.ts';
 import { scanJsonStringValues } from './json-body.ts';
 import { lookupProperty, type PropertySource } from './properties.ts';
 import { scanXmlValues } from './xml-body.ts';
 
-/** §13.1: XML for WNS/MPNS, JSON for every other platform. */
-export type TemplateFormat = 'json' | 'xml';
+/**
+ * §13.1: XML for WNS/MPNS, JSON for every other platform; `raw` for a WNS raw template (X-WNS-Type: wns/raw),
+ * whose body is opaque text with expressions inside, whatever it looks like.
+ */
+export type TemplateFormat = 'json' | 'xml' | 'raw';
 
 export interface TemplateLimits {
   /** Characters in the body. A registration arrives in a request of at most 64 KB (§14), so a larger body
@@ -23,9 +26,10 @@ export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = Object.freeze({ maxLength
  * How a slot's text is written into the body:
  * - json-string: a quoted JSON string (the slot spans the original quotes);
  * - json-number: `#(p)`, bare when the value matches the §13.2 number pattern, else a quoted string;
- * - xml-text / xml-attribute: escaped for element text or an attribute value (the slot is inside the markup).
+ * - xml-text / xml-attribute: escaped for element text or an attribute value (the slot is inside the markup);
+ * - text: as it is (raw bodies have no syntax to escape for).
  */
-export type SlotEncoding = 'json-string' | 'json-number' | 'xml-text' | 'xml-attribute';
+export type SlotEncoding = 'json-string' | 'json-number' | 'xml-text' | 'xml-attribute' | 'text';
 
 export interface TemplateSlot {
   readonly expression: TemplateExpression;
@@ -60,13 +64,14 @@ export function compileTemplate(body: unknown, format: TemplateFormat, limits: P
   if (typeof body !== 'string') {
     throw new HubError('invalid_request', 'Template body must be a string.', { reason: 'template_not_string' });
   }
-  if (format !== 'json' && format !== 'xml') {
-    throw new HubError('invalid_request', `Template format must be 'json' or 'xml'.`, { reason: 'template_format_unknown' });
+  if (format !== 'json' && format !== 'xml' && format !== 'raw') {
+    throw new HubError('invalid_request', `Template format must be 'json', 'xml' or 'raw'.`, { reason: 'template_format_unknown' });
   }
   if (body.length > l.maxLength) {
     throw new HubError('invalid_request', `Template body has ${body.length} characters; at most ${l.maxLength} are allowed.`,
       { reason: 'template_too_large', length: body.length, limit: l.maxLength });
   }
+  if (format === 'raw') return compileRaw(body);
   const places: Place[] = format === 'json'
     ? scanJsonStringValues(body, l.maxDepth).map((v) => ({ ...v, encoding: 'json' as const }))
     : scanXmlValues(body, l.maxDepth).map((v) => ({ ...v, encoding: v.kind === 'text' ? 'xml-text' as const : 'xml-attribute' as const }));
@@ -103,6 +108,59 @@ export function compileTemplate(body: unknown, format: TemplateFormat, limits: P
     slots: Object.freeze(slots),
     properties: Object.freeze([...properties.values()]),
   });
+}
+
+/**
+ * A raw body: when the whole body is one expression (`{'Hi ' + $(name)}`) it is that expression; otherwise each
+ * `$(…)`, `.(…)`, `%(…)` and `#(…)` that parses is replaced by its value as it is, and everything else, `{"m":…}`
+ * included, is text. UNCONFIRMED how Azure renders raw bodies; this keeps both readings of a raw body working.
+ */
+function compileRaw(body: string): CompiledTemplate {
+  const whole = wholeExpression(body);
+  const found = whole !== undefined ? [{ expression: whole, start: 0, end: body.length }] : inlineExpressions(body);
+  const fragments: string[] = [];
+  const slots: TemplateSlot[] = [];
+  const properties = new Map<string, string>();
+  let pending = '';
+  let cursor = 0;
+  for (const { expression, start, end } of found) {
+    pending += body.slice(cursor, start);
+    cursor = end;
+    if (expression.constant) {
+      pending += evaluateExpression(expression, () => undefined);
+      continue;
+    }
+    for (const term of expression.terms) {
+      if (term.kind !== 'literal' && !properties.has(term.property.folded)) properties.set(term.property.folded, term.property.name);
+    }
+    fragments.push(pending);
+    pending = '';
+    slots.push(Object.freeze({ expression, encoding: 'text' as const, position: start }));
+  }
+  fragments.push(pending + body.slice(cursor));
+  return Object.freeze({ format: 'raw', fragments: Object.freeze(fragments), slots: Object.freeze(slots), properties: Object.freeze([...properties.values()]) });
+}
+
+function wholeExpression(body: string): TemplateExpression | undefined {
+  if (body.charAt(0) !== '{') return undefined;
+  try {
+    return parseTemplateExpression(body);
+  } catch (err) {
+    if (err instanceof HubError) return undefined;
+    throw err;
+  }
+}
+
+function inlineExpressions(body: string): Array<{ expression: TemplateExpression; start: number; end: number }> {
+  const out: Array<{ expression: TemplateExpression; start: number; end: number }> = [];
+  const starts = /[$.%#]\(/g;
+  for (let m = starts.exec(body); m !== null; m = starts.exec(body)) {
+    const found = parseInlineExpression(body, m.index);
+    if (found === undefined) continue;
+    out.push({ expression: found.expression, start: m.index, end: found.end });
+    starts.lastIndex = found.end;
+  }
+  return out;
 }
 
 function parseInBody(place: Place, format: TemplateFormat): TemplateExpression {
@@ -161,5 +219,7 @@ function encode(encoding: SlotEncoding, text: string): string {
       return xmlText(text);
     case 'xml-attribute':
       return xmlAttribute(text);
+    case 'text':
+      return text;
   }
 }

@@ -1,14 +1,25 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:https';
 import { request } from 'node:https';
 import { ensureDevCa } from './dev-ca.ts';
 
+/** Temporary directories of this file, removed when its tests are done. */
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-ca-'));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 test('dev CA signs a server certificate that a client trusting only the CA accepts', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'herald-ca-')), 'tls');
+  const dir = join(tempDir(), 'tls');
   const ca = await ensureDevCa(dir, ['localhost', '127.0.0.1', '::1']);
   assert.equal(statSync(ca.keyPath).mode & 0o777, 0o600);
   assert.equal(statSync(join(dir, 'ca.key')).mode & 0o777, 0o600);
@@ -35,7 +46,7 @@ test('dev CA signs a server certificate that a client trusting only the CA accep
 });
 
 test('dev CA is kept across starts and the server certificate is renewed for a new host name', async () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'herald-ca-')), 'tls');
+  const dir = join(tempDir(), 'tls');
   const first = await ensureDevCa(dir, ['localhost']);
   const again = await ensureDevCa(dir, ['localhost']);
   assert.equal(again.cert, first.cert, 'same hosts: certificate kept');

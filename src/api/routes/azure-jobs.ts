@@ -27,7 +27,8 @@ const at = (ctx: AzureRequestContext) => ({ origin: requestOrigin(ctx), hub: ctx
 export function jobHandlers(jobs: JobService): AzureOperationHandlers {
   return {
     submitNotificationHubJob: async (ctx) => {
-      const job = await jobs.submit(ctx.hub, parseJobEntry(ctx.body));
+      // A hub's key reaches only the hub's folder of the file area (file-area.ts).
+      const job = await jobs.submit(ctx.hub, parseJobEntry(ctx.body), { kind: 'hub', hub: ctx.hub.name });
       const where = at(ctx);
       return ctx.reply
         .code(201)

@@ -8,6 +8,7 @@ import { installationToJson, parseInstallationJson } from '../../registry/instal
 import type { Registration } from '../../registry/model.ts';
 import { newRegistrationId, type ListResult, type RegistryService } from '../../registry/registry-service.ts';
 import { HubError } from '../../shared/errors.ts';
+import { canonicalTag } from '../../tags/index.ts';
 import { parseRegistrationEntry, renderRegistrationEntry, renderRegistrationFeed } from '../wire/registration-xml.ts';
 import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } from './azure.ts';
 
@@ -81,7 +82,11 @@ export function registryHandlers(registry: RegistryService): AzureOperationHandl
       return ctx.reply.code(200).send();
     },
     listRegistrations: async (ctx) => sendFeed(ctx, await registry.listRegistrations(ctx.hub, 'all', {}, listRequest(ctx))),
-    listRegistrationsByTag: async (ctx) => sendFeed(ctx, await registry.listRegistrations(ctx.hub, `tag:${id(ctx)}`, { tag: id(ctx) }, listRequest(ctx))),
+    listRegistrationsByTag: async (ctx) => {
+      // §6.12: `$installationid:{X}` is the tag `$InstallationId:{X}`, as in tag expressions (#10 item 6).
+      const tag = canonicalTag(id(ctx));
+      return sendFeed(ctx, await registry.listRegistrations(ctx.hub, `tag:${tag}`, { tag }, listRequest(ctx)));
+    },
     listRegistrationsByChannel: async (ctx) => {
       const filter = ctx.query.get('$filter');
       if (!filter) throw new HubError('invalid_request', '$filter is empty.', { reason: 'unsupported_filter' });

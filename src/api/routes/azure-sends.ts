@@ -7,14 +7,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SendService } from '../../dispatch/dispatcher.ts';
 import { parseSendRequest } from '../../dispatch/send-request.ts';
-import { parseSecureOptions, type DeviceCredentials } from '../../dispatch/secure-push.ts';
+import { DeviceCredentials, parseSecureOptions } from '../../dispatch/secure-push.ts';
 import { materializeRegistrations } from '../../registry/materialize.ts';
 import type { StoredRequest } from '../../dispatch/render.ts';
 import type { PlatformName, RegistrationKind } from '../../registry/model.ts';
 import type { HubService } from '../../hubs/hub-service.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { HubError } from '../../shared/errors.ts';
-import type { Store } from '../../store/store.ts';
+import type { HubRecord, Store } from '../../store/store.ts';
 import { APPLICATION_PLATFORM, renderNotificationDetails, renderNotificationOutcome, targetPlatformName, type NotificationState } from '../wire/notification-xml.ts';
 import { escapeXml } from '../wire/atom.ts';
 import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } from './azure.ts';
@@ -29,20 +29,23 @@ function sendInput(ctx: AzureRequestContext, batch: boolean, scheduled: boolean)
   return { headers: ctx.req.headers as Record<string, string | string[] | undefined>, query: ctx.query, body: ctx.body, batch, scheduled };
 }
 
-/** The signed URL of a hub's feedback (§10): like Azure's SAS container URL, it needs no other credential. */
+/**
+ * The signed URL of a hub's feedback (§10): like Azure's SAS container URL, it needs no other credential.
+ * It names the hub by name and creation time, so it reads nothing of a new hub of the same name.
+ */
 export class FeedbackUrls {
   private readonly key: Buffer;
   constructor(secret: Buffer, private readonly clock: Clock) {
     this.key = createHmac('sha256', secret).update('herald feedback urls v1').digest();
   }
-  private sign(hub: string, se: number): string {
-    return createHmac('sha256', this.key).update(`${hub.toLowerCase()}\n${se}`).digest('base64url');
+  private sign(hub: HubRecord, se: number): string {
+    return createHmac('sha256', this.key).update(`${hub.name.toLowerCase()}\n${hub.createdAt}\n${se}`).digest('base64url');
   }
-  url(origin: string, hub: string): string {
+  url(origin: string, hub: HubRecord): string {
     const se = this.clock.now() + FEEDBACK_URL_TTL_MS;
-    return `${origin}/_feedback/${encodeURIComponent(hub)}?se=${se}&sig=${this.sign(hub, se)}`;
+    return `${origin}/_feedback/${encodeURIComponent(hub.name)}?se=${se}&sig=${this.sign(hub, se)}`;
   }
-  verify(hub: string, se: string | undefined, sig: string | undefined): boolean {
+  verify(hub: HubRecord, se: string | undefined, sig: string | undefined): boolean {
     if (!se || !sig || !/^\d{1,15}$/.test(se) || Number(se) < this.clock.now()) return false;
     const a = Buffer.from(this.sign(hub, Number(se)));
     const b = Buffer.from(sig);
@@ -106,25 +109,30 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       return ctx.reply.code(200).type(XML).send(body);
     },
     issueDeviceCredential: async (ctx) => {
-      const inst = await store.installations.get(ctx.hub.name, ctx.operation.id!);
-      if (!inst) throw new HubError('installation_not_found', 'Installation not found.');
-      const issued = devices.issue(ctx.hub.name, inst.installationId, DEVICE_CREDENTIAL_TTL_MS);
+      const generation = await store.installations.credentialGeneration(ctx.hub.name, ctx.operation.id!, 'issue');
+      if (!generation) throw new HubError('installation_not_found', 'Installation not found.');
+      const issued = devices.issue(ctx.hub.name, ctx.operation.id!, generation, DEVICE_CREDENTIAL_TTL_MS);
       return ctx.reply
         .code(201)
         .type('application/json; charset=utf-8')
         .send(JSON.stringify({ ...issued, expiresAt: new Date(issued.expiresAt).toISOString(), payloads: `${requestOrigin(ctx, 'as-requested')}/_device/v1/hubs/${encodeURIComponent(ctx.hub.name)}/payloads/{notificationId}` }));
     },
-    getFeedbackContainerUrl: async (ctx) => ctx.reply.code(200).type('text/plain; charset=utf-8').send(feedback.url(requestOrigin(ctx), ctx.hub.name)),
+    revokeDeviceCredentials: async (ctx) => {
+      if (!(await store.installations.revokeCredentials(ctx.hub.name, ctx.operation.id!))) throw new HubError('installation_not_found', 'Installation not found.');
+      return ctx.reply.code(204).send();
+    },
+    getFeedbackContainerUrl: async (ctx) => ctx.reply.code(200).type('text/plain; charset=utf-8').send(feedback.url(requestOrigin(ctx), ctx.hub)),
   };
 }
 
 /** The feedback "container" behind the signed URL: concatenated `<PnsFeedback>` documents (§10). */
 export async function feedbackRoute(app: FastifyInstance, deps: { hubs: HubService; store: Store; feedback: FeedbackUrls }): Promise<void> {
   app.get<{ Params: { hub: string }; Querystring: { se?: string; sig?: string } }>('/_feedback/:hub', { schema: { hide: true } }, async (req, reply) => {
-    if (!deps.feedback.verify(req.params.hub, req.query.se, req.query.sig)) {
+    // A missing hub answers like a bad signature: the URL tells nothing about which hubs exist.
+    const hub = await deps.hubs.findHub(req.params.hub);
+    if (!hub || !deps.feedback.verify(hub, req.query.se, req.query.sig)) {
       throw new HubError('sas_invalid_signature', 'The feedback URL is not valid or has expired; ask the hub for a new one (GET /{hub}/feedbackcontainer).');
     }
-    const hub = await deps.hubs.getHub(req.params.hub);
     const rows = await deps.store.dispatch.listFeedback(hub.name, 10_000);
     const docs = rows.map(
       (f) =>
@@ -144,11 +152,13 @@ export async function feedbackRoute(app: FastifyInstance, deps: { hubs: HubServi
 export async function devicePayloadRoute(app: FastifyInstance, deps: { hubs: HubService; store: Store; sends: SendService; devices: DeviceCredentials }): Promise<void> {
   app.get<{ Params: { hub: string; id: string } }>('/_device/v1/hubs/:hub/payloads/:id', { schema: { hide: true } }, async (req, reply) => {
     const hub = await deps.hubs.getHub(req.params.hub);
-    const installationId = deps.devices.verify(hub.name, req.headers.authorization);
+    const claim = deps.devices.verify(hub.name, req.headers.authorization);
+    const { installationId } = claim;
+    DeviceCredentials.stillValid(claim, await deps.store.installations.credentialGeneration(hub.name, installationId, 'read'));
     const inst = await deps.store.installations.get(hub.name, installationId);
-    if (!inst) throw new HubError('forbidden', 'The installation of this credential no longer exists.');
+    if (!inst) throw new HubError('device_credential_invalid', 'The device credential is not valid: its installation was deleted.');
     const ids = materializeRegistrations(inst).map((r) => r.id);
-    const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids);
+    const payload = await deps.sends.readSecure(hub, req.params.id, installationId, ids, inst.createdAt);
     return reply.header('Cache-Control', 'no-store').type(payload.contentType).send(payload.body);
   });
 }

@@ -14,6 +14,7 @@ import {
   textElement,
 } from './atom.ts';
 import { rejects } from '../../../test/fixtures/hub-error.ts';
+import { HubError } from '../../shared/errors.ts';
 
 
 const nest = (depth: number) => '<e>'.repeat(depth) + '</e>'.repeat(depth);
@@ -107,4 +108,15 @@ test('links are absolute, with hub and id as encoded path segments', () => {
     'https://localhost:8443/myhub/registrations/1-2-3?api-version=2020-06');
   assert.equal(resourceHref({ origin: 'http://h:1', hub: 'my hub' }, 'jobs', 'a%b'), 'http://h:1/my%20hub/jobs/a%25b?api-version=2020-06');
   assert.equal(resourceHref({ origin: 'http://h:1', hub: 'h' }, 'jobs'), 'http://h:1/h/jobs?api-version=2020-06');
+});
+
+test('a document holding a character XML cannot carry is malformed; output replaces such characters (#10 item 7)', () => {
+  for (const ch of ['\u0001', '\u001f', '\ufffe']) {
+    assert.throws(() => parseXml(`<a>x${ch}y</a>`), (e: unknown) => e instanceof HubError && e.code === 'malformed_body' && /U\+00|U\+FFFE/.test(e.message));
+    assert.throws(() => parseXml(`<a><![CDATA[x${ch}y]]></a>`), (e: unknown) => e instanceof HubError && e.code === 'malformed_body');
+  }
+  assert.equal(parseXml('<a>tab\there</a>').text, 'tab\there');
+  assert.equal(escapeXml('a\u0001b<'), 'a\ufffdb&lt;');
+  assert.equal(cdata('a\u0002b'), '<![CDATA[a\ufffdb]]>');
+  assert.equal(parseXml(`<a>${escapeXml('x\u0003y')}</a>`).text, 'x\ufffdy', 'what is written reads back');
 });

@@ -5,6 +5,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { HubError } from '../../shared/errors.ts';
+import { codePointName, NOT_XML_CHAR } from '../../shared/xml-chars.ts';
 
 export const ATOM_NS = 'http://www.w3.org/2005/Atom';
 /** Only `a:etag` uses it; the JS client never reads it (§6.5). */
@@ -86,6 +87,11 @@ export function parseXml(body: string | Buffer, limits: Partial<XmlLimits> = {})
     throw invalid('xml_doctype_refused', 'XML with a DOCTYPE or ENTITY declaration is not accepted.');
   }
   if (text.trim() === '') throw malformed('the document is empty.');
+  // XML 1.0 has no place for these, raw or as references; the validator below does not look for them.
+  const bad = NOT_XML_CHAR.exec(text);
+  if (bad !== null) {
+    throw malformed(`the character ${codePointName(bad[0])} at offset ${bad.index} is not allowed in XML.`);
+  }
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw malformed(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
   let nodes: FxpNode[];
@@ -104,9 +110,44 @@ export function parseXml(body: string | Buffer, limits: Partial<XmlLimits> = {})
   return toElement(roots[0]!, 1, l.maxDepth);
 }
 
-/** Whether nothing but comments, PIs and whitespace follow the last tag (text after the root is not XML). */
-function endsWithMarkup(text: string): boolean {
-  return text.replace(/<!--[\s\S]*?-->|<\?[\s\S]*?\?>/g, '').trimEnd().endsWith('>');
+/**
+ * Whether nothing but comments, PIs and whitespace follow the last tag (text after the root is not XML).
+ * A linear scan: the regular expression it replaces (`<!--[\s\S]*?-->|<\?[\s\S]*?\?>`, global) searched to
+ * the end from every unterminated `<!--` or `<?`, which CDATA may hold by the thousand (quadratic time).
+ */
+export function endsWithMarkup(text: string): boolean {
+  let last = -1; // the code of the last character outside comments and PIs that is not white space
+  let comments = true; // false once no `-->` is left: no later comment can end either
+  let pis = true;
+  for (let i = 0; i < text.length; ) {
+    const lt = text.indexOf('<', i);
+    const stop = lt < 0 ? text.length : lt;
+    for (let k = stop - 1; k >= i; k--) {
+      if (!/\s/.test(text.charAt(k))) {
+        last = text.charCodeAt(k);
+        break;
+      }
+    }
+    if (lt < 0) break;
+    let end = -1;
+    if (comments && text.startsWith('<!--', lt)) {
+      const close = text.indexOf('-->', lt + 4);
+      if (close < 0) comments = false;
+      else end = close + 3;
+    }
+    if (end < 0 && pis && text.startsWith('<?', lt)) {
+      const close = text.indexOf('?>', lt + 2);
+      if (close < 0) pis = false;
+      else end = close + 2;
+    }
+    if (end < 0) {
+      last = 0x3c; // '<'
+      i = lt + 1;
+    } else {
+      i = end;
+    }
+  }
+  return last === 0x3e; // '>'
 }
 
 function tooDeep(maxDepth: number): HubError {
@@ -192,17 +233,20 @@ export function childText(el: XmlElement, local: string): string | undefined {
 
 const ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
+// Output replaces what inputs refuse (a row stored before they did), so one bad character cannot break a feed.
+const NOT_XML_CHARS = new RegExp(NOT_XML_CHAR.source, 'g');
+
 /**
  * Escapes text for element content and attribute values. Only the named entities: the client's parser
  * (fast-xml-parser with htmlEntities off) does not decode character references such as `&#65;`.
  */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+  return text.replace(NOT_XML_CHARS, '\ufffd').replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
 /** A CDATA section; a `]]>` inside would end it early, so the section is split between `]]` and `>`. */
 export function cdata(text: string): string {
-  return `<![CDATA[${text.replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
+  return `<![CDATA[${text.replace(NOT_XML_CHARS, '\ufffd').replaceAll(']]>', ']]]]><![CDATA[>')}]]>`;
 }
 
 /** `<Name>escaped</Name>`, or nothing when the value is absent: the wire never carries empty elements (§3.4). */

@@ -28,12 +28,9 @@ export function targetPlatformName(kind: RegistrationKind): string {
   return template ? `${name}template` : name;
 }
 
-/** Characters XML 1.0 cannot carry at all, even escaped (§2.2 Char); replaced so the document stays well-formed. */
-// eslint-disable-next-line no-control-regex
-const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
+/** escapeXml also replaces what XML 1.0 cannot carry at all (§2.2 Char), so the document stays well-formed. */
 function text(value: string): string {
-  return escapeXml(value.replace(NOT_XML_CHAR, '\ufffd'));
+  return escapeXml(value);
 }
 
 function count(value: number, what: string): string {

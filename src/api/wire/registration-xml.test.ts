@@ -336,3 +336,41 @@ test('bad input is refused with its code and reason', () => {
   rejects(() => parseRegistrationEntry(withToken('<PushVariables>{"a b":"1"}</PushVariables>')), 'invalid_request', 'invalid_field', { field: 'PushVariables' });
   rejects(() => parseRegistrationEntry(withToken('<RegistrationId>a/b</RegistrationId>')), 'invalid_request', 'invalid_id', { field: 'RegistrationId' });
 });
+
+/** `<XxxRegistrationDescription …>` → `<RegistrationDescription i:type="XxxRegistrationDescription" …>` (.NET DataContract, azure-sb). */
+function polymorphic(xml: string, kind: string, typeValue = `${kind}RegistrationDescription`): string {
+  const root = `${kind}RegistrationDescription`;
+  return xml
+    .replace(`<${root} `, `<RegistrationDescription i:type="${typeValue}" `)
+    .replace(`</${root}>`, '</RegistrationDescription>');
+}
+
+test('the polymorphic form <RegistrationDescription i:type="…"> reads as its kind, for each of the 18 kinds (#10 item 2)', () => {
+  for (const kind of REGISTRATION_KINDS) {
+    const reg = sample(kind);
+    const want = { registrationId: reg.id, input: inputOf(reg) };
+    const entryXml = polymorphic(renderRegistrationEntry(reg, AT), kind);
+    assert.match(entryXml, /<RegistrationDescription i:type=/);
+    assert.deepEqual(parseRegistrationEntry(entryXml), want, kind);
+    assert.deepEqual(parseRegistrationDescription(polymorphic(renderRegistrationDescription(reg), kind)), want, `${kind} (bare, §11.1)`);
+  }
+  // azure-sb writes the attributes in this order; a prefixed type name and .NET's Fcm alias read too.
+  const sb = '<entry xmlns="http://www.w3.org/2005/Atom"><content type="application/xml"><RegistrationDescription xmlns:i="http://www.w3.org/2001/XMLSchema-instance" '
+    + 'i:type="WindowsRegistrationDescription" xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"><Tags>a,b</Tags>'
+    + '<ChannelUri>https://db5.notify.windows.com/?token=x</ChannelUri></RegistrationDescription></content></entry>';
+  assert.deepEqual(parseRegistrationEntry(sb).input, { kind: 'Windows', handle: { platform: 'wns', value: 'https://db5.notify.windows.com/?token=x' }, tags: ['a', 'b'] });
+  assert.equal(parseRegistrationEntry(sb.replace('i:type="Windows', 'i:type="d2p1:Windows')).input.kind, 'Windows');
+  const fcm = entry('RegistrationDescription', '<GcmRegistrationId>g1</GcmRegistrationId>').replace('<RegistrationDescription ', '<RegistrationDescription i:type="FcmRegistrationDescription" ');
+  assert.equal(parseRegistrationEntry(fcm).input.kind, 'Gcm');
+});
+
+test('an i:type that names no kind, or contradicts the element name, is refused', () => {
+  const body = entry('RegistrationDescription', '<DeviceToken>ABCD0123</DeviceToken>');
+  rejects(() => parseRegistrationEntry(body), 'invalid_request', 'unknown_registration_kind');
+  rejects(() => parseRegistrationEntry(body.replace('<RegistrationDescription ', '<RegistrationDescription i:type="FooRegistrationDescription" ')),
+    'invalid_request', 'unknown_registration_kind', { type: 'FooRegistrationDescription' });
+  const apple = entry('AppleRegistrationDescription', '<DeviceToken>ABCD0123</DeviceToken>');
+  rejects(() => parseRegistrationEntry(apple.replace('<AppleRegistrationDescription ', '<AppleRegistrationDescription i:type="GcmRegistrationDescription" ')),
+    'invalid_request', 'conflicting_registration_kind');
+  assert.equal(parseRegistrationEntry(apple.replace('<AppleRegistrationDescription ', '<AppleRegistrationDescription i:type="AppleRegistrationDescription" ')).input.kind, 'Apple');
+});

@@ -28,6 +28,7 @@ import {
   feedUpdated,
   isNil,
   isoTime,
+  localName,
   parseXml,
   renderAtomEntry,
   renderAtomFeed,
@@ -82,15 +83,43 @@ export function parseRegistrationDescription(xml: string | Buffer, limits?: Part
   return readDescription(parseXml(xml, limits));
 }
 
+function kindNamed(name: string): RegistrationKind | undefined {
+  const stem = name.endsWith(SUFFIX) ? name.slice(0, -SUFFIX.length) : undefined;
+  if (stem === undefined) return undefined;
+  return KIND_ALIASES.get(stem) ?? (KINDS.has(stem) ? (stem as RegistrationKind) : undefined);
+}
+
+/**
+ * The kind from the element name, or from `i:type` on the base class element: .NET's DataContract
+ * serialiser and the legacy azure-sb client write `<RegistrationDescription i:type="AppleRegistrationDescription">`
+ * (the polymorphic form) for every kind. The type name may carry a namespace prefix (`d2p1:...`).
+ */
 function kindOf(el: XmlElement): RegistrationKind {
-  const stem = el.localName.endsWith(SUFFIX) ? el.localName.slice(0, -SUFFIX.length) : undefined;
-  if (stem !== undefined) {
-    const kind = KIND_ALIASES.get(stem) ?? (KINDS.has(stem) ? (stem as RegistrationKind) : undefined);
-    if (kind !== undefined) return kind;
+  const typeName = xsiType(el);
+  const declared = typeName === undefined ? undefined : kindNamed(localName(typeName.trim()));
+  if (typeName !== undefined && declared === undefined) {
+    throw invalid('unknown_registration_kind',
+      `i:type="${typeName.slice(0, 80)}" is not a known registration description; expected one of ${REGISTRATION_KINDS.map((k) => k + SUFFIX).join(', ')}.`,
+      { element: el.name, type: typeName.slice(0, 80) });
   }
+  const named = el.localName === SUFFIX ? undefined : kindNamed(el.localName);
+  if (named !== undefined && declared !== undefined && named !== declared) {
+    throw invalid('conflicting_registration_kind', `<${el.name}> says ${named} but its i:type says ${declared}.`, { element: el.name });
+  }
+  const kind = named ?? declared;
+  if (kind !== undefined) return kind;
   throw invalid('unknown_registration_kind',
-    `<${el.name}> is not a known registration description; expected one of ${REGISTRATION_KINDS.map((k) => k + SUFFIX).join(', ')}.`,
+    `<${el.name}> is not a known registration description; expected one of ${REGISTRATION_KINDS.map((k) => k + SUFFIX).join(', ')}`
+      + ` (or <${SUFFIX} i:type="..."> naming one).`,
     { element: el.name });
+}
+
+/** The value of a prefixed `type` attribute (`i:type`, `xsi:type`): the XML Schema instance type. */
+function xsiType(el: XmlElement): string | undefined {
+  for (const [name, value] of Object.entries(el.attributes)) {
+    if (name.includes(':') && !name.startsWith('xmlns:') && localName(name) === 'type') return value;
+  }
+  return undefined;
 }
 
 /** A field's text, trimmed (the JS client trims what it reads, §3.4); empty reads as absent. */

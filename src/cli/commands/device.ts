@@ -25,6 +25,7 @@ interface DeviceFlags extends ClientOptions {
   template?: string[];
   installationId?: string;
   listenSeconds?: string;
+  count?: string;
   backend?: string;
   topics?: string;
   json?: boolean;
@@ -57,6 +58,12 @@ function parseListenSeconds(value: string | undefined): number | undefined {
   return n;
 }
 
+function parseCount(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\s*[1-9]\d*\s*$/.test(value)) throw new Error(`--count must be a positive whole number of notifications, got "${value}"`);
+  return Number(value);
+}
+
 const trimSlash = (url: string) => url.replace(/\/+$/, '');
 
 /** What the app of this hub is, from the credentials the sandbox minted (identifiers only). */
@@ -81,6 +88,7 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
   const platform = platformArg.toLowerCase();
   if (!isDevicePlatform(platform)) throw new Error(`unknown platform "${platformArg}": use ios, android, windows or browser`);
   const listenSeconds = parseListenSeconds(o.listenSeconds);
+  const count = parseCount(o.count);
   if (o.backend && !o.user) throw new Error('--backend needs --user: the app signs in to its backend as a user');
   const templates = parseTemplates(o.template ?? []);
   const tags = (o.tags ?? '').split(',').map((t) => t.trim()).filter(Boolean);
@@ -130,7 +138,7 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
       ...(tags.length > 0 ? [`  tags          ${tags.join(', ')}`] : []),
       ...(o.user !== undefined ? [`  user          ${o.user}`] : []),
       ...(Object.keys(templates).length > 0 ? [`  templates     ${Object.keys(templates).join(', ')}`] : []),
-      listenSeconds === undefined ? 'Listening for notifications (Ctrl+C to stop)...' : `Listening for notifications for ${listenSeconds} s (Ctrl+C to stop)...`,
+      `Listening for ${count === undefined ? 'notifications' : `${count} notification(s)`}${listenSeconds === undefined ? '' : ` for at most ${listenSeconds} s`} (Ctrl+C to stop)...`,
     ].join('\n'),
   );
 
@@ -161,13 +169,17 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
     }
   };
   try {
-    while (!stopped && Date.now() < deadline) {
+    // A script (or a test) that knows how many notifications to expect stops when they are here, not after a window.
+    while (!stopped && Date.now() < deadline && (count === undefined || received < count)) {
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, Math.max(0, Math.min(POLL_INTERVAL_MS, deadline - Date.now())));
       });
       try {
-        for (const n of await watcher.next()) await show(n);
+        for (const n of await watcher.next()) {
+          if (count !== undefined && received >= count) break;
+          await show(n);
+        }
         failures = 0;
       } catch (err) {
         failures += 1;
@@ -191,6 +203,7 @@ export function registerDevice(program: Command): void {
     .option('--template <name=body>', 'a template of the installation (repeatable)', collect)
     .option('--installation-id <id>', 'the installation id (default: a new GUID)')
     .option('--listen-seconds <n>', 'stop after this many seconds (default: until Ctrl+C)')
+    .option('--count <n>', 'stop after this many notifications (default: until Ctrl+C)')
     .option('--backend <url>', "register through this app backend (examples/notify-users) as --user, and read secure pushes' payloads")
     .option('--topics <topics>', 'with --backend: comma-separated topics to subscribe to (tags Event:<topic>)')
     .option('--url <url>', 'the hub (default: HERALD_URL, or the local hub of --data)')

@@ -48,6 +48,7 @@ export function registerServe(program: Command): void {
     .option('--json', 'print the start-up facts as one JSON line')
     .action(async (opts: ServeOptions) => {
       let herald: RunningHerald;
+      let started: string;
       try {
         const config = loadConfig({
           file: opts.config ?? process.env.HERALD_CONFIG,
@@ -61,7 +62,7 @@ export function registerServe(program: Command): void {
           },
         });
         herald = await startHerald(config);
-        process.stdout.write(`${await banner(herald, config.sandbox, opts.json === true)}\n`);
+        started = await banner(herald, config.sandbox, opts.json === true);
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
         if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
@@ -87,5 +88,7 @@ export function registerServe(program: Command): void {
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      // Printed once the signals are handled: a supervisor may stop Herald as soon as it sees the banner.
+      process.stdout.write(`${started}\n`);
     });
 }

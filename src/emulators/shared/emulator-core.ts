@@ -5,7 +5,7 @@
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { DeliveryLog } from './delivery-log.ts';
 import { DeviceRegistry } from './device-registry.ts';
-import { FaultInjector, sleep, type ActiveFault } from './faults.ts';
+import { FaultInjector, type ActiveFault } from './faults.ts';
 import { RequestStats } from './stats.ts';
 import { handleControlPlane, type ControlPlaneHooks } from './control-plane.ts';
 import type { Exchange, Handler, Reply } from './server.ts';
@@ -40,7 +40,9 @@ export function emulatorHandler<E>(core: EmulatorCore<E>, hooks: ControlPlaneHoo
   return async (ex) => {
     if (ex.path.startsWith(CONTROL_PREFIX)) return handleControlPlane(core, hooks, ex);
     const fault = (routes.faultable?.(ex) ?? true) ? core.faults.pick() : undefined;
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    // On the emulator's clock (a test holds an answer as long as it likes), and unref'd: an answer held
+    // for an hour does not keep the process alive after its client gave up.
+    if (fault?.latencyMs) await new Promise<void>((resolve) => core.clock.setTimeout(resolve, fault.latencyMs!).unref());
     if (fault?.drop) {
       routes.beforeDrop?.(fault, ex);
       core.stats.count('drop');

@@ -101,7 +101,3 @@ export class FaultInjector {
     return undefined;
   }
 }
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -182,8 +182,20 @@ test('faults: 429 + Retry-After, 500, 503, revoked key, too-large from the serve
   }
 });
 
-test('faults: dropped connection with GOAWAY, and a slow answer: retry outcomes, then a new session delivers', async () => {
-  const apns = new ApnsConnector({ ca: ca.ca, requestTimeoutMs: 300 });
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('faults: dropped connection with GOAWAY, and a slow answer: retry outcomes, then a new session delivers', { timeout: 120_000 }, async () => {
+  // Request timeouts (ten minutes) run on this clock: nothing times out unless the test moves it, and
+  // on the machine's clock this test would outlast its two-minute bound.
+  const clock = new ManualClock(Date.now());
+  const apns = new ApnsConnector({ ca: ca.ca, requestTimeoutMs: 600_000, clock });
   try {
     const handles = await devices(10);
     const targets = handles.map((h) => ({ handle: h, payload: ALERT }));
@@ -197,9 +209,13 @@ test('faults: dropped connection with GOAWAY, and a slow answer: retry outcomes,
     assert.equal(emu.core.stats.snapshot().dropped - dropsBefore, 1);
     assert.ok((await apns.send({ credentials: creds, targets })).every((o) => o.kind === 'delivered'), 'a new session after GOAWAY');
 
-    emu.core.faults.add({ latencyMs: 1500, count: 1 });
-    const slow = await apns.send({ credentials: creds, targets: targets.slice(0, 3) });
-    assert.equal(slow.filter((o) => o.kind === 'retry' && /no answer within 300 ms/.test(o.reason)).length, 1);
+    // An answer held for an hour: once it is the only request left, virtual time passes the timeout.
+    emu.core.faults.add({ latencyMs: 3_600_000, count: 1 });
+    const sending = apns.send({ credentials: creds, targets: targets.slice(0, 3) });
+    await until(() => emu.core.faults.list().length === 0 && apns.pool(creds).pending === 1, 'the slow request to be the only one left');
+    clock.advance(600_000);
+    const slow = await sending;
+    assert.equal(slow.filter((o) => o.kind === 'retry' && /no answer within 600000 ms/.test(o.reason)).length, 1);
     assert.equal(slow.filter((o) => o.kind === 'delivered').length, 2);
   } finally {
     emu.core.faults.clear();

@@ -2,7 +2,6 @@
  * The APNs connector (pns-protocols.md §2): HTTP/2 provider API over a small pool of sessions per
  * credential, provider tokens or client certificates, one outcome per target.
  */
-import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import {
   allTargets,
@@ -14,7 +13,9 @@ import {
   type PnsBatch,
   type PnsConnector,
 } from '../connector.ts';
+import type * as tls from 'node:tls';
 import { H2Pool } from '../h2-pool.ts';
+import { clientCertificateContext, trustOptions } from '../tls-trust.ts';
 import { credentialProblem, poolKey, ProviderTokens, type ApnsCredentials } from './apns-auth.ts';
 import { apnsErrorOutcome } from './apns-errors.ts';
 import { deviceToken, payloadProblem, requestHeaders } from './apns-payload.ts';
@@ -29,6 +30,18 @@ export interface ApnsConnectorOptions extends ConnectorOptions {
    * one session carries APNs's 1000 streams, and on this 2-core bench a second one cost more CPU than it saved.
    */
   sessionsPerCredential?: number;
+}
+
+/**
+ * A client certificate's TLS options, its context built once per pool. A certificate or key that does
+ * not load is handed to tls.connect as it is, so the connection fails there with the error it always gave.
+ */
+function certificateConnectOptions(ca: string | undefined, cert: string, key: string): tls.ConnectionOptions {
+  try {
+    return { secureContext: clientCertificateContext(ca, cert, key) };
+  } catch {
+    return { ...trustOptions(ca), cert, key };
+  }
 }
 
 export class ApnsConnector implements PnsConnector<ApnsCredentials> {
@@ -52,10 +65,9 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
       pool = new H2Pool(origin, {
         maxSessions: this.opts.sessionsPerCredential ?? 1,
         requestTimeoutMs: this.opts.requestTimeoutMs,
-        connect: {
-          ...(this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {}),
-          ...(c.auth === 'certificate' ? { cert: c.certificate, key: c.privateKey } : {}),
-        },
+        clock: this.clock,
+        // Built once per pool, not per connection (tls-trust.ts).
+        connect: c.auth === 'certificate' ? certificateConnectOptions(this.opts.ca, c.certificate, c.privateKey) : trustOptions(this.opts.ca),
       });
       this.pools.set(key, pool);
     }

@@ -55,7 +55,7 @@ export class FcmTokens {
     const now = epochSeconds(this.clock.now());
     // google-auth-library's claims (§3.1); aud is the endpoint the assertion is presented to.
     const assertion = signJws({ alg: 'RS256', typ: 'JWT' }, { iss: sa.client_email, scope: FCM_SCOPE, aud: tokenUri, iat: now, exp: now + 3600 }, key);
-    const res = await postForm(tokenUri, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }, this.opts);
+    const res = await postForm(tokenUri, { grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }, { ...this.opts, clock: this.clock });
     if (!res.ok) return { ok: false, retry: true, reason: `token endpoint unreachable: ${res.error}` };
     let body: { access_token?: unknown; expires_in?: unknown; error?: unknown; error_description?: unknown } = {};
     try {

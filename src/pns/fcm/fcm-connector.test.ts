@@ -2,6 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFcmEmulator, type FcmEmulator } from '../../emulators/fcm/fcm-emulator.ts';
+import { ManualClock } from '../../shared/clock.ts';
 import type { DeliveryOutcome } from '../connector.ts';
 import { FcmConnector } from './fcm-connector.ts';
 import type { FcmCredentials } from './fcm-auth.ts';
@@ -91,8 +92,20 @@ test('a revoked service-account key: the token exchange fails, every target reje
   }
 });
 
-test('faults: 429/500/503 with Retry-After, drop, slow answer, 401 (token renewed once), 50% mix: none lost', async () => {
-  const fcm = new FcmConnector({ requestTimeoutMs: 300 });
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('faults: 429/500/503 with Retry-After, drop, slow answer, 401 (token renewed once), 50% mix: none lost', { timeout: 120_000 }, async () => {
+  // Request timeouts (ten minutes) run on this clock: nothing times out unless the test moves it, and
+  // on the machine's clock this test would outlast its two-minute bound.
+  const clock = new ManualClock(Date.now());
+  const fcm = new FcmConnector({ requestTimeoutMs: 600_000, clock });
   try {
     const ts = await tokens(4);
     const one = [{ handle: ts[0]!, payload: MSG }];
@@ -101,12 +114,20 @@ test('faults: 429/500/503 with Retry-After, drop, slow answer, 401 (token renewe
       [{ status: 500 }, 'retry/PnsServerError', undefined],
       [{ status: 503, retryAfter: 3 }, 'retry/PnsUnavailable', 3000],
       [{ drop: true }, 'retry/PnsUnreachable', undefined],
-      [{ latencyMs: 1500 }, 'retry/PnsUnreachable', undefined],
       [{ status: 401 }, 'delivered/Success', undefined],
+      // Last: it moves the connector's clock ten minutes on, and the emulator (on the machine's clock) would
+      // refuse an assertion minted that far in its future, as the 401 case's new token exchange would be.
+      [{ latencyMs: 3_600_000 }, 'retry/PnsUnreachable', undefined],
     ];
     for (const [fault, expected, after] of cases) {
       emu.core.faults.add({ ...fault, count: 1 });
-      const [o] = await fcm.send({ credentials: creds, targets: one });
+      const sending = fcm.send({ credentials: creds, targets: one });
+      if (fault.latencyMs) {
+        // The answer is held for an hour: once the emulator has the request, virtual time passes the timeout.
+        await until(() => emu.core.faults.list().length === 0, 'the emulator to hold the request');
+        clock.advance(600_000);
+      }
+      const [o] = await sending;
       assert.equal(kinds([o!])[0], expected, JSON.stringify(fault));
       assert.equal(o!.retryAfterMs, after);
     }

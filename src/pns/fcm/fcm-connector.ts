@@ -3,10 +3,10 @@
  * keep-alive HTTP/2 session pool, with a cached OAuth access token.
  */
 import { createPrivateKey } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { allTargets, delivered, outcome, unreachable, type ConnectorOptions, type DeliveryOutcome, type PnsBatch, type PnsConnector } from '../connector.ts';
 import { H2Pool, type H2Result } from '../h2-pool.ts';
+import { trustOptions } from '../tls-trust.ts';
 import { FcmTokens, type FcmCredentials } from './fcm-auth.ts';
 import { fcmErrorOutcome } from './fcm-errors.ts';
 import { sendBody, validToken } from './fcm-payload.ts';
@@ -39,7 +39,7 @@ export class FcmConnector implements PnsConnector<FcmCredentials> {
     let pool = this.pools.get(origin);
     if (!pool) {
       // firebase-admin caps itself at 100 streams "to respect the backend limit" (§3.2); the server's SETTINGS rule.
-      pool = new H2Pool(origin, { requestTimeoutMs: this.opts.requestTimeoutMs, connect: this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {} });
+      pool = new H2Pool(origin, { requestTimeoutMs: this.opts.requestTimeoutMs, clock: this.clock, connect: trustOptions(this.opts.ca) });
       this.pools.set(origin, pool);
     }
     return pool;

@@ -5,6 +5,7 @@
 import { createECDH, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { PnsCredentials } from '../../hubs/credentials.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
+import { BoundedMap } from '../bounded-map.ts';
 import { epochSeconds, signJws } from '../jws.ts';
 
 export type BrowserCredentials = Extract<PnsCredentials, { platform: 'browser' }>;
@@ -39,11 +40,21 @@ function signingKey(c: BrowserCredentials): KeyObject {
   });
 }
 
+/** JWTs kept (one per VAPID key and push-service origin) and signing keys kept (one per VAPID key). */
+export const MAX_VAPID_TOKENS = 1024;
+export const MAX_VAPID_KEYS = 256;
+
 export class VapidTokens {
-  private readonly cache = new Map<string, { header: string; renewAt: number }>();
-  private readonly keys = new Map<string, KeyObject>();
+  // Bounded: origins come from subscriptions, keys from hubs; a dropped entry is only signed again.
+  private readonly cache = new BoundedMap<string, { header: string; renewAt: number }>(MAX_VAPID_TOKENS);
+  private readonly keys = new BoundedMap<string, KeyObject>(MAX_VAPID_KEYS);
 
   constructor(private readonly clock: Clock = systemClock) {}
+
+  /** JWTs cached now (tests: the cache is bounded). */
+  get size(): number {
+    return this.cache.size;
+  }
 
   /** The Authorization header for pushes to `audience` (the endpoint's origin, port included). */
   authorization(c: BrowserCredentials, audience: string): string {

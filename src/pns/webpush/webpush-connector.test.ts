@@ -9,6 +9,7 @@ import { ManualClock } from '../../shared/clock.ts';
 import { startWebPushEmulator, type WebPushEmulator } from '../../emulators/webpush/webpush-emulator.ts';
 import { decryptAes128gcm, mintSubscriptionKeys } from '../../emulators/webpush/webpush-crypto.ts';
 import type { DeliveryOutcome } from '../connector.ts';
+import { endpointPolicy } from '../endpoint-policy.ts';
 import { WebPushConnector } from './webpush-connector.ts';
 import { VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
 import { encryptAes128gcm, MAX_PLAINTEXT } from './webpush-payload.ts';
@@ -38,6 +39,8 @@ async function subscriptions(n: number): Promise<Array<{ handle: string; endpoin
     }),
   );
 }
+/** Connector options for the emulator: its loopback origin is allowed, as the sandbox allows it. */
+const local = () => ({ ca: ca.ca, endpoints: endpointPolicy({ allowedOrigins: () => [new URL(emu.url).origin] }) });
 const kinds = (os: DeliveryOutcome[]): string[] => os.map((o) => `${o.kind}/${o.azure}`);
 
 test('RFC 8291: the body decrypts with the subscription key; 3993 bytes is the most that fits 4096', () => {
@@ -54,7 +57,7 @@ test('RFC 8291: the body decrypts with the subscription key; 3993 bytes is the m
 });
 
 test('a batch is encrypted, signed and delivered: the emulator decrypts each plaintext; headers kept', async () => {
-  const wp = new WebPushConnector({ ca: ca.ca });
+  const wp = new WebPushConnector({ ...local() });
   try {
     const subs = await subscriptions(50);
     const out = await wp.send({
@@ -90,7 +93,7 @@ test('VAPID JWT: one per origin, reused, renewed an hour before its 12-hour expi
 });
 
 test('bad input is rejected without a network call', async () => {
-  const wp = new WebPushConnector({ ca: ca.ca });
+  const wp = new WebPushConnector({ ...local() });
   try {
     const [s] = await subscriptions(1);
     const sub = JSON.parse(s!.handle) as { endpoint: string; keys: { p256dh: string; auth: string } };
@@ -127,7 +130,7 @@ test('bad input is rejected without a network call', async () => {
 });
 
 test('expired subscription → handle-expired; another VAPID key (revoked) → rejected InvalidCredentials', async () => {
-  const wp = new WebPushConnector({ ca: ca.ca });
+  const wp = new WebPushConnector({ ...local() });
   try {
     const [live, gone] = await subscriptions(2);
     emu.core.registry.expire(gone!.endpoint);
@@ -144,8 +147,20 @@ test('expired subscription → handle-expired; another VAPID key (revoked) → r
   }
 });
 
-test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, a 50% mix: none lost', async () => {
-  const wp = new WebPushConnector({ ca: ca.ca, requestTimeoutMs: 300 });
+/** Waits until `cond` holds, looking again every few ms; the bound only stops a hung test. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const bound = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > bound) throw new Error(`still waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, a 50% mix: none lost', { timeout: 120_000 }, async () => {
+  // Request timeouts (ten minutes) run on this clock: nothing times out unless the test moves it, and
+  // on the machine's clock this test would outlast its two-minute bound.
+  const clock = new ManualClock(Date.now());
+  const wp = new WebPushConnector({ ...local(), requestTimeoutMs: 600_000, clock });
   try {
     const subs = await subscriptions(8);
     const one = { handle: subs[0]!.handle, payload: 'p' };
@@ -154,11 +169,17 @@ test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, 
       [{ status: 500 }, 'retry/PnsServerError', undefined],
       [{ status: 503, retryAfter: 5 }, 'retry/PnsUnavailable', 5000],
       [{ drop: true }, 'retry/PnsUnreachable', undefined],
-      [{ latencyMs: 1500 }, 'retry/PnsUnreachable', undefined],
+      [{ latencyMs: 3_600_000 }, 'retry/PnsUnreachable', undefined],
     ];
     for (const [fault, expected, after] of cases) {
       emu.core.faults.add({ ...fault, count: 1 });
-      const [o] = await wp.send({ credentials: creds, targets: [one] });
+      const sending = wp.send({ credentials: creds, targets: [one] });
+      if (fault.latencyMs) {
+        // The answer is held for an hour: once the emulator has the request, virtual time passes the timeout.
+        await until(() => emu.core.faults.list().length === 0, 'the emulator to hold the request');
+        clock.advance(600_000);
+      }
+      const [o] = await sending;
       assert.equal(kinds([o!])[0], expected, JSON.stringify(fault));
       assert.equal(o!.retryAfterMs, after);
     }

@@ -1,7 +1,9 @@
 /**
  * The Web Push connector (RFC 8030 delivery, RFC 8291 encryption, RFC 8292 VAPID; pns-protocols.md §4):
  * the subscription endpoint is the URL, so there is no endpoint override. One HTTP/2 session pool per
- * push-service origin; the VAPID JWT is cached per origin.
+ * push-service origin; the VAPID JWT is cached per origin. The endpoint comes from a device, so the
+ * EndpointPolicy decides where Herald may connect (https, public addresses; checked again on the address
+ * DNS gives), and pools and caches are bounded: a stream of new origins closes the least recently used.
  */
 import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -15,6 +17,8 @@ import {
   type PnsBatch,
   type PnsConnector,
 } from '../connector.ts';
+import { BoundedMap } from '../bounded-map.ts';
+import { ENDPOINT_REFUSED, endpointPolicy, type EndpointPolicy } from '../endpoint-policy.ts';
 import { H2Pool } from '../h2-pool.ts';
 import { vapidProblem, VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
 import { webPushErrorOutcome } from './webpush-errors.ts';
@@ -23,30 +27,45 @@ import { encryptAes128gcm, MAX_PLAINTEXT, parseSubscription, pushHeaders } from 
 /** Messages encrypted per turn of the event loop (see send). */
 const ENCRYPT_SLICE = 32;
 
+/** Push-service origins with an open pool at once; real services are a handful (FCM, Mozilla, Apple, Microsoft). */
+export const MAX_ORIGINS = 64;
+/** VAPID key pairs whose check is remembered. */
+const MAX_CHECKED_CREDENTIALS = 256;
+
 export interface WebPushConnectorOptions extends ConnectorOptions {
   /** HTTP/2 sessions per push-service origin. Default 1. */
   sessionsPerOrigin?: number;
+  /** Where Herald may connect. Default: https to public addresses only. */
+  endpoints?: EndpointPolicy;
+  /** Origins with an open pool at once; the least recently used is closed beyond. Default MAX_ORIGINS. */
+  maxOrigins?: number;
 }
 
 export class WebPushConnector implements PnsConnector<BrowserCredentials> {
   readonly platform = 'browser' as const;
-  private readonly pools = new Map<string, H2Pool>();
-  private readonly checked = new Map<string, string | undefined>();
+  private readonly pools: BoundedMap<string, H2Pool>;
+  private readonly checked = new BoundedMap<string, string | undefined>(MAX_CHECKED_CREDENTIALS);
   private readonly clock: Clock;
+  private readonly endpoints: EndpointPolicy;
   readonly vapid: VapidTokens;
 
   constructor(private readonly opts: WebPushConnectorOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.vapid = new VapidTokens(this.clock);
+    this.endpoints = opts.endpoints ?? endpointPolicy();
+    // An evicted pool finishes what it carries (its queued requests answer "connector closed": a retry).
+    this.pools = new BoundedMap(opts.maxOrigins ?? MAX_ORIGINS, (pool) => void pool.close());
   }
 
   private pool(origin: string): H2Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
+      const lookup = this.endpoints.lookup(origin);
       pool = new H2Pool(origin, {
         maxSessions: this.opts.sessionsPerOrigin ?? 1,
         requestTimeoutMs: this.opts.requestTimeoutMs,
-        connect: this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {},
+        clock: this.clock,
+        connect: { ...(this.opts.ca ? { ca: [...rootCertificates, this.opts.ca] } : {}), ...(lookup ? { lookup } : {}) },
       });
       this.pools.set(origin, pool);
     }
@@ -55,7 +74,7 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
 
   /** Origins with an open pool (tests: bad input opens none). */
   get origins(): string[] {
-    return [...this.pools.keys()];
+    return this.pools.keys();
   }
 
   send(batch: PnsBatch<BrowserCredentials>): Promise<DeliveryOutcome[]> {
@@ -100,6 +119,9 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
     }
     const headers = pushHeaders(t.headers);
     if ('kind' in headers) return settle(i, headers as DeliveryOutcome);
+    // Also checked when the handle was stored; again here for handles stored before the rule, direct sends.
+    const refused = this.endpoints.problem(sub.endpoint);
+    if (refused) return settle(i, outcome('rejected', 'BadChannel', `${ENDPOINT_REFUSED}: the endpoint ${refused}`));
     const origin = sub.endpoint.origin;
     const body = encryptAes128gcm(plaintext, sub.p256dh, sub.auth);
     const request = {
@@ -112,7 +134,7 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
       authorization: this.vapid.authorization(c, origin),
     };
     this.pool(origin).request(request, body, (r) => {
-      if (!r.ok) return settle(i, unreachable(r.error));
+      if (!r.ok) return settle(i, r.error.includes(ENDPOINT_REFUSED) ? outcome('rejected', 'BadChannel', r.error) : unreachable(r.error));
       if (r.status === 201 || r.status === 202 || r.status === 200) {
         const location = r.headers.location;
         return settle(i, delivered(typeof location === 'string' ? location : undefined, r.status));
@@ -122,7 +144,7 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
   }
 
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
+    const pools = this.pools.values();
     this.pools.clear();
     await Promise.all(pools.map((p) => p.close()));
   }

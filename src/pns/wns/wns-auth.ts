@@ -116,7 +116,7 @@ export class WnsTokens {
   private async exchange(c: WnsCredentials, id: string): Promise<AccessToken> {
     const { url, form } = tokenRequest(c);
     this.made += 1;
-    const res = await postForm(url, form, this.opts);
+    const res = await postForm(url, form, { ...this.opts, clock: this.clock });
     if (!res.ok) return { ok: false, outcome: outcome('retry', 'PnsUnreachable', `token endpoint unreachable: ${res.error}`) };
     let body: TokenBody = {};
     try {

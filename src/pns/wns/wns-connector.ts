@@ -5,12 +5,12 @@
  * cluster hosts such as db5.notify.windows.com).
  */
 import * as https from 'node:https';
-import { rootCertificates } from 'node:tls';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { allTargets, outcome, unreachable, type ConnectorOptions, type DeliveryOutcome, type PnsBatch, type PnsConnector } from '../connector.ts';
 import { credentialProblem, WnsTokens, type WnsCredentials } from './wns-auth.ts';
 import { wnsResponseOutcome } from './wns-errors.ts';
 import { wnsRequest, type WnsRequest } from './wns-payload.ts';
+import { trustOptions } from '../tls-trust.ts';
 
 export type { WnsCredentials } from './wns-auth.ts';
 
@@ -43,8 +43,8 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
     this.agent = new https.Agent({
       keepAlive: true,
       maxSockets: opts.socketsPerHost ?? 32,
-      // `ca` replaces Node's roots: keep the public ones for the real WNS hosts.
-      ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+      // The extra CA beside the public roots (the real WNS hosts), as one context for every connection.
+      ...trustOptions(opts.ca),
     });
   }
 
@@ -99,7 +99,9 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
   private post(r: WnsRequest, bearer: string): Promise<SendResult> {
     return new Promise((resolve) => {
       let settled = false;
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
       const done = (result: SendResult): void => {
+        this.clock.clearTimer(timer);
         if (!settled) {
           settled = true;
           resolve(result);
@@ -111,15 +113,16 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
           method: 'POST',
           agent: this.agent,
           headers: { ...r.headers, Authorization: `Bearer ${bearer}` },
-          // Idle time on the connection once it is ours: a request waiting in the Agent's queue for a free
-          // connection is not timed out for waiting.
-          timeout: this.timeoutMs,
         });
       } catch (err) {
         // Node refused the request before sending anything (a header it cannot write).
         return done({ ok: false, error: (err as Error).message, refused: true });
       }
-      req.on('timeout', () => req.destroy(new Error(`no answer from WNS within ${this.timeoutMs} ms`)));
+      // The timeout starts once a connection is ours (a request waiting in the Agent's queue for a free
+      // connection is not timed out for waiting), on the injected clock so tests run it on virtual time.
+      req.once('socket', () => {
+        if (!settled) timer = this.clock.setTimeout(() => req.destroy(new Error(`no answer from WNS within ${this.timeoutMs} ms`)), this.timeoutMs);
+      });
       req.on('error', (err) => done({ ok: false, error: err.message }));
       req.on('response', (res) => {
         // Drain the (empty) body so the connection goes back to the pool.

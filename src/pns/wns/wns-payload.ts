@@ -64,8 +64,27 @@ export function channelUrl(handle: string, alsoAllowed?: string): URL | string {
  */
 export function xmlRoot(body: Buffer): string | undefined {
   const head = body.subarray(0, 1024).toString('utf8').replace(/^\uFEFF/, '');
-  const m = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<([A-Za-z_][\w.-]*)[\s/>]/.exec(head);
-  return m?.[1];
+  // A scan, not a regular expression: `(?:<!--[\s\S]*?-->\s*)*` could split a run of comments in
+  // exponentially many ways before failing, and a template body or a send is any text.
+  const skipSpace = (i: number): number => {
+    while (i < head.length && /\s/.test(head.charAt(i))) i++;
+    return i;
+  };
+  let i = skipSpace(0);
+  if (head.startsWith('<?xml', i)) {
+    const gt = head.indexOf('>', i);
+    if (gt < 0 || head.charAt(gt - 1) !== '?') return undefined;
+    i = skipSpace(gt + 1);
+  }
+  while (head.startsWith('<!--', i)) {
+    const close = head.indexOf('-->', i + 4);
+    if (close < 0) return undefined;
+    i = skipSpace(close + 3);
+  }
+  if (head.charAt(i) !== '<' || !/[A-Za-z_]/.test(head.charAt(i + 1))) return undefined;
+  let end = i + 2;
+  while (end < head.length && /[\w.-]/.test(head.charAt(end))) end++;
+  return end < head.length && /[\s/>]/.test(head.charAt(end)) ? head.slice(i + 1, end) : undefined;
 }
 
 /** The target's X-WNS-Type, or the one its payload implies (§1.4: toast/tile/badge by XML root, else raw). */

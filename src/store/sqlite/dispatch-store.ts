@@ -12,6 +12,7 @@ import type {
   NotificationRecord,
   PlanStep,
 } from '../store.ts';
+import type { Installation } from '../../registry/model.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 import { tagRows } from './registry-store.ts';
@@ -142,8 +143,19 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     });
   });
 
+  // A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
+  // notification reached its retention) records nothing: its outcomes and feedback would land in whatever
+  // now answers to that hub name. Checked in the step's own transaction, so a delete cannot slip between.
+  const notificationExists = db.prepare('SELECT 1 FROM notifications WHERE hub_key = ? AND id = ?');
+  const orphaned = (job: DispatchJob): boolean => {
+    if (notificationExists.get(job.hub, job.notificationId) !== undefined) return false;
+    deleteJob.run(job.id);
+    return true;
+  };
+
   // planStep and delivery run inside the write batcher's transaction (write-batcher.ts).
   const planStep = (job: DispatchJob, step: PlanStep) => {
+    if (orphaned(job)) return;
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
@@ -153,6 +165,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   };
 
   const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
+    if (orphaned(job)) return;
     let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number } | undefined)?.s ?? 0;
     for (let i = 0; i < r.outcomes.length; i += OUTCOMES_PER_ROW) {
       const part = r.outcomes.slice(i, i + OUTCOMES_PER_ROW);
@@ -179,32 +192,69 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     settle(job.hub, job.notificationId, r.now);
   };
 
-  // Feedback: a dead handle's registration goes; an installation keeps its record, marked expired.
-  const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL RETURNING seq, document');
+  // Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
+  // re-registered with a new handle while the push to its old one was in flight keeps its new registration.
+  // A dead registration goes; an installation keeps its record, with the dead channel marked expired.
+  const deleteRegistration = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND id = ? AND installation_id IS NULL AND handle = ? RETURNING seq, document');
   // The registry's own tag-row removal: an installation's registrations have no rows for system tags.
   const tags = tagRows(db);
-  const markInstallation = db.prepare(
-    "UPDATE installations SET document = json_set(document, '$.pushChannelExpired', json('true')) WHERE hub_key = ? AND id = ?",
-  );
-  // An installation's registrations go with its dead channel (no send reaches it any more); its next
-  // PUT or PATCH of pushChannel materialises them again.
-  const deleteInstallationRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? RETURNING seq, document');
+  const selectInstallation = db.prepare('SELECT handle, document FROM installations WHERE hub_key = ? AND id = ?');
+  const setInstallationDocument = db.prepare('UPDATE installations SET document = ? WHERE hub_key = ? AND id = ?');
+  // The installation's registrations that carry the dead handle go (no send reaches them any more); its next
+  // PUT or PATCH of that channel materialises them again. A secondary tile's channel is its own handle.
+  const deleteInstallationRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? AND handle = ? RETURNING seq, document');
   const applyFeedback = (hubKey: string) => (f: FeedbackRecord) => {
     if (f.installationId) {
-      markInstallation.run(hubKey, f.installationId);
-      for (const row of deleteInstallationRegs.all(hubKey, f.installationId) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
+      const inst = selectInstallation.get(hubKey, f.installationId) as { handle: string; document: string } | undefined;
+      if (!inst) return;
+      for (const row of deleteInstallationRegs.all(hubKey, f.installationId, f.handle) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
+      const doc = JSON.parse(inst.document) as Installation;
+      let changed = false;
+      if (inst.handle === f.handle && !doc.pushChannelExpired) {
+        doc.pushChannelExpired = true;
+        changed = true;
+      }
+      for (const tile of Object.values(doc.secondaryTiles ?? {})) {
+        if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
+          tile.pushChannelExpired = true;
+          changed = true;
+        }
+      }
+      if (changed) setInstallationDocument.run(JSON.stringify(doc), hubKey, f.installationId);
     } else if (f.registrationId) {
-      const row = deleteRegistration.get(hubKey, f.registrationId) as { seq: number; document: string } | undefined;
+      const row = deleteRegistration.get(hubKey, f.registrationId, f.handle) as { seq: number; document: string } | undefined;
       if (row) tags.remove(hubKey, row.seq, row.document, null);
     }
   };
   const release = db.prepare('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0');
 
+  // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
+  const insertSecure = db.prepare('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES (?, ?, ?, ?)');
+  const selectSecure = db.prepare('SELECT sealed FROM secure_payloads WHERE hub_key = ? AND notification_id = ? AND expires_at > ?');
+  const purgeSecure = db.prepare('DELETE FROM secure_payloads WHERE (hub_key, notification_id) IN (SELECT hub_key, notification_id FROM secure_payloads WHERE expires_at <= ? LIMIT ?)');
+  const endedBefore = db.prepare('SELECT hub_key, id FROM notifications WHERE ended_at < ? LIMIT ?');
+  const deleteNotificationRows = ['device_outcome_batches', 'secure_reads', 'dispatch_jobs'].map((t) => db.prepare(`DELETE FROM ${t} WHERE hub_key = ? AND notification_id = ?`));
+  const deleteNotification = db.prepare('DELETE FROM notifications WHERE hub_key = ? AND id = ?');
+  const oldFeedback = db.prepare('DELETE FROM pns_feedback WHERE seq IN (SELECT seq FROM pns_feedback WHERE at < ? LIMIT ?)');
+
   return {
-    createNotification: (n, first) =>
+    createNotification: (n, first, secure) =>
       writes.run(() => {
         insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
         insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
+        if (secure) insertSecure.run(key(n.hub), n.id, secure.sealed, secure.expiresAt);
+      }),
+    securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
+    purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
+    pruneNotifications: (before, limit) =>
+      writes.run(() => {
+        const rows = endedBefore.all(before, limit) as Array<{ hub_key: string; id: string }>;
+        for (const r of rows) {
+          for (const d of deleteNotificationRows) d.run(r.hub_key, r.id);
+          deleteNotification.run(r.hub_key, r.id);
+        }
+        oldFeedback.run(before, limit);
+        return rows.length;
       }),
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
@@ -217,15 +267,16 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
         if (cancelOne.run(now, key(hub), id).changes === 0) return 'started' as const;
         deleteJobsOf.run(key(hub), id);
         return 'cancelled' as const;
-      })(),
-    claim: async (now, limit, leaseMs) => claim(now, limit, leaseMs),
+      }).immediate(),
+    // IMMEDIATE: the lease is read and taken with the write lock held, whatever else has the file open.
+    claim: async (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs),
     releaseLeases: async () => release.run().changes,
-    wasDelivered: async (hub, notificationId, ids) => {
+    wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
       for (const row of outcomeRows.iterate(key(hub), notificationId, 0) as IterableIterator<{ kinds: string; outcomes: string }>) {
         if (!row.kinds.includes(',Success,')) continue;
-        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && wanted.has(t[0])) return true;
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && t[6] >= since && wanted.has(t[0])) return true;
       }
       return false;
     },

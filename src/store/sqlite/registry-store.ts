@@ -176,6 +176,13 @@ const MAX_WINDOW = 1 << 24;
 
 const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
+function ownedByInstallation(id: string): HubError {
+  return new HubError(
+    'registration_owned_by_installation',
+    `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
+  );
+}
+
 /** Whether a filter's listing is driven from the tag rows (then `select` reads it in seq windows). */
 function isAnchored(f: RegistryFilter): boolean {
   return f.tag !== undefined || (f.tagExpression !== undefined && anchorTags(f.tagExpression) !== undefined);
@@ -262,6 +269,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   const expired = db.prepare('SELECT seq, hub_key, document, installation_id FROM registrations WHERE expires_at IS NOT NULL AND expires_at < ? LIMIT ?');
 
   const check = (row: RegistrationRow | undefined, c: WriteCondition): void => {
+    // Azure: registrations materialised from an installation are managed through the installation API.
+    // Checked first and in the write: no condition lets a classic write take an installation's slot.
+    if (row && row.installation_id !== null) throw ownedByInstallation(row.id);
     if (row && row.expires_at !== null && row.expires_at <= c.now) {
       throw new HubError('registration_gone', 'Cannot use specified location: the registration expired. Use a different registration ID.');
     }
@@ -464,11 +474,32 @@ export function sqliteInstallationStore(
     for (const r of deleteRegistrations.all(hubKey, installationId) as { seq: number; document: string }[]) tags.remove(hubKey, r.seq, r.document, installationId);
   };
 
+  // Device credentials (secure push): the upsert above never touches credential_generation, so a PUT keeps it.
+  const readGeneration = db.prepare('SELECT credential_generation AS g FROM installations WHERE hub_key = ? AND id = ?');
+  const takeGeneration = db.prepare(
+    'UPDATE installations SET credential_generation = coalesce(credential_generation, lower(hex(randomblob(16)))) WHERE hub_key = ? AND id = ? RETURNING credential_generation AS g',
+  );
+  const clearGeneration = db.prepare('UPDATE installations SET credential_generation = NULL WHERE hub_key = ? AND id = ?');
+
   // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
   const put = (hub: string, inst: Installation, regs: readonly Registration[]) => {
     upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
     deleteRegs(key(hub), inst.installationId);
     registrations.insertForInstallation(hub, regs);
+  };
+  const read = (hub: string, id: string): Installation | undefined => {
+    const row = selectOne.get(key(hub), id) as (InstallationRow & { created_at: number }) | undefined;
+    // The row's created_at is the first PUT's (a re-PUT does not change it), whatever the document says.
+    return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
+  };
+  // Read, change and write in the same transaction (the write batcher's): nothing commits in between.
+  const patch = (hub: string, id: string, change: (current: Installation) => { installation: Installation; registrations: readonly Registration[] }): Installation => {
+    const current = read(hub, id);
+    if (!current) throw new HubError('installation_not_found', 'Installation not found.');
+    const next = change(current);
+    if (next.installation.installationId !== id) throw new Error(`a patch of installation ${id} returned installation ${next.installation.installationId}`);
+    put(hub, next.installation, next.registrations);
+    return next.installation;
   };
   const remove = (hub: string, id: string): boolean => {
     // No read first: the delete's own count says whether there was one (an installation's registrations
@@ -479,13 +510,15 @@ export function sqliteInstallationStore(
   };
 
   return {
-    get: async (hub, id) => {
-      const row = selectOne.get(key(hub), id) as (InstallationRow & { created_at: number }) | undefined;
-      // The row's created_at is the first PUT's (a re-PUT does not change it), whatever the document says.
-      return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
-    },
+    get: async (hub, id) => read(hub, id),
     put: (hub, inst, regs) => writes.run(() => put(hub, inst, regs)),
+    patch: (hub, id, change) => writes.run(() => patch(hub, id, change)),
     delete: (hub, id) => writes.run(() => remove(hub, id)),
+    credentialGeneration: (hub, id, mode) => {
+      const row = (mode === 'issue' ? writes.run(() => takeGeneration.get(key(hub), id)) : Promise.resolve(readGeneration.get(key(hub), id))) as Promise<{ g: string | null } | undefined>;
+      return row.then((r) => (r === undefined ? undefined : r.g));
+    },
+    revokeCredentials: (hub, id) => writes.run(() => clearGeneration.run(key(hub), id).changes > 0),
     list: async (hub, filter, p) => {
       const w = installationWhere(hub, filter);
       if (p.after !== undefined) {
@@ -502,22 +535,39 @@ export function sqliteInstallationStore(
   };
 }
 
-/** Plain inserts of an installation's registrations (inside the installation's transaction). */
+/**
+ * Inserts of an installation's registrations (inside the installation's transaction, after its previous
+ * registrations were deleted). Materialised ids are predictable (registry/materialize.ts), so a classic
+ * registration may already sit at one: the installation replaces it (issue 10 item 9). The common case
+ * costs nothing more: the insert does nothing on a taken id, and only then is the id looked at.
+ */
 export function registrationInserter(db: SqliteDatabase): { insertForInstallation(hub: string, regs: readonly Registration[]): void } {
   const insert = db.prepare(
     `INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hub_key, id) DO NOTHING`,
   );
+  const taken = db.prepare('SELECT seq, installation_id, document FROM registrations WHERE hub_key = ? AND id = ?');
+  const deleteOne = db.prepare('DELETE FROM registrations WHERE seq = ?');
   const tags = tagRows(db);
   return {
     insertForInstallation(hub, regs) {
       const hubKey = key(hub);
       for (const reg of regs) {
         const document = documentOf(reg);
-        const seq = insert.run(
-          hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, reg.installationId ?? null, document, reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null,
-        ).lastInsertRowid;
-        tags.insert(hubKey, seq, document, reg.installationId ?? null);
+        const installationId = reg.installationId ?? null;
+        const row = () => insert.run(hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, installationId, document, reg.etag, reg.createdAt, reg.updatedAt, reg.expiresAt ?? null);
+        let inserted = row();
+        if (inserted.changes === 0) {
+          const other = taken.get(hubKey, reg.id) as { seq: number; installation_id: string | null; document: string };
+          // Another installation's: two installations whose materialised ids collide (a SHA-256 collision).
+          if (other.installation_id !== null && other.installation_id !== installationId) {
+            throw new HubError('write_conflict', `Registration id ${reg.id} is taken by another installation.`);
+          }
+          tags.remove(hubKey, other.seq, other.document, other.installation_id);
+          deleteOne.run(other.seq);
+          inserted = row();
+        }
+        tags.insert(hubKey, inserted.lastInsertRowid, document, installationId);
       }
     },
   };

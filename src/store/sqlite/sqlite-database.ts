@@ -2,6 +2,7 @@
  * The part of better-sqlite3 this adapter uses, and nothing more (house style: narrow interfaces over
  * vendor libraries).
  */
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export interface SqliteStatement {
@@ -16,10 +17,21 @@ export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
   exec(sql: string): void;
   pragma(source: string, options?: { simple?: boolean }): unknown;
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R;
+  /** Calling the result runs `fn` in BEGIN (a savepoint when nested); `.immediate` runs it in BEGIN IMMEDIATE. */
+  transaction<A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) & { immediate(...args: A): R };
   close(): void;
 }
 
 export function openSqliteDatabase(path: string): SqliteDatabase {
+  if (path !== ':memory:' && !path.startsWith('file:')) {
+    // The store holds every SAS key: create it 0600 ourselves (SQLite would make it 0644 under the usual
+    // umask). SQLite gives the -wal and -shm files it creates later the database file's mode, so they
+    // are 0600 too. An empty file is a valid new database.
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch {
+      // It exists (or cannot be made): opening it below says which.
+    }
+  }
   return new Database(path) as unknown as SqliteDatabase;
 }

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../store-contract.ts';
@@ -10,18 +10,43 @@ import { openSqliteDatabase } from './sqlite-database.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression } from '../../tags/index.ts';
 
+/** Temporary directories of this file, removed when its tests are done. */
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+  dirs.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 storeContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
 // Listings driven by tag rows read seq windows: with a window of 2 seqs every such listing spans many.
 storeContract('sqlite (memory, tiny listing windows)', async () => openSqliteStore({ path: ':memory:', listingWindow: 2 }));
-storeContract('sqlite (file, WAL)', async () =>
-  openSqliteStore({ path: join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db') }),
+// The file variant also runs the concurrency contract with two instances (two connections) on one file.
+const storeDirs: string[] = [];
+const storeFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
+  storeDirs.push(dir);
+  return join(dir, 'herald.db');
+};
+after(() => {
+  for (const dir of storeDirs) rmSync(dir, { recursive: true, force: true });
+});
+storeContract(
+  'sqlite (file, WAL)',
+  async () => openSqliteStore({ path: storeFile() }),
+  async () => {
+    const path = storeFile();
+    return [openSqliteStore({ path }), openSqliteStore({ path })];
+  },
 );
 
 test('a file store checkpoints its WAL on a worker thread: the main file grows without a checkpoint on the event loop', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const path = join(tempDir(), 'herald.db');
   const store = openSqliteStore({ path });
   await store.hubs.create({ name: 'wal', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
-  await new Promise((r) => setTimeout(r, 700));
   const before = statSync(path).size;
   // ~2,000 pages of WAL, far below the main connection's own checkpoint mark (BACKSTOP_PAGES).
   await Promise.all(
@@ -29,14 +54,15 @@ test('a file store checkpoints its WAL on a worker thread: the main file grows w
       store.registrations.upsert('wal', { id: `r${i}`, kind: 'Apple', handle: { platform: 'apns', value: 'ab'.repeat(32) }, tags: [`t${i}`, 'x'.repeat(100)], pushVariables: { pad: 'p'.repeat(1500) }, updatedAt: 1 }, { now: 1 }),
     ),
   );
-  const deadline = Date.now() + 5000;
+  // The worker checkpoints on its own; the bound only stops a hung test.
+  const deadline = Date.now() + 60_000;
   while (statSync(path).size <= before + 1_000_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   assert.ok(statSync(path).size > before + 1_000_000, `the main file grew from ${before} to ${statSync(path).size} bytes`);
   await store.close();
 });
 
 test('a file store keeps its data across reopen and uses WAL', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const path = join(tempDir(), 'herald.db');
   const a = openSqliteStore({ path });
   await a.hubs.create({ name: 'kept', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
   await a.close();
@@ -66,7 +92,7 @@ test('a store written by a newer Herald is refused', () => {
 });
 
 test('a corrupt database file is refused with its path and the reason', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const path = join(tempDir(), 'herald.db');
   writeFileSync(path, 'this is not a database, just some text that is long enough '.repeat(200));
   assert.throws(
     () => openSqliteStore({ path }),
@@ -75,7 +101,7 @@ test('a corrupt database file is refused with its path and the reason', () => {
 });
 
 test("0007: an installation's registrations lose their system-tag rows, and are still found by those tags", async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'herald-store-')), 'herald.db');
+  const path = join(tempDir(), 'herald.db');
   const db = openSqliteDatabase(path);
   migrate(db, readMigrations().filter((m) => m.id <= 6));
   // Rows as 0006 wrote them: every tag of every registration.
@@ -105,4 +131,22 @@ test("0007: an installation's registrations lose their system-tag rows, and are 
     { tag: 't', seq: 2 },
   ]);
   after.close();
+});
+
+test('0010: a secure notification stored before keeps its sealed payload beside it, no longer in its request', async () => {
+  const db = openSqliteDatabase(':memory:');
+  migrate(db, readMigrations().filter((m) => m.id <= 9));
+  db.exec(`
+    INSERT INTO hubs VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+    INSERT INTO notifications (hub_key, id, state, request, counts, enqueued_at)
+      VALUES ('h', 'n1', 'Completed', '{"body":"[secure payload]","secure":{"notificationId":"n1","sealed":"SEALED","expiresAt":5000}}', '{}', 1),
+             ('h', 'n2', 'Completed', '{"body":"plain"}', '{}', 1);
+  `);
+  migrate(db);
+  assert.deepEqual(db.prepare('SELECT hub_key, notification_id, sealed, expires_at FROM secure_payloads').all(), [{ hub_key: 'h', notification_id: 'n1', sealed: 'SEALED', expires_at: 5000 }]);
+  assert.deepEqual(
+    (db.prepare('SELECT request FROM notifications ORDER BY id').all() as Array<{ request: string }>).map((r) => JSON.parse(r.request)),
+    [{ body: '[secure payload]', secure: { notificationId: 'n1', expiresAt: 5000 } }, { body: 'plain' }],
+  );
+  db.close();
 });

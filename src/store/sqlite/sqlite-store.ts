@@ -9,6 +9,7 @@ import type {
   CredentialRecord,
   CredentialStore,
   HubRecord,
+  HubSettings,
   HubStore,
   RuleRecord,
   RuleStore,
@@ -85,6 +86,13 @@ function hubStore(db: SqliteDatabase): HubStore {
   const selectHubs = db.prepare('SELECT name, settings, created_at, updated_at FROM hubs ORDER BY name_key');
   const deleteHub = db.prepare('DELETE FROM hubs WHERE name_key = ?');
   const updateSettings = db.prepare('UPDATE hubs SET settings = ?, updated_at = ? WHERE name_key = ?');
+  // The merge reads the stored settings in the transaction that writes them: no change is lost to another.
+  const changeSettings = db.transaction((name: string, changes: Partial<HubSettings>, at: number): HubRecord | undefined => {
+    const row = selectHub.get(key(name)) as HubRow | undefined;
+    if (!row) return undefined;
+    updateSettings.run(JSON.stringify({ ...(JSON.parse(row.settings) as HubSettings), ...changes }), at, key(name));
+    return toHub(selectHub.get(key(name)) as HubRow);
+  });
   const deleteRules = db.prepare('DELETE FROM authorization_rules WHERE scope_key = ?');
 
   const create = db.transaction((hub: HubRecord, rules: readonly RuleRecord[]) => {
@@ -111,10 +119,7 @@ function hubStore(db: SqliteDatabase): HubStore {
       return row && toHub(row);
     },
     list: async () => (selectHubs.all() as HubRow[]).map(toHub),
-    updateSettings: async (name, settings, at) => {
-      if (updateSettings.run(JSON.stringify(settings), at, key(name)).changes === 0) return undefined;
-      return toHub(selectHub.get(key(name)) as HubRow);
-    },
+    updateSettings: async (name, changes, at) => changeSettings.immediate(name, changes, at),
     delete: async (name) => remove(name),
   };
 }
@@ -199,6 +204,38 @@ export interface SqliteStoreOptions {
 }
 
 /**
+ * A constraint of the schema that a write broke, as the HubError it means: never a 500 (issue 10 item 9).
+ * Every table's hub key references the hub, so a broken foreign key is a hub deleted while the request ran;
+ * any other (a UNIQUE or PRIMARY KEY) is a write that collided with the stored state.
+ */
+function constraintError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_CONSTRAINT')) return err;
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return new HubError('hub_not_found', 'The notification hub was deleted while this request ran.');
+  return new HubError('write_conflict', 'The write collided with data stored at the same time; read the current state and try again.');
+}
+
+/** Every method of `part`, with constraint failures turned into HubErrors (constraintError). */
+function guarded<T extends object>(part: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(part)) {
+    if (typeof value !== 'function') {
+      out[name] = value;
+      continue;
+    }
+    out[name] = (...args: unknown[]) => {
+      try {
+        const result = (value as (...a: unknown[]) => unknown)(...args);
+        return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(constraintError(err))) : result;
+      } catch (err) {
+        throw constraintError(err);
+      }
+    };
+  }
+  return out as T;
+}
+
+/**
  * Opens (creating if needed) the database, sets WAL and applies pending migrations. A file that is
  * not a SQLite database, or cannot be opened, gives HubError `data_dir_unusable` naming the path.
  */
@@ -232,13 +269,13 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   return {
     kind: 'sqlite',
     capabilities: { sharedAcrossProcesses: false },
-    hubs: hubStore(db),
-    rules: ruleStore(db),
-    credentials: credentialStore(db),
-    registrations: sqliteRegistrationStore(db, writes, options.listingWindow),
-    installations: sqliteInstallationStore(db, writes, registrationInserter(db)),
-    jobs: sqliteJobStore(db),
-    dispatch: sqliteDispatchStore(db, writes),
+    hubs: guarded(hubStore(db)),
+    rules: guarded(ruleStore(db)),
+    credentials: guarded(credentialStore(db)),
+    registrations: guarded(sqliteRegistrationStore(db, writes, options.listingWindow)),
+    installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
+    jobs: guarded(sqliteJobStore(db)),
+    dispatch: guarded(sqliteDispatchStore(db, writes)),
     ping: async () => {
       ping.get();
     },

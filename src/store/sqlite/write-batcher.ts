@@ -31,10 +31,14 @@ export class WriteBatcher {
   private readonly commitEach: (batch: Pending[]) => Result[];
 
   constructor(db: SqliteDatabase) {
-    this.commitAll = db.transaction((batch: Pending[]) => batch.map((p): Result => ({ ok: true, value: p.write() })));
+    // BEGIN IMMEDIATE: a batch's writes read before they write (conditions, read-modify-write), and another
+    // connection to the same file must not commit between the read and the write. IMMEDIATE takes the write
+    // lock first (waiting up to busy_timeout); a deferred transaction would fail with SQLITE_BUSY_SNAPSHOT.
+    const all = db.transaction((batch: Pending[]) => batch.map((p): Result => ({ ok: true, value: p.write() })));
+    this.commitAll = (batch) => all.immediate(batch);
     // Inside a transaction, better-sqlite3 runs a transaction function as a savepoint.
     const savepoint = db.transaction((write: () => unknown) => write());
-    this.commitEach = db.transaction((batch: Pending[]) =>
+    const each = db.transaction((batch: Pending[]) =>
       batch.map((p): Result => {
         try {
           return { ok: true, value: savepoint(p.write) };
@@ -43,6 +47,7 @@ export class WriteBatcher {
         }
       }),
     );
+    this.commitEach = (batch) => each.immediate(batch);
   }
 
   /**

@@ -1,0 +1,82 @@
+/**
+ * Issue 10 item 15: a batch still in flight when its hub is deleted must not write its outcomes and
+ * feedback into a new hub of the same name (nor delete that hub's registrations). The connector holds
+ * the batch until the test has deleted and re-created the hub: no timing, the order is fixed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { HubService } from '../hubs/hub-service.ts';
+import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
+import { systemClock } from '../shared/clock.ts';
+import { createLogger } from '../shared/logger.ts';
+import { SecretBox } from '../shared/secret-box.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { Deliverer } from './deliver.ts';
+import { DispatchWorker, SendService } from './dispatcher.ts';
+import { Renderer } from './render.ts';
+import { RetryPolicy } from './retry-policy.ts';
+import { parseSendRequest } from './send-request.ts';
+
+/** A connector that answers only when the test says so: every target's handle is dead. */
+class HeldConnector implements PnsConnector {
+  readonly platform = 'fcmv1' as const;
+  private release!: () => void;
+  private readonly released = new Promise<void>((r) => (this.release = r));
+  private reached!: () => void;
+  /** Resolves when a batch is in the connector's hands. */
+  readonly sending = new Promise<void>((r) => (this.reached = r));
+
+  async send(batch: PnsBatch): Promise<DeliveryOutcome[]> {
+    this.reached();
+    await this.released;
+    return batch.targets.map(() => ({ kind: 'handle-expired', azure: 'ExpiredChannel', reason: 'UNREGISTERED', status: 404 }));
+  }
+  answer(): void {
+    this.release();
+  }
+  async close(): Promise<void> {}
+}
+
+test('a batch in flight when its hub is deleted writes nothing into a new hub of the same name', async () => {
+  const store = openSqliteStore({ path: ':memory:' });
+  const clock = systemClock;
+  const secrets = new SecretBox(randomBytes(32));
+  const hubs = new HubService(store, secrets, clock);
+  const connector = new HeldConnector();
+  const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
+  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), 2);
+  const sends = new SendService(store, deliverer, clock, () => worker.wake(), secrets);
+  const registration = { id: 'reg-1', kind: 'FcmV1' as const, handle: { platform: 'fcmv1' as const, value: 'token-1' }, tags: ['news'], updatedAt: clock.now() };
+  const installation = { installationId: 'inst-1', platform: 'fcmv1' as const, pushChannel: 'token-2', pushChannelExpired: false, tags: ['news'], createdAt: clock.now(), updatedAt: clock.now() };
+  const materialised = { ...registration, id: 'inst-1-native', handle: { platform: 'fcmv1' as const, value: 'token-2' }, installationId: 'inst-1', etag: 1, createdAt: clock.now() };
+  const populate = async () => {
+    await store.registrations.upsert('news', registration, { now: clock.now() });
+    await store.installations.put('news', installation, [materialised]);
+  };
+  try {
+    const { hub } = await hubs.createHub('news');
+    await populate();
+    await worker.start();
+    const body = Buffer.from('{"message":{"data":{"a":"b"}}}');
+    const n = await sends.accept(hub, parseSendRequest({ headers: { 'servicebusnotification-format': 'fcmv1', 'content-type': 'application/json' }, query: new URLSearchParams(), body, batch: false, scheduled: false }));
+    await connector.sending;
+
+    // The hub goes while its batch is at the PNS; someone creates a hub of the same name with the same ids.
+    await hubs.deleteHub('news');
+    await hubs.createHub('news');
+    await populate();
+    connector.answer();
+    await worker.idle();
+
+    assert.deepEqual(await store.dispatch.listFeedback('news', 10), [], 'the new hub sees no feedback');
+    assert.deepEqual((await store.dispatch.listOutcomes('news', n.id, {}, { limit: 10 })).items, [], 'nor outcomes');
+    assert.equal(await store.dispatch.getNotification('news', n.id), undefined);
+    assert.ok(await store.registrations.get('news', 'reg-1'), 'its registration was not removed');
+    assert.ok(await store.registrations.get('news', 'inst-1-native'), "nor its installation's");
+    assert.equal((await store.installations.get('news', 'inst-1'))?.pushChannelExpired, false, 'nor its installation marked expired');
+  } finally {
+    await worker.stop();
+    await store.close();
+  }
+});

@@ -1,0 +1,66 @@
+/**
+ * What the send pipeline keeps, and for how long: secure payloads are erased at their TTL (a read after
+ * it is refused even before the purge ran), per-device outcomes after `outcomeRetentionDays`, and
+ * notifications with everything of theirs `notificationRetentionDays` after they end (feedback after as
+ * long). One timer on the injected Clock runs it all, so tests drive it on virtual time.
+ */
+import type { Logger } from 'pino';
+import type { Clock, TimerHandle } from '../shared/clock.ts';
+import type { Store } from '../store/store.ts';
+
+/** How often the purge runs: a secure payload outlives its TTL by at most this long in the store. */
+export const RETENTION_INTERVAL_MS = 10_000;
+/** Rows deleted per kind and run: a backlog is worked off over several runs, never in one long write. */
+const PER_RUN = 10_000;
+const DAY_MS = 86_400_000;
+
+export interface RetentionPolicy {
+  outcomeRetentionDays: number;
+  notificationRetentionDays: number;
+}
+
+export class Retention {
+  private timer: TimerHandle | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly policy: RetentionPolicy,
+  ) {}
+
+  start(): void {
+    this.timer ??= this.clock.setInterval(() => {
+      // A run that is still going (a slow disk) is not started twice.
+      this.running ??= this.runOnce().then(
+        () => (this.running = undefined),
+        (err) => {
+          this.running = undefined;
+          this.logger.error({ err }, 'pruning the send pipeline\'s old data failed; the next run retries');
+        },
+      );
+    }, RETENTION_INTERVAL_MS).unref();
+  }
+
+  /** Resolves when no run is in progress (tests). */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  async runOnce(): Promise<{ securePayloads: number; outcomes: number; notifications: number }> {
+    const now = this.clock.now();
+    const securePayloads = await this.store.dispatch.purgeSecurePayloads(now, PER_RUN);
+    const outcomes = await this.store.dispatch.pruneOutcomes(now - this.policy.outcomeRetentionDays * DAY_MS, PER_RUN);
+    const notifications = await this.store.dispatch.pruneNotifications(now - this.policy.notificationRetentionDays * DAY_MS, PER_RUN);
+    if (securePayloads + notifications > 0) this.logger.info({ securePayloads, outcomes, notifications }, 'expired secure payloads erased, old notifications deleted');
+    return { securePayloads, outcomes, notifications };
+  }
+}

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rejects } from '../../test/fixtures/hub-error.ts';
+import { validateHandle, validatePushVariables, validateTemplate } from './validation.ts';
+
+const APNS_BODY = '{"aps":{"alert":"$(message)"}}';
+
+test('a literal Expiry must be a date or 0; an expression is checked as one (#10 item 8, §13.1)', () => {
+  for (const expiry of ['2030-01-01T00:00:00Z', 'Tue Jan 01 2030 00:00:00 GMT+0000 (Coordinated Universal Time)', '0', '1893456000', '$(expiry)', "{'2030-01-0' + $(day)}"]) {
+    assert.equal(validateTemplate('apns', { body: APNS_BODY, expiry }).expiry, expiry);
+  }
+  for (const expiry of ['next tuesday', 'soon', '2030-02-30T00:00:00Z']) {
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry }), 'invalid_request', 'invalid_field', { field: 'Expiry' });
+  }
+  rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry: '$(broken' }), 'invalid_request', 'template_expression_syntax');
+});
+
+test('literal template header values must be what the PNS takes; expressions pass (§13.1)', () => {
+  const ok = [
+    { name: 'apns-priority', value: '5' },
+    { name: 'apns-expiration', value: '0' },
+    { name: 'apns-push-type', value: 'background' },
+    { name: 'apns-collapse-id', value: '$(group)' },
+  ];
+  assert.deepEqual(validateTemplate('apns', { body: APNS_BODY, headers: ok }).headers, ok);
+  for (const [name, value] of [['apns-priority', 'high'], ['apns-expiration', 'next tuesday'], ['apns-push-type', 'Alert!'], ['apns-id', 'not-a-uuid']]) {
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, headers: [{ name: name!, value: value! }] }), 'invalid_request', 'invalid_header', { header: name });
+  }
+  const toast = '<toast><visual><binding template="ToastText01"><text id="1">$(m)</text></binding></visual></toast>';
+  rejects(() => validateTemplate('wns', { body: toast, headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }, { name: 'X-WNS-TTL', value: 'a day' }] }),
+    'invalid_request', 'invalid_header', { header: 'X-WNS-TTL' });
+});
+
+test('a WNS raw template body may be any text: JSON, XML, or words with expressions inside (#10 item 5)', () => {
+  const raw = [{ name: 'X-WNS-Type', value: 'wns/raw' }];
+  for (const body of ['{"m":"$(message)"}', 'just text', '<not-xml', "{'a' + $(b)}", '$(message)']) {
+    assert.equal(validateTemplate('wns', { body, headers: raw }).body, body);
+  }
+  // A toast is still XML with expressions as whole values.
+  rejects(() => validateTemplate('wns', { body: '{"m":"$(message)"}', headers: [{ name: 'X-WNS-Type', value: 'wns/toast' }] }), 'invalid_request', 'template_xml_syntax');
+});
+
+test('text XML cannot carry is refused in every template field, handle field and push variable (#10 item 7)', () => {
+  const raw = [{ name: 'X-WNS-Type', value: 'wns/raw' }];
+  for (const ch of ['\u0001', '\u0008', '\u000b', '\u001f', '\ufffe', '\ud800']) {
+    const at = (field: string) => ({ field });
+    rejects(() => validateTemplate('wns', { body: `a${ch}b`, headers: raw }), 'invalid_request', 'invalid_character', at('BodyTemplate'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, name: `n${ch}` }), 'invalid_request', 'invalid_character', at('TemplateName'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, expiry: `{'2030-01-01' + '${ch}'}` }), 'invalid_request', 'invalid_character', at('Expiry'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, priority: `{'1' + '${ch}'}` }), 'invalid_request', 'invalid_character', at('Priority'));
+    rejects(() => validateTemplate('apns', { body: APNS_BODY, headers: [{ name: 'apns-collapse-id', value: `c${ch}` }] }), 'invalid_request', 'invalid_character', { header: 'apns-collapse-id' });
+    rejects(() => validateHandle('wns', { value: 'https://db5.notify.windows.com/?token=x', secondaryTileName: `t${ch}` }), 'invalid_request', 'invalid_character', at('SecondaryTileName'));
+    rejects(() => validatePushVariables({ v: `x${ch}y` }), 'invalid_request', 'invalid_character', at('PushVariables'));
+  }
+  // Tab, CR and LF are XML; so are characters outside the BMP.
+  assert.equal(validateTemplate('wns', { body: 'a\tb\r\nc 😀', headers: raw }).body, 'a\tb\r\nc 😀');
+  assert.deepEqual(validatePushVariables({ v: 'line\nbreak' }), { v: 'line\nbreak' });
+});
