@@ -5,6 +5,7 @@
  * the SQLite adapter's (store/sqlite/dispatch-store.ts), held to the same contract.
  */
 import type { DeliveryResult, DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, PlanStep } from '../store.ts';
+import type { Installation } from '../../registry/model.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
 
@@ -178,15 +179,47 @@ async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: s
   );
 }
 
-/** Feedback: a dead handle's registration goes; an installation keeps its record, marked expired, and loses its registrations. */
+/**
+ * Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
+ * re-registered with a new handle while the push to its old one was in flight keeps its new registration.
+ * A dead registration goes; an installation keeps its record, with the dead channel marked expired (a
+ * secondary tile's channel marks that tile), and loses the registrations that carry the dead handle (its
+ * next PUT or PATCH of that channel materialises them again).
+ */
 async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord): Promise<void> {
   if (f.installationId) {
-    await db.query(`UPDATE installations SET document = jsonb_set(document::jsonb, '{pushChannelExpired}', 'true')::text WHERE hub_key = $1 AND id = $2`, [hubKey, f.installationId]);
-    // Its next PUT or PATCH of pushChannel materialises them again.
-    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2'), [hubKey, f.installationId]);
+    const inst = (await db.query<{ handle: string; document: string }>('SELECT handle, document FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [hubKey, f.installationId])).rows[0];
+    if (!inst) return;
+    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2 AND r.handle = $3'), [hubKey, f.installationId, f.handle]);
+    const doc = JSON.parse(inst.document) as Installation;
+    let changed = false;
+    if (inst.handle === f.handle && !doc.pushChannelExpired) {
+      doc.pushChannelExpired = true;
+      changed = true;
+    }
+    for (const tile of Object.values(doc.secondaryTiles ?? {})) {
+      if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
+        tile.pushChannelExpired = true;
+        changed = true;
+      }
+    }
+    if (changed) await db.query('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2', [hubKey, f.installationId, JSON.stringify(doc)]);
   } else if (f.registrationId) {
-    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL'), [hubKey, f.registrationId]);
+    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL AND r.handle = $3'), [hubKey, f.registrationId, f.handle]);
   }
+}
+
+/**
+ * A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
+ * notification reached its retention) records nothing: its outcomes and feedback would land in whatever now
+ * answers to that hub name. The job is deleted. FOR KEY SHARE keeps the notification from being deleted
+ * until this transaction ends, without waiting for (or blocking) updates of its counters.
+ */
+async function orphaned(db: PgQueryable, job: DispatchJob): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM notifications WHERE hub_key = $1 AND id = $2 FOR KEY SHARE', [job.hub, job.notificationId]);
+  if (rows.length > 0) return false;
+  await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+  return true;
 }
 
 export function postgresDispatchStore(pool: PgPool): DispatchStore {
@@ -195,7 +228,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     (await db.query<NotificationRow>(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.id = $2`, [key(hub), id])).rows[0];
 
   return {
-    createNotification: (n, first) =>
+    createNotification: (n, first, secure) =>
       inTransaction(pool, async (db) => {
         await db.query(
           `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`,
@@ -203,6 +236,49 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         );
         await addCounts(db, key(n.hub), n.id, n.counts);
         await insertJobs(db, key(n.hub), n.id, first.kind, [first.payload], first.runAt);
+        if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
+      }),
+    securePayload: async (hub, id, now) =>
+      (await pool.query<{ sealed: string }>('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3', [key(hub), id, now])).rows[0]?.sealed,
+    // Hub by hub through each hub's (hub_key, expires_at) index.
+    purgeSecurePayloads: async (now, limit) =>
+      (
+        await pool.query(
+          `WITH doomed AS (
+             SELECT s.hub_key, s.notification_id FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, notification_id FROM secure_payloads WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) s
+             LIMIT $2)
+           DELETE FROM secure_payloads p USING doomed d WHERE p.hub_key = d.hub_key AND p.notification_id = d.notification_id AND p.expires_at <= $1`,
+          [now, limit],
+        )
+      ).rowCount ?? 0,
+    // Notifications that ended before `before`, hub by hub through each hub's (hub_key, ended_at) index, with
+    // what has no foreign key to cascade from (outcomes, reads, jobs); counts and payloads cascade.
+    pruneNotifications: (before, limit) =>
+      inTransaction(pool, async (db) => {
+        const { rows } = await db.query<{ hub_key: string; id: string }>(
+          `WITH doomed AS (
+             SELECT e.hub_key, e.id FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, id FROM notifications WHERE hub_key = h.name_key AND ended_at IS NOT NULL AND ended_at < $1 LIMIT $2) e
+             LIMIT $2)
+           DELETE FROM notifications n USING doomed d WHERE n.hub_key = d.hub_key AND n.id = d.id AND n.ended_at < $1 RETURNING n.hub_key, n.id`,
+          [before, limit],
+        );
+        if (rows.length > 0) {
+          const gone = [rows.map((r) => r.hub_key), rows.map((r) => r.id)];
+          for (const table of ['device_outcome_batches', 'secure_reads', 'dispatch_jobs']) {
+            await db.query(`DELETE FROM ${table} t USING unnest($1::text[], $2::text[]) AS g(hub_key, id) WHERE t.hub_key = g.hub_key AND t.notification_id = g.id`, gone);
+          }
+        }
+        await db.query(
+          `DELETE FROM pns_feedback f USING (
+             SELECT o.hub_key, o.seq FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, seq FROM pns_feedback WHERE hub_key = h.name_key AND at < $1 LIMIT $2) o
+             LIMIT $2) d
+           WHERE f.hub_key = d.hub_key AND f.seq = d.seq`,
+          [before, limit],
+        );
+        return rows.length;
       }),
     getNotification: async (hub, id) => {
       const row = await getRow(pool, hub, id);
@@ -259,6 +335,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     },
     finishPlanStep: (job, step) =>
       inTransaction(pool, async (db) => {
+        if (await orphaned(db, job)) return;
         await insertJobs(db, job.hub, job.notificationId, 'deliver', step.batches, step.now);
         const done = step.nextCursor === undefined;
         if (done) await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
@@ -267,6 +344,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       }),
     finishDelivery: (job, r) =>
       inTransaction(pool, async (db) => {
+        if (await orphaned(db, job)) return;
         await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
         if (r.retry) await insertJobs(db, job.hub, job.notificationId, 'deliver', [r.retry.payload], r.retry.runAt);
         await addCounts(db, job.hub, job.notificationId, r.counts);
@@ -335,7 +413,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         ...(r.notification_id === null ? {} : { notificationId: r.notification_id }),
         error: r.error,
       })),
-    wasDelivered: async (hub, notificationId, ids) => {
+    wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
       const { rows } = await pool.query<{ outcomes: string }>(
@@ -343,7 +421,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         [key(hub), notificationId],
       );
       for (const row of rows) {
-        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && wanted.has(t[0])) return true;
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && t[6] >= since && wanted.has(t[0])) return true;
       }
       return false;
     },

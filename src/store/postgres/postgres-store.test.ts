@@ -22,7 +22,16 @@ function suiteDatabase(): () => Promise<string> {
 }
 
 const contractDatabase = suiteDatabase();
-storeContract('postgres', async () => openPostgresStore({ url: await contractDatabase() }));
+// The concurrency contract also runs with two stores (two pools, as two Herald nodes) on one database.
+const pairDatabase = suiteDatabase();
+storeContract(
+  'postgres',
+  async () => openPostgresStore({ url: await contractDatabase() }),
+  async () => {
+    const url = await pairDatabase();
+    return [await openPostgresStore({ url }), await openPostgresStore({ url })];
+  },
+);
 
 test('three stores opening an empty database at once migrate it once, under the advisory lock', async () => {
   const url = await postgres.createDatabase();

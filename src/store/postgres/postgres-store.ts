@@ -5,7 +5,7 @@
  */
 import { HubError } from '../../shared/errors.ts';
 import { isRight, type Right } from '../../shared/rights.ts';
-import type { CredentialRecord, CredentialStore, HubRecord, HubStore, RuleRecord, RuleStore, Store } from '../store.ts';
+import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RuleRecord, RuleStore, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { inTransaction, openPgPool, sqlState, type PgPool } from './pg-database.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
@@ -100,17 +100,25 @@ function hubStore(pool: PgPool): HubStore {
       return row && toHub(row);
     },
     list: async () => (await pool.query<HubRow>(`SELECT ${hubCols} FROM hubs ORDER BY name_key`)).rows.map(toHub),
-    updateSettings: async (name, settings, at) => {
-      const row = (
-        await pool.query<HubRow>(`UPDATE hubs SET settings = $1, updated_at = $2 WHERE name_key = $3 RETURNING ${hubCols}`, [JSON.stringify(settings), at, key(name)])
-      ).rows[0];
-      return row && toHub(row);
-    },
+    // The merge reads the stored settings (row locked) in the transaction that writes them: no change is
+    // lost to another.
+    updateSettings: (name, changes, at) =>
+      inTransaction(pool, async (db) => {
+        const stored = (await db.query<{ settings: string }>('SELECT settings FROM hubs WHERE name_key = $1 FOR UPDATE', [key(name)])).rows[0];
+        if (!stored) return undefined;
+        const settings = { ...(JSON.parse(stored.settings) as HubSettings), ...changes };
+        const row = (await db.query<HubRow>(`UPDATE hubs SET settings = $1, updated_at = $2 WHERE name_key = $3 RETURNING ${hubCols}`, [JSON.stringify(settings), at, key(name)])).rows[0];
+        return row && toHub(row);
+      }),
     delete: (name) =>
       inTransaction(pool, async (db) => {
+        // The hub first: its cascade deletes the notifications, waiting for a pipeline step that holds one
+        // (dispatch-store.ts orphaned); the tables without a cascade are cleared after, so what such a step
+        // committed meanwhile goes too, and a step that runs later finds its notification gone.
+        const deleted = ((await db.query('DELETE FROM hubs WHERE name_key = $1', [key(name)])).rowCount ?? 0) > 0;
         for (const table of HUB_ROWS_WITHOUT_CASCADE) await db.query(`DELETE FROM ${table} WHERE hub_key = $1`, [key(name)]);
         await db.query('DELETE FROM authorization_rules WHERE scope_key = $1', [key(name)]);
-        return ((await db.query('DELETE FROM hubs WHERE name_key = $1', [key(name)])).rowCount ?? 0) > 0;
+        return deleted;
       }),
   };
 }
@@ -179,6 +187,31 @@ function credentialStore(pool: PgPool): CredentialStore {
   };
 }
 
+/**
+ * A constraint of the schema that a write broke, as the HubError it means: never a 500 (issue 10 item 9).
+ * Every table's hub key references the hub, so a broken foreign key (23503) is a hub deleted while the
+ * request ran; any other integrity violation (class 23: unique, check, ...) is a write that collided with
+ * the stored state.
+ */
+function constraintError(err: unknown): unknown {
+  const state = sqlState(err);
+  if (state === undefined || !state.startsWith('23')) return err;
+  if (state === '23503') return new HubError('hub_not_found', 'The notification hub was deleted while this request ran.');
+  return new HubError('write_conflict', 'The write collided with data stored at the same time; read the current state and try again.');
+}
+
+/** Every method of `part`, with constraint failures turned into HubErrors (constraintError). */
+function guarded<T extends object>(part: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(part)) {
+    out[name] =
+      typeof value === 'function'
+        ? (...args: unknown[]) => (value as (...a: unknown[]) => Promise<unknown>)(...args).catch((err: unknown) => Promise.reject(constraintError(err)))
+        : value;
+  }
+  return out as T;
+}
+
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
   url: string;
@@ -221,13 +254,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return {
     kind: 'postgres',
     capabilities: { sharedAcrossProcesses: true },
-    hubs: hubStore(pool),
-    rules: ruleStore(pool),
-    credentials: credentialStore(pool),
-    registrations: postgresRegistrationStore(pool),
-    installations: postgresInstallationStore(pool, new InstallationWriteGroup(pool)),
-    jobs: postgresJobStore(pool),
-    dispatch: postgresDispatchStore(pool),
+    hubs: guarded(hubStore(pool)),
+    rules: guarded(ruleStore(pool)),
+    credentials: guarded(credentialStore(pool)),
+    registrations: guarded(postgresRegistrationStore(pool)),
+    installations: guarded(postgresInstallationStore(pool, new InstallationWriteGroup(pool))),
+    jobs: guarded(postgresJobStore(pool)),
+    dispatch: guarded(postgresDispatchStore(pool)),
     ping: async () => {
       await pool.query('SELECT 1');
     },

@@ -197,7 +197,18 @@ function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R
   return more ? { items, next: rows[limit - 1]!.seq } : { items };
 }
 
+function ownedByInstallation(id: string): HubError {
+  return new HubError(
+    'registration_owned_by_installation',
+    `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
+  );
+}
+
 function check(row: RegistrationRow | undefined, c: WriteCondition): void {
+  // Azure: registrations materialised from an installation are managed through the installation API.
+  // Checked first and in the write (the row is locked): no condition lets a classic write take an
+  // installation's slot.
+  if (row && row.installation_id !== null) throw ownedByInstallation(row.id);
   if (row && row.expires_at !== null && row.expires_at <= c.now) {
     throw new HubError('registration_gone', 'Cannot use specified location: the registration expired. Use a different registration ID.');
   }
@@ -394,6 +405,16 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
   ]);
   const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
   if (regs.length === 0) return;
+  // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at one:
+  // the installation replaces it (issue 10 item 9). What is left at those ids then is another
+  // installation's (a SHA-256 collision): write_conflict.
+  const at = [regs.map((r) => r.hubKey), regs.map((r) => r.reg.id)];
+  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.id = x.id AND r.installation_id IS NULL', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), at);
+  const { rows: taken } = await db.query<{ id: string }>(
+    'SELECT r.id FROM registrations r JOIN unnest($1::text[], $2::text[]) AS x(hub_key, id) ON r.hub_key = x.hub_key AND r.id = x.id LIMIT 1',
+    at,
+  );
+  if (taken.length > 0) throw new HubError('write_conflict', `Registration id ${taken[0]!.id} is taken by another installation.`);
   const tagHubs: string[] = [];
   const tagIds: string[] = [];
   const tags: string[] = [];
@@ -440,6 +461,29 @@ export function postgresInstallationStore(pool: PgPool, writes: InstallationWrit
       return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
     },
     put: (hub, inst, regs) => writes.put({ hubKey: key(hub), installation: inst, registrations: regs }),
+    // Read (with the row locked), change and write in one transaction: a concurrent patch or PUT of the
+    // installation waits for it, a delete that committed first leaves nothing to patch (never re-created).
+    patch: (hub, id, change) =>
+      inTransaction(pool, async (db) => {
+        const row = (await db.query<InstallationRow & { created_at: number }>('SELECT seq, document, created_at FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [key(hub), id])).rows[0];
+        if (!row) throw new HubError('installation_not_found', 'Installation not found.');
+        const next = change({ ...(JSON.parse(row.document) as Installation), createdAt: row.created_at });
+        if (next.installation.installationId !== id) throw new Error(`a patch of installation ${id} returned installation ${next.installation.installationId}`);
+        await putInstallations(db, [{ hubKey: key(hub), installation: next.installation, registrations: next.registrations }]);
+        return next.installation;
+      }),
+    // Device credentials (secure push): the PUT's upsert never sets credential_generation, so a PUT keeps it.
+    credentialGeneration: async (hub, id, mode) => {
+      const { rows } =
+        mode === 'issue'
+          ? await pool.query<{ g: string | null }>(
+              "UPDATE installations SET credential_generation = coalesce(credential_generation, replace(gen_random_uuid()::text, '-', '')) WHERE hub_key = $1 AND id = $2 RETURNING credential_generation AS g",
+              [key(hub), id],
+            )
+          : await pool.query<{ g: string | null }>('SELECT credential_generation AS g FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id]);
+      return rows[0] === undefined ? undefined : rows[0].g;
+    },
+    revokeCredentials: async (hub, id) => ((await pool.query('UPDATE installations SET credential_generation = NULL WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) > 0,
     delete: (hub, id) =>
       inTransaction(pool, async (db) => {
         if (((await db.query('DELETE FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) === 0) return false;
