@@ -195,3 +195,31 @@ test('installation PUTs arriving together are written as one group; a failing on
     await store.close();
   }
 });
+
+test('0002: a secure notification stored before keeps its sealed payload beside it, no longer in its request', async () => {
+  const url = await postgres.createDatabase();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await migrate(pool, readMigrations().filter((m) => m.id <= 1));
+    await pool.query(`
+      INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+      INSERT INTO notifications (hub_key, id, state, request, enqueued_at)
+        VALUES ('h', 'n1', 'Completed', '{"body":"[secure payload]","secure":{"notificationId":"n1","sealed":"SEALED","expiresAt":5000}}', 1),
+               ('h', 'n2', 'Completed', '{"body":"plain"}', 1);`);
+    await migrate(pool);
+    const { rows } = await pool.query('SELECT hub_key, notification_id, sealed, expires_at FROM secure_payloads');
+    assert.deepEqual(rows, [{ hub_key: 'h', notification_id: 'n1', sealed: 'SEALED', expires_at: 5000 }]);
+    const { rows: requests } = await pool.query<{ request: string }>('SELECT request FROM notifications ORDER BY id');
+    assert.deepEqual(
+      requests.map((r) => JSON.parse(r.request)),
+      [{ body: '[secure payload]', secure: { notificationId: 'n1', expiresAt: 5000 } }, { body: 'plain' }],
+    );
+    // The store reads it until its expiry.
+    const store = await openPostgresStore({ url });
+    assert.equal(await store.dispatch.securePayload('h', 'n1', 4999), 'SEALED');
+    assert.equal(await store.dispatch.securePayload('h', 'n1', 5000), undefined);
+    await store.close();
+  } finally {
+    await pool.end();
+  }
+});
