@@ -53,6 +53,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   config_invalid: 500,
   data_dir_unusable: 500,
   internal: 500,
+  // The store cannot be used: a database written by a newer Herald, or one that cannot be reached.
+  store_unusable: 500,
   // A registration materialised from an installation is managed through the installation API (issue 10 item 9).
   registration_owned_by_installation: 409,
   // A write that collided with the stored state (a uniqueness rule); never a 500 (issue 10 item 9).

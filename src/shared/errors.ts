@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'config_invalid'
   | 'data_dir_unusable'
   | 'internal'
+  | 'store_unusable'
   | 'registration_owned_by_installation'
   | 'write_conflict'
   | 'data_dir_in_use'

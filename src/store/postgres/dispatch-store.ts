@@ -1,0 +1,452 @@
+/**
+ * The send pipeline's state in PostgreSQL: notifications, the durable job queue (plan and deliver jobs
+ * with leases, claimed with FOR UPDATE SKIP LOCKED so concurrent claimers never wait for or share a job),
+ * per-device outcomes, counts and PNS feedback. Each pipeline step is one transaction. The semantics are
+ * the SQLite adapter's (store/sqlite/dispatch-store.ts), held to the same contract.
+ */
+import type { DeliveryResult, DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, PlanStep } from '../store.ts';
+import type { Installation } from '../../registry/model.ts';
+import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
+import { deleteRegistrationsSql } from './registry-store.ts';
+
+interface NotificationRow {
+  hub_name: string;
+  id: string;
+  state: string;
+  request: string;
+  counts: Array<[platform: string, outcome: string, n: number]> | null;
+  targets: number;
+  enqueued_at: number;
+  scheduled_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+}
+
+interface JobRow {
+  id: number;
+  hub_key: string;
+  notification_id: string;
+  kind: 'plan' | 'deliver';
+  payload: string;
+  attempt: number;
+  run_at: number;
+}
+
+type Counts = Record<string, Record<string, number>>;
+
+const key = (name: string) => name.toLowerCase();
+
+/** Outcomes per device_outcome_batches row; a delivery batch holds at most 1000 targets. */
+const OUTCOMES_PER_ROW = 1000;
+
+type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number];
+
+function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
+  return {
+    ...(t[0] === null ? {} : { registrationId: t[0] }),
+    handle: t[1],
+    platform: t[2],
+    outcome: t[3],
+    ...(t[4] === null ? {} : { reason: t[4] }),
+    attempts: t[5],
+    at: t[6],
+  };
+}
+
+function countsOf(rows: NotificationRow['counts']): Counts {
+  const counts: Counts = {};
+  for (const [platform, outcome, n] of rows ?? []) (counts[platform] ??= {})[outcome] = Number(n);
+  return counts;
+}
+
+function toNotification(r: NotificationRow): NotificationRecord {
+  return {
+    hub: r.hub_name,
+    id: r.id,
+    state: r.state,
+    request: JSON.parse(r.request),
+    counts: countsOf(r.counts),
+    targets: r.targets,
+    enqueuedAt: r.enqueued_at,
+    ...(r.scheduled_at === null ? {} : { scheduledAt: r.scheduled_at }),
+    ...(r.started_at === null ? {} : { startedAt: r.started_at }),
+    ...(r.ended_at === null ? {} : { endedAt: r.ended_at }),
+  };
+}
+
+/** The state a notification ends in once no job of it is left (wire spec §9 states). */
+function finalState(targets: number, counts: Counts): string {
+  if (targets === 0) return 'NoTargetFound';
+  let total = 0;
+  let abandoned = 0;
+  for (const outcomes of Object.values(counts)) {
+    for (const [name, count] of Object.entries(outcomes)) {
+      total += count;
+      if (name === 'AbandonedNotificationMessages') abandoned += count;
+    }
+  }
+  return total > 0 && abandoned === total ? 'Abandoned' : 'Completed';
+}
+
+/** The counts as a JSON array of [platform, outcome, n], the notification's row beside them. */
+const COUNTS_OF_N = `(SELECT json_agg(json_build_array(c.platform, c.outcome, c.n) ORDER BY c.platform, c.outcome)
+  FROM notification_counts c WHERE c.hub_key = n.hub_key AND c.notification_id = n.id) AS counts`;
+
+/** Adds counts as increments: each (platform, outcome) row is added to, never read and written back. */
+async function addCounts(db: PgQueryable, hubKey: string, notificationId: string, counts: Counts): Promise<void> {
+  const platforms: string[] = [];
+  const outcomes: string[] = [];
+  const ns: number[] = [];
+  for (const [platform, byOutcome] of Object.entries(counts)) {
+    for (const [outcome, n] of Object.entries(byOutcome)) {
+      platforms.push(platform);
+      outcomes.push(outcome);
+      ns.push(n);
+    }
+  }
+  if (ns.length === 0) return;
+  await db.query(
+    `INSERT INTO notification_counts (hub_key, notification_id, platform, outcome, n)
+     SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[])
+     ON CONFLICT (hub_key, notification_id, platform, outcome) DO UPDATE SET n = notification_counts.n + excluded.n`,
+    [hubKey, notificationId, platforms, outcomes, ns],
+  );
+}
+
+async function insertJobs(db: PgQueryable, hubKey: string, notificationId: string, kind: string, payloads: readonly unknown[], runAt: number): Promise<void> {
+  if (payloads.length === 0) return;
+  await db.query(
+    'INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, run_at) SELECT $1, $2, $3, p, $4 FROM unnest($5::text[]) WITH ORDINALITY AS x(p, o) ORDER BY o',
+    [hubKey, notificationId, kind, runAt, payloads.map((p) => JSON.stringify(p))],
+  );
+}
+
+/**
+ * Moves the notification's pending jobs (and outcome numbering) by the given amounts, under its row lock,
+ * and ends it when no job of it is left. Returns the outcomes written before this call.
+ */
+async function progress(db: PgQueryable, hubKey: string, id: string, delta: { targets?: number; jobs: number; outcomes?: number }, now: number): Promise<number | undefined> {
+  const { rows } = await db.query<{ targets: number; pending_jobs: number; outcomes_written: number }>(
+    `UPDATE notifications SET targets = targets + $3, pending_jobs = pending_jobs + $4, outcomes_written = outcomes_written + $5
+     WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written`,
+    [hubKey, id, delta.targets ?? 0, delta.jobs, delta.outcomes ?? 0],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  if (row.pending_jobs <= 0) {
+    // This transaction holds the row lock and every other job of the notification has committed (it moved
+    // pending_jobs under the same lock), so the counts read here are complete.
+    const { rows: counts } = await db.query<{ platform: string; outcome: string; n: number }>(
+      'SELECT platform, outcome, n FROM notification_counts WHERE hub_key = $1 AND notification_id = $2',
+      [hubKey, id],
+    );
+    const all: Counts = {};
+    for (const c of counts) (all[c.platform] ??= {})[c.outcome] = c.n;
+    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, finalState(row.targets, all), now]);
+  }
+  return row.outcomes_written - (delta.outcomes ?? 0);
+}
+
+/** Writes a batch's outcomes as rows of up to OUTCOMES_PER_ROW, numbered from `written` + 1, in one statement. */
+async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: string, written: number, outcomes: readonly DeviceOutcomeRecord[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const firstSeqs: number[] = [];
+  const sizes: number[] = [];
+  const kindLists: string[] = [];
+  const ats: number[] = [];
+  const bodies: string[] = [];
+  let seq = written;
+  for (let i = 0; i < outcomes.length; i += OUTCOMES_PER_ROW) {
+    const part = outcomes.slice(i, i + OUTCOMES_PER_ROW);
+    const kinds = new Set<string>();
+    let at = 0;
+    const tuples = part.map((o): OutcomeTuple => {
+      kinds.add(o.outcome);
+      at = Math.max(at, o.at);
+      return [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+    });
+    firstSeqs.push(seq + 1);
+    sizes.push(part.length);
+    kindLists.push(`,${[...kinds].join(',')},`);
+    ats.push(at);
+    bodies.push(JSON.stringify(tuples));
+    seq += part.length;
+  }
+  await db.query(
+    `INSERT INTO device_outcome_batches (hub_key, notification_id, first_seq, count, kinds, at, outcomes)
+     SELECT $1, $2, * FROM unnest($3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::text[])`,
+    [hubKey, notificationId, firstSeqs, sizes, kindLists, ats, bodies],
+  );
+}
+
+/**
+ * Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
+ * re-registered with a new handle while the push to its old one was in flight keeps its new registration.
+ * A dead registration goes; an installation keeps its record, with the dead channel marked expired (a
+ * secondary tile's channel marks that tile), and loses the registrations that carry the dead handle (its
+ * next PUT or PATCH of that channel materialises them again).
+ */
+async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord): Promise<void> {
+  if (f.installationId) {
+    const inst = (await db.query<{ handle: string; document: string }>('SELECT handle, document FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [hubKey, f.installationId])).rows[0];
+    if (!inst) return;
+    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2 AND r.handle = $3'), [hubKey, f.installationId, f.handle]);
+    const doc = JSON.parse(inst.document) as Installation;
+    let changed = false;
+    if (inst.handle === f.handle && !doc.pushChannelExpired) {
+      doc.pushChannelExpired = true;
+      changed = true;
+    }
+    for (const tile of Object.values(doc.secondaryTiles ?? {})) {
+      if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
+        tile.pushChannelExpired = true;
+        changed = true;
+      }
+    }
+    if (changed) await db.query('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2', [hubKey, f.installationId, JSON.stringify(doc)]);
+  } else if (f.registrationId) {
+    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL AND r.handle = $3'), [hubKey, f.registrationId, f.handle]);
+  }
+}
+
+/**
+ * A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
+ * notification reached its retention) records nothing: its outcomes and feedback would land in whatever now
+ * answers to that hub name. The job is deleted. FOR KEY SHARE keeps the notification from being deleted
+ * until this transaction ends, without waiting for (or blocking) updates of its counters.
+ */
+async function orphaned(db: PgQueryable, job: DispatchJob): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM notifications WHERE hub_key = $1 AND id = $2 FOR KEY SHARE', [job.hub, job.notificationId]);
+  if (rows.length > 0) return false;
+  await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+  return true;
+}
+
+export function postgresDispatchStore(pool: PgPool): DispatchStore {
+  const cols = `h.name AS hub_name, n.id, n.state, n.request, ${COUNTS_OF_N}, n.targets, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
+  const getRow = async (db: PgQueryable, hub: string, id: string) =>
+    (await db.query<NotificationRow>(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.id = $2`, [key(hub), id])).rows[0];
+
+  return {
+    createNotification: (n, first, secure) =>
+      inTransaction(pool, async (db) => {
+        await db.query(
+          `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`,
+          [key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null],
+        );
+        await addCounts(db, key(n.hub), n.id, n.counts);
+        await insertJobs(db, key(n.hub), n.id, first.kind, [first.payload], first.runAt);
+        if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
+      }),
+    securePayload: async (hub, id, now) =>
+      (await pool.query<{ sealed: string }>('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3', [key(hub), id, now])).rows[0]?.sealed,
+    // Hub by hub through each hub's (hub_key, expires_at) index.
+    purgeSecurePayloads: async (now, limit) =>
+      (
+        await pool.query(
+          `WITH doomed AS (
+             SELECT s.hub_key, s.notification_id FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, notification_id FROM secure_payloads WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) s
+             LIMIT $2)
+           DELETE FROM secure_payloads p USING doomed d WHERE p.hub_key = d.hub_key AND p.notification_id = d.notification_id AND p.expires_at <= $1`,
+          [now, limit],
+        )
+      ).rowCount ?? 0,
+    // Notifications that ended before `before`, hub by hub through each hub's (hub_key, ended_at) index, with
+    // what has no foreign key to cascade from (outcomes, reads, jobs); counts and payloads cascade.
+    pruneNotifications: (before, limit) =>
+      inTransaction(pool, async (db) => {
+        const { rows } = await db.query<{ hub_key: string; id: string }>(
+          `WITH doomed AS (
+             SELECT e.hub_key, e.id FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, id FROM notifications WHERE hub_key = h.name_key AND ended_at IS NOT NULL AND ended_at < $1 LIMIT $2) e
+             LIMIT $2)
+           DELETE FROM notifications n USING doomed d WHERE n.hub_key = d.hub_key AND n.id = d.id AND n.ended_at < $1 RETURNING n.hub_key, n.id`,
+          [before, limit],
+        );
+        if (rows.length > 0) {
+          const gone = [rows.map((r) => r.hub_key), rows.map((r) => r.id)];
+          for (const table of ['device_outcome_batches', 'secure_reads', 'dispatch_jobs']) {
+            await db.query(`DELETE FROM ${table} t USING unnest($1::text[], $2::text[]) AS g(hub_key, id) WHERE t.hub_key = g.hub_key AND t.notification_id = g.id`, gone);
+          }
+        }
+        await db.query(
+          `DELETE FROM pns_feedback f USING (
+             SELECT o.hub_key, o.seq FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, seq FROM pns_feedback WHERE hub_key = h.name_key AND at < $1 LIMIT $2) o
+             LIMIT $2) d
+           WHERE f.hub_key = d.hub_key AND f.seq = d.seq`,
+          [before, limit],
+        );
+        return rows.length;
+      }),
+    getNotification: async (hub, id) => {
+      const row = await getRow(pool, hub, id);
+      return row && toNotification(row);
+    },
+    cancel: (hub, id, now) =>
+      inTransaction(pool, async (db) => {
+        // The notification's jobs first, as a claim takes them (then the notification): a claim running
+        // now either skips them or already started the notification.
+        await db.query('SELECT id FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 FOR UPDATE', [key(hub), id]);
+        const { rows } = await db.query<{ state: string }>('SELECT state FROM notifications WHERE hub_key = $1 AND id = $2 FOR UPDATE', [key(hub), id]);
+        if (rows.length === 0) return 'not_found' as const;
+        const { rowCount } = await db.query(
+          `UPDATE notifications SET state = 'Cancelled', ended_at = $3, pending_jobs = 0
+           WHERE hub_key = $1 AND id = $2 AND state IN ('Scheduled', 'Enqueued') AND started_at IS NULL`,
+          [key(hub), id, now],
+        );
+        if (rowCount === 0) return 'started' as const;
+        await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2', [key(hub), id]);
+        return 'cancelled' as const;
+      }),
+    // One statement: pick runnable jobs hub by hub through each hub's (hub_key, run_at, id) index, skipping
+    // rows another claimer holds, lease them, and start their notifications.
+    claim: async (now, limit, leaseMs) => {
+      const { rows } = await pool.query<JobRow>(
+        `WITH picked AS (
+           SELECT j.hub_key, j.id FROM hubs h CROSS JOIN LATERAL (
+             SELECT d.hub_key, d.id, d.run_at FROM dispatch_jobs d
+             WHERE d.hub_key = h.name_key AND d.run_at <= $1 AND (d.leased_until IS NULL OR d.leased_until < $1)
+             ORDER BY d.run_at, d.id LIMIT $2 FOR UPDATE SKIP LOCKED) j
+           ORDER BY j.run_at, j.id LIMIT $2),
+         claimed AS (
+           -- A job claimed again after its lease ran out: its process died while running it.
+           UPDATE dispatch_jobs d SET leased_until = $1 + $3, attempt = d.attempt + CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END
+           FROM picked p WHERE d.hub_key = p.hub_key AND d.id = p.id
+           RETURNING d.id, d.hub_key, d.notification_id, d.kind, d.payload, d.attempt, d.run_at),
+         started AS (
+           -- The first job of a notification to run (a plan, or a direct send's batch) starts it.
+           UPDATE notifications n SET state = 'Processing', started_at = coalesce(n.started_at, $1)
+           FROM (SELECT DISTINCT hub_key, notification_id FROM claimed) c
+           WHERE n.hub_key = c.hub_key AND n.id = c.notification_id AND n.state IN ('Enqueued', 'Scheduled'))
+         SELECT * FROM claimed ORDER BY run_at, id`,
+        [now, limit, leaseMs],
+      );
+      return rows.map((r): DispatchJob => ({ id: r.id, hub: r.hub_key, notificationId: r.notification_id, kind: r.kind, payload: JSON.parse(r.payload), attempt: r.attempt, runAt: r.run_at }));
+    },
+    releaseLeases: async () => (await pool.query('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0')).rowCount ?? 0,
+    nextRunAt: async () => {
+      const { rows } = await pool.query<{ t: number | null }>(
+        `SELECT min(t) AS t FROM hubs h CROSS JOIN LATERAL (
+           SELECT min(greatest(run_at, coalesce(leased_until, run_at))) AS t FROM dispatch_jobs WHERE hub_key = h.name_key) j`,
+      );
+      return rows[0]?.t ?? undefined;
+    },
+    finishPlanStep: (job, step) =>
+      inTransaction(pool, async (db) => {
+        if (await orphaned(db, job)) return;
+        await insertJobs(db, job.hub, job.notificationId, 'deliver', step.batches, step.now);
+        const done = step.nextCursor === undefined;
+        if (done) await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+        else await db.query('UPDATE dispatch_jobs SET payload = $3, run_at = $4, leased_until = NULL WHERE hub_key = $1 AND id = $2', [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
+        await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length - (done ? 1 : 0) }, step.now);
+      }),
+    finishDelivery: (job, r) =>
+      inTransaction(pool, async (db) => {
+        if (await orphaned(db, job)) return;
+        await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+        if (r.retry) await insertJobs(db, job.hub, job.notificationId, 'deliver', [r.retry.payload], r.retry.runAt);
+        await addCounts(db, job.hub, job.notificationId, r.counts);
+        for (const f of r.expired) {
+          await db.query(
+            'INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+            [job.hub, f.at, f.platform, f.handle, f.registrationId ?? null, f.installationId ?? null, f.notificationId ?? null, f.error],
+          );
+          await applyFeedback(db, job.hub, f);
+        }
+        // Last: the notification's row lock is held from here to the commit, as briefly as possible, and the
+        // outcome numbers it hands out are this batch's alone.
+        let written = await progress(db, job.hub, job.notificationId, { jobs: r.retry ? 0 : -1, outcomes: r.outcomes.length }, r.now);
+        if (written === undefined) {
+          const { rows } = await db.query<{ s: number | null }>(
+            'SELECT max(first_seq + count - 1) AS s FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2',
+            [job.hub, job.notificationId],
+          );
+          written = rows[0]?.s ?? 0;
+        }
+        await insertOutcomes(db, job.hub, job.notificationId, written, r.outcomes);
+      }),
+    listOutcomes: async (hub, notificationId, filter, page) => {
+      // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.
+      const after = page.after ?? 0;
+      const items: Array<DeviceOutcomeRecord & { seq: number }> = [];
+      const wanted = filter.outcome === undefined ? undefined : `,${filter.outcome},`;
+      let from = after - OUTCOMES_PER_ROW;
+      // Rows a few at a time, so a page near the start does not read the whole notification's outcomes.
+      for (;;) {
+        const { rows } = await pool.query<{ first_seq: number; count: number; kinds: string; outcomes: string }>(
+          `SELECT first_seq, count, kinds, outcomes FROM device_outcome_batches
+           WHERE hub_key = $1 AND notification_id = $2 AND first_seq > $3 ${wanted === undefined ? '' : 'AND strpos(kinds, $5) > 0'}
+           ORDER BY first_seq LIMIT $4`,
+          [key(hub), notificationId, from, 8, ...(wanted === undefined ? [] : [wanted])],
+        );
+        for (const row of rows) {
+          if (row.first_seq + row.count - 1 <= after) continue;
+          const tuples = JSON.parse(row.outcomes) as OutcomeTuple[];
+          for (let i = 0; i < tuples.length && items.length <= page.limit; i++) {
+            const seq = row.first_seq + i;
+            if (seq <= after || (filter.outcome !== undefined && tuples[i]![3] !== filter.outcome)) continue;
+            items.push({ ...toOutcome(tuples[i]!), seq });
+          }
+          if (items.length > page.limit) break;
+        }
+        if (items.length > page.limit || rows.length < 8) break;
+        from = rows[rows.length - 1]!.first_seq;
+      }
+      const more = items.length > page.limit;
+      const shown = items.slice(0, page.limit).map(({ seq: _seq, ...o }) => o);
+      return more ? { items: shown, next: items[page.limit - 1]!.seq } : { items: shown };
+    },
+    listFeedback: async (hub, limit) =>
+      (
+        await pool.query<{ at: number; platform: string; handle: string; registration_id: string | null; installation_id: string | null; notification_id: string | null; error: string }>(
+          'SELECT at, platform, handle, registration_id, installation_id, notification_id, error FROM pns_feedback WHERE hub_key = $1 ORDER BY seq DESC LIMIT $2',
+          [key(hub), limit],
+        )
+      ).rows.map((r) => ({
+        at: r.at,
+        platform: r.platform,
+        handle: r.handle,
+        ...(r.registration_id === null ? {} : { registrationId: r.registration_id }),
+        ...(r.installation_id === null ? {} : { installationId: r.installation_id }),
+        ...(r.notification_id === null ? {} : { notificationId: r.notification_id }),
+        error: r.error,
+      })),
+    wasDelivered: async (hub, notificationId, ids, since = 0) => {
+      if (ids.length === 0) return false;
+      const wanted = new Set(ids);
+      const { rows } = await pool.query<{ outcomes: string }>(
+        `SELECT outcomes FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2 AND strpos(kinds, ',Success,') > 0 ORDER BY first_seq`,
+        [key(hub), notificationId],
+      );
+      for (const row of rows) {
+        for (const t of JSON.parse(row.outcomes) as OutcomeTuple[]) if (t[3] === 'Success' && t[0] !== null && t[6] >= since && wanted.has(t[0])) return true;
+      }
+      return false;
+    },
+    recordSecureRead: async (hub, notificationId, installationId, at) => {
+      await pool.query('INSERT INTO secure_reads (hub_key, notification_id, installation_id, at) VALUES ($1, $2, $3, $4)', [key(hub), notificationId, installationId, at]);
+    },
+    listSecureReads: async (hub, notificationId) =>
+      (await pool.query<{ installation_id: string; at: number }>('SELECT installation_id, at FROM secure_reads WHERE hub_key = $1 AND notification_id = $2 ORDER BY at', [key(hub), notificationId])).rows.map(
+        (r) => ({ installationId: r.installation_id, at: r.at }),
+      ),
+    // Hub by hub through each hub's (hub_key, at) index. `limit` counts rows of up to OUTCOMES_PER_ROW
+    // outcomes; the answer counts outcomes.
+    pruneOutcomes: async (before, limit) => {
+      const { rows } = await pool.query<{ n: number | null }>(
+        `WITH doomed AS (
+           SELECT o.hub_key, o.notification_id, o.first_seq FROM hubs h CROSS JOIN LATERAL (
+             SELECT hub_key, notification_id, first_seq FROM device_outcome_batches WHERE hub_key = h.name_key AND at < $1 LIMIT $2) o
+           LIMIT $2),
+         gone AS (
+           DELETE FROM device_outcome_batches b USING doomed d
+           WHERE b.hub_key = d.hub_key AND b.notification_id = d.notification_id AND b.first_seq = d.first_seq RETURNING b.count)
+         SELECT sum(count) AS n FROM gone`,
+        [before, Math.max(1, Math.ceil(limit / OUTCOMES_PER_ROW))],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+  };
+}

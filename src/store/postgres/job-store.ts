@@ -1,0 +1,78 @@
+/** Import/export jobs in PostgreSQL. */
+import type { JobRecord, JobStore } from '../store.ts';
+import type { PgPool } from './pg-database.ts';
+
+interface JobRow {
+  hub_name: string;
+  id: string;
+  type: string;
+  status: string;
+  progress: number;
+  output_container_uri: string;
+  import_file_uri: string | null;
+  failure: string | null;
+  output_properties: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    hub: r.hub_name,
+    id: r.id,
+    type: r.type,
+    status: r.status,
+    progress: r.progress,
+    outputContainerUri: r.output_container_uri,
+    ...(r.import_file_uri === null ? {} : { importFileUri: r.import_file_uri }),
+    ...(r.failure === null ? {} : { failure: r.failure }),
+    ...(r.output_properties === null ? {} : { outputProperties: JSON.parse(r.output_properties) }),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const COLUMNS = `h.name AS hub_name, j.id, j.type, j.status, j.progress, j.output_container_uri, j.import_file_uri, j.failure,
+  j.output_properties, j.created_at, j.updated_at`;
+
+export function postgresJobStore(pool: PgPool): JobStore {
+  const props = (j: JobRecord) => (j.outputProperties ? JSON.stringify(j.outputProperties) : null);
+  return {
+    create: async (j) => {
+      await pool.query(
+        `INSERT INTO jobs (hub_key, id, type, status, progress, output_container_uri, import_file_uri, failure, output_properties, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [j.hub.toLowerCase(), j.id, j.type, j.status, j.progress, j.outputContainerUri, j.importFileUri ?? null, j.failure ?? null, props(j), j.createdAt, j.updatedAt],
+      );
+    },
+    get: async (hub, id) => {
+      const row = (await pool.query<JobRow>(`SELECT ${COLUMNS} FROM jobs j JOIN hubs h ON h.name_key = j.hub_key WHERE j.hub_key = $1 AND j.id = $2`, [hub.toLowerCase(), id])).rows[0];
+      return row && toJob(row);
+    },
+    list: async (hub, limit) =>
+      (
+        await pool.query<JobRow>(`SELECT ${COLUMNS} FROM jobs j JOIN hubs h ON h.name_key = j.hub_key WHERE j.hub_key = $1 ORDER BY j.created_at DESC, j.id LIMIT $2`, [
+          hub.toLowerCase(),
+          limit,
+        ])
+      ).rows.map(toJob),
+    update: async (j) => {
+      await pool.query('UPDATE jobs SET status = $1, progress = $2, failure = $3, output_properties = $4, updated_at = $5 WHERE hub_key = $6 AND id = $7', [
+        j.status,
+        j.progress,
+        j.failure ?? null,
+        props(j),
+        j.updatedAt,
+        j.hub.toLowerCase(),
+        j.id,
+      ]);
+    },
+    // Hub by hub, through each hub's (hub_key, status) index: no index here is global (0001_schema.sql).
+    unfinished: async () =>
+      (
+        await pool.query<JobRow>(
+          `SELECT ${COLUMNS} FROM hubs h CROSS JOIN LATERAL (SELECT * FROM jobs WHERE hub_key = h.name_key AND status IN ('Started', 'Running')) j`,
+        )
+      ).rows.map(toJob),
+  };
+}

@@ -1,0 +1,225 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { storeContract } from '../store-contract.ts';
+import { openPostgresStore } from './postgres-store.ts';
+import { createServer, type AddressInfo } from 'node:net';
+import { HubError } from '../../shared/errors.ts';
+import type { Installation, Registration } from '../../registry/model.ts';
+import { migrate, readMigrations } from './migrate.ts';
+import { openPgPool } from './pg-database.ts';
+import { usePostgresServer } from '../../../test/postgres-server.ts';
+
+const postgres = usePostgresServer();
+
+/** One database for the suite, migrated by its first store and emptied before each later one. */
+function suiteDatabase(): () => Promise<string> {
+  let url: string | undefined;
+  return async () => {
+    if (url === undefined) url = await postgres.createDatabase();
+    else await postgres.emptyDatabase(url);
+    return url;
+  };
+}
+
+const contractDatabase = suiteDatabase();
+// The concurrency contract also runs with two stores (two pools, as two Herald nodes) on one database.
+const pairDatabase = suiteDatabase();
+storeContract(
+  'postgres',
+  async () => openPostgresStore({ url: await contractDatabase() }),
+  async () => {
+    const url = await pairDatabase();
+    return [await openPostgresStore({ url }), await openPostgresStore({ url })];
+  },
+);
+
+test('three stores opening an empty database at once migrate it once, under the advisory lock', async () => {
+  const url = await postgres.createDatabase();
+  const pools = [openPgPool({ connectionString: url }), openPgPool({ connectionString: url }), openPgPool({ connectionString: url })];
+  try {
+    const applied = await Promise.all(pools.map((p) => migrate(p)));
+    const all = readMigrations().map((m) => m.id);
+    assert.deepEqual(applied.map((ids) => ids.length > 0).filter(Boolean).length, 1, `exactly one migrated: ${JSON.stringify(applied)}`);
+    assert.deepEqual(applied.find((ids) => ids.length > 0), all);
+    const { rows } = await pools[0]!.query<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.id), all);
+  } finally {
+    await Promise.all(pools.map((p) => p.end()));
+  }
+  // Stores opening together on the migrated database all work.
+  const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore({ url })));
+  await stores[0]!.hubs.create({ name: 'seen', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+  assert.equal((await stores[2]!.hubs.get('SEEN'))?.name, 'seen');
+  await Promise.all(stores.map((s) => s.close()));
+});
+
+test('a database migrated by a newer Herald is refused with a clear error, and left as it was', async () => {
+  const url = await postgres.createDatabase();
+  const store = await openPostgresStore({ url });
+  await store.close();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await pool.query("INSERT INTO schema_migrations (id, name, applied_at) VALUES (9999, 'future', 0)");
+    await assert.rejects(
+      openPostgresStore({ url }),
+      (e: unknown) => e instanceof HubError && e.code === 'store_unusable' && /schema migration 9999, newer than this Herald knows \(\d+\); upgrade Herald/.test(e.message),
+    );
+    const { rows } = await pool.query<{ id: number }>('SELECT id FROM schema_migrations ORDER BY id');
+    assert.deepEqual(rows.map((r) => r.id), [...readMigrations().map((m) => m.id), 9999]);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('a server that cannot be reached is refused naming the URL without its password', async () => {
+  // A port nothing listens on: a listener bound and closed again.
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+  await assert.rejects(
+    openPostgresStore({ url: `postgres://herald:s3cret-pw@127.0.0.1:${port}/herald` }),
+    (e: unknown) =>
+      e instanceof HubError &&
+      e.code === 'store_unusable' &&
+      e.message.includes(`postgres://herald:***@127.0.0.1:${port}/herald`) &&
+      !e.message.includes('s3cret-pw') &&
+      /ECONNREFUSED/.test(e.message),
+  );
+});
+
+test('every index is led by the hub key, and every text key column compares bytes (COLLATE "C")', async () => {
+  const url = await postgres.createDatabase();
+  const store = await openPostgresStore({ url });
+  await store.close();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    const { rows } = await pool.query<{ index: string; table: string; first: string }>(
+      `SELECT i.indexrelid::regclass::text AS index, i.indrelid::regclass::text AS table, a.attname AS first
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+       WHERE ns.nspname = 'public' AND c.relname <> 'schema_migrations'`,
+    );
+    assert.ok(rows.length > 10);
+    const hubKeys = new Set(['hub_key', 'name_key', 'scope_key']);
+    assert.deepEqual(rows.filter((r) => !hubKeys.has(r.first)), [], 'indexes not led by the hub key');
+    const { rows: text } = await pool.query<{ table: string; column: string; collation: string | null }>(
+      `SELECT DISTINCT c.relname AS table, a.attname AS column, co.collname AS collation
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace ns ON ns.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+       WHERE ns.nspname = 'public' AND c.relname <> 'schema_migrations' AND a.atttypid = 'text'::regtype`,
+    );
+    assert.ok(text.length > 10);
+    assert.deepEqual(text.filter((t) => t.collation !== 'C'), [], 'indexed text columns without COLLATE "C"');
+  } finally {
+    await pool.end();
+  }
+});
+
+test('two stores on one database: claims are disjoint, one of two ETag writes wins, concurrent batches count exactly', async () => {
+  const url = await postgres.createDatabase();
+  const [a, b] = await Promise.all([openPostgresStore({ url }), openPostgresStore({ url })]);
+  try {
+    await a.hubs.create({ name: 'race', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    // 40 deliver jobs of one notification, claimed by both stores at once, a few at a time.
+    const n = { hub: 'race', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+    await a.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 });
+    const [plan] = await a.dispatch.claim(1, 10, 60_000);
+    await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 40 }, (_, i) => ({ i })), targets: 40, now: 2 });
+    const claimed = (await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).dispatch.claim(3, 5, 60_000)))).flat();
+    assert.equal(claimed.length, 40);
+    assert.equal(new Set(claimed.map((j) => j.id)).size, 40, 'no job handed out twice');
+    // Every batch finished at once, half on each store: counts add up, outcomes are numbered apart, and the
+    // last one to finish completes the notification.
+    await Promise.all(
+      claimed.map((job, k) =>
+        (k % 2 ? a : b).dispatch.finishDelivery(job, {
+          outcomes: [{ handle: `h${k}`, platform: 'apns', outcome: 'Success', attempts: 1, at: 4 }],
+          counts: { apns: { Success: 1 } },
+          expired: [],
+          now: 4,
+        }),
+      ),
+    );
+    const done = await b.dispatch.getNotification('race', 'n1');
+    assert.equal(done?.state, 'Completed');
+    assert.deepEqual(done?.counts, { apns: { Success: 40 } });
+    assert.equal((await a.dispatch.listOutcomes('race', 'n1', {}, { limit: 100 })).items.length, 40);
+
+    // Two writes with the same If-Match: exactly one wins.
+    await a.registrations.upsert('race', { id: 'r', kind: 'Apple', handle: { platform: 'apns', value: 'AB' }, tags: ['x'], updatedAt: 1 }, { now: 1 });
+    const writes = await Promise.allSettled(
+      [a, b].map((s, k) => s.registrations.upsert('race', { id: 'r', kind: 'Apple', handle: { platform: 'apns', value: 'AB' }, tags: [`w${k}`], updatedAt: 2 }, { now: 2, ifMatch: 1 })),
+    );
+    assert.equal(writes.filter((w) => w.status === 'fulfilled').length, 1);
+    const refused = writes.find((w) => w.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(refused.reason instanceof HubError && refused.reason.code === 'etag_mismatch');
+    assert.equal((await a.registrations.get('race', 'r'))?.etag, 2);
+    // The same new id created by both at once: both succeed, one after the other (ETags 1 and 2).
+    const created = await Promise.all([a, b].map((s) => s.registrations.upsert('race', { id: 'new', kind: 'Apple', handle: { platform: 'apns', value: 'CD' }, tags: ['n'], updatedAt: 3 }, { now: 3 })));
+    assert.deepEqual(created.map((r) => r.etag).sort(), [1, 2]);
+    assert.equal(await a.registrations.count('race', { tag: 'n' }), 1);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+test('installation PUTs arriving together are written as one group; a failing one fails alone, a repeated one wins in order', async () => {
+  const url = await postgres.createDatabase();
+  const store = await openPostgresStore({ url });
+  try {
+    await store.hubs.create({ name: 'grp', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    const inst = (id: string, tag: string): Installation => ({ installationId: id, platform: 'apns', pushChannel: `AB${id}`, pushChannelExpired: false, tags: [tag], createdAt: 1, updatedAt: 1 });
+    const regs = (id: string, tag: string): Registration[] =>
+      [id, `${id}-t`].map((rid) => ({ id: rid, kind: 'Apple', handle: { platform: 'apns', value: `AB${id}` }, tags: [`$InstallationId:{${id}}`, tag], installationId: id, etag: 1, createdAt: 1, updatedAt: 1 }));
+    const puts = Array.from({ length: 50 }, (_, i) => store.installations.put('grp', inst(`i${i}`, 'first'), regs(`i${i}`, 'first')));
+    // In the same turn: a hub that does not exist, and a second PUT of i7.
+    const missing = store.installations.put('nohub', inst('x', 'first'), regs('x', 'first'));
+    const again = store.installations.put('grp', inst('i7', 'second'), regs('i7', 'second'));
+    const settled = await Promise.allSettled([...puts, missing, again]);
+    assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
+    assert.equal(settled[50]!.status, 'rejected', 'the PUT into a missing hub');
+    assert.equal(await store.installations.count('grp', {}), 50);
+    assert.equal(await store.installations.count('nohub', {}), 0);
+    assert.equal(await store.registrations.count('grp', {}), 100);
+    assert.equal(await store.registrations.count('grp', { tag: 'first' }), 98);
+    assert.deepEqual((await store.registrations.list('grp', { tag: '$InstallationId:{i7}' }, { limit: 10 })).items.map((r) => r.tags), [
+      ['$InstallationId:{i7}', 'second'],
+      ['$InstallationId:{i7}', 'second'],
+    ]);
+    assert.deepEqual((await store.installations.get('grp', 'i7'))?.tags, ['second'], 'the later PUT of i7 won');
+  } finally {
+    await store.close();
+  }
+});
+
+test('0002: a secure notification stored before keeps its sealed payload beside it, no longer in its request', async () => {
+  const url = await postgres.createDatabase();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await migrate(pool, readMigrations().filter((m) => m.id <= 1));
+    await pool.query(`
+      INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+      INSERT INTO notifications (hub_key, id, state, request, enqueued_at)
+        VALUES ('h', 'n1', 'Completed', '{"body":"[secure payload]","secure":{"notificationId":"n1","sealed":"SEALED","expiresAt":5000}}', 1),
+               ('h', 'n2', 'Completed', '{"body":"plain"}', 1);`);
+    await migrate(pool);
+    const { rows } = await pool.query('SELECT hub_key, notification_id, sealed, expires_at FROM secure_payloads');
+    assert.deepEqual(rows, [{ hub_key: 'h', notification_id: 'n1', sealed: 'SEALED', expires_at: 5000 }]);
+    const { rows: requests } = await pool.query<{ request: string }>('SELECT request FROM notifications ORDER BY id');
+    assert.deepEqual(
+      requests.map((r) => JSON.parse(r.request)),
+      [{ body: '[secure payload]', secure: { notificationId: 'n1', expiresAt: 5000 } }, { body: 'plain' }],
+    );
+    // The store reads it until its expiry.
+    const store = await openPostgresStore({ url });
+    assert.equal(await store.dispatch.securePayload('h', 'n1', 4999), 'SEALED');
+    assert.equal(await store.dispatch.securePayload('h', 'n1', 5000), undefined);
+    await store.close();
+  } finally {
+    await pool.end();
+  }
+});

@@ -1,0 +1,509 @@
+/**
+ * Registrations and installations in PostgreSQL. Every conditional write (If-Match, expiry) reads the row
+ * with FOR UPDATE in the transaction that writes, so two requests (or two nodes) cannot both win an ETag
+ * race. The semantics are the SQLite adapter's (store/sqlite/registry-store.ts), held to the same contract.
+ */
+import { HubError } from '../../shared/errors.ts';
+import { anchorTags, compileTagExpressionToSql, toPostgresPlaceholders, type SqlPredicate } from '../../tags/index.ts';
+import { matchSystemTagPrefix } from '../../tags/tag.ts';
+import type { Installation, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
+import type { InstallationFilter, InstallationStore, Page, PageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
+import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
+import type { InstallationWriteGroup } from './write-group.ts';
+
+interface RegistrationRow {
+  seq: number;
+  id: string;
+  kind: string;
+  platform: string;
+  handle: string;
+  installation_id: string | null;
+  document: string;
+  etag: number;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+}
+
+/**
+ * The JSON of a registration beside its columns; `handle` only when the platform and handle columns do not
+ * say all of it (Web Push, WNS tiles, Baidu). The same document as the SQLite adapter's.
+ */
+type RegistrationDocument = Pick<RegistrationInput, 'tags' | 'pushVariables' | 'template'> & { handle?: PnsHandle };
+
+const key = (name: string) => name.toLowerCase();
+
+function toRegistration(row: RegistrationRow): Registration {
+  const doc = JSON.parse(row.document) as RegistrationDocument;
+  return {
+    id: row.id,
+    kind: row.kind as Registration['kind'],
+    handle: doc.handle ?? ({ platform: row.platform, value: row.handle } as PnsHandle),
+    tags: doc.tags,
+    ...(doc.pushVariables ? { pushVariables: doc.pushVariables } : {}),
+    ...(doc.template ? { template: doc.template } : {}),
+    ...(row.installation_id === null ? {} : { installationId: row.installation_id }),
+    etag: row.etag,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
+  };
+}
+
+const plainHandle = (h: PnsHandle): boolean => Object.keys(h).length === 2;
+
+function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
+  const doc: RegistrationDocument = plainHandle(reg.handle) ? { tags: reg.tags } : { handle: reg.handle, tags: reg.tags };
+  if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
+  if (reg.template) doc.template = reg.template;
+  return JSON.stringify(doc);
+}
+
+/**
+ * The tags that get rows: each once; for an installation's registration, none of its system tags (the
+ * only tags that start with '$'), which are answered from columns instead (systemTagMatch).
+ */
+function tagRowsOf(tags: readonly string[], installationId: string | null | undefined): string[] {
+  const unique = [...new Set(tags)];
+  return installationId == null ? unique : unique.filter((t) => !t.startsWith('$'));
+}
+
+/**
+ * One statement that deletes the registrations `where` selects (a condition on `registrations r`, with
+ * `using` joined when given) and their tag rows, found by primary key from the tags each deleted document
+ * lists (a tag without a row deletes nothing). Answers `n`, how many registrations went. `before` adds
+ * CTEs in front (ending with a comma).
+ */
+export function deleteRegistrationsSql(where: string, using?: string, before = ''): string {
+  return `WITH ${before} gone AS (
+      DELETE FROM registrations r ${using ? `USING ${using}` : ''} WHERE ${where} RETURNING r.hub_key, r.seq, r.document),
+    gone_tags AS (
+      DELETE FROM registration_tags t USING gone, json_array_elements_text(gone.document::json -> 'tags') AS g(tag)
+      WHERE t.hub_key = gone.hub_key AND t.tag = g.tag AND t.seq = gone.seq)
+    SELECT count(*) AS n FROM gone`;
+}
+
+/** Inserts tag rows for one registration: `$1` hub key, `$2` seq, `$3` the tags. */
+const INSERT_TAG_ROWS = 'INSERT INTO registration_tags (hub_key, tag, seq) SELECT $1, t, $2 FROM unnest($3::text[]) AS t ON CONFLICT DO NOTHING';
+
+/** A system tag an installation's registrations carry without tag rows, or undefined. */
+function systemTag(tag: string): { by: 'installation' | 'user'; value: string } | undefined {
+  const prefix = tag.endsWith('}') ? matchSystemTagPrefix(tag) : undefined;
+  if (prefix === undefined || !tag.startsWith(prefix)) return undefined;
+  return { by: prefix === '$InstallationId:{' ? 'installation' : 'user', value: tag.slice(prefix.length, -1) };
+}
+
+/** The condition on `r` that holds when it carries a system tag through its installation. Never NULL. */
+function systemTagMatch(tag: string): SqlPredicate | undefined {
+  const s = systemTag(tag);
+  if (!s) return undefined;
+  return s.by === 'installation'
+    ? { sql: '(r.installation_id IS NOT NULL AND r.installation_id = ?)', params: [s.value] }
+    : { sql: 'EXISTS (SELECT 1 FROM installations si WHERE si.hub_key = r.hub_key AND si.id = r.installation_id AND si.user_id = ?)', params: [s.value] };
+}
+
+/** The seqs of a hub's registrations that carry any of `tags` (tag rows and system tags), past `after`. */
+function registrationsWithTags(hubKey: string, tags: readonly string[], after: number | undefined): { sql: string; params: unknown[] } {
+  const range = (alias: string) => (after === undefined ? '' : ` AND ${alias}.seq > ?`);
+  const rangeParams = after === undefined ? [] : [after];
+  const parts = [`SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ANY(?::text[])${range('t')}`];
+  const params: unknown[] = [hubKey, [...tags], ...rangeParams];
+  for (const tag of tags) {
+    const s = systemTag(tag);
+    if (!s) continue;
+    parts.push(
+      s.by === 'installation'
+        ? `SELECT s.seq FROM registrations s WHERE s.hub_key = ? AND s.installation_id = ?${range('s')}`
+        : `SELECT s.seq FROM installations si JOIN registrations s ON s.hub_key = si.hub_key AND s.installation_id = si.id WHERE si.hub_key = ? AND si.user_id = ?${range('s')}`,
+    );
+    params.push(hubKey, s.value, ...rangeParams);
+  }
+  return { sql: parts.join(' UNION ALL '), params };
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  const setA = new Set(a);
+  const setB = new Set(b);
+  return setA.size === setB.size && b.every((t) => setA.has(t));
+}
+
+/** Each probe names the whole primary key of registration_tags (hub_key, tag, seq). */
+const TAG_SCHEMA = {
+  tagTable: 'registration_tags',
+  registrationIdColumn: 'seq',
+  outerIdColumn: 'r.seq',
+  scopeColumn: 'hub_key',
+  outerScopeColumn: 'r.hub_key',
+} as const;
+
+const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
+
+/** The filter as SQL conditions with `?` placeholders (numbered once the statement is whole). */
+function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sql: string[]; params: unknown[] } {
+  const sql = ['r.hub_key = ?'];
+  const params: unknown[] = [key(hub)];
+  // A tag, or an expression's anchors, drive the listing from the tag rows: a targeted send reads its few
+  // rows, not the hub's; the whole expression still filters what the anchors find.
+  const anchors = f.tag !== undefined ? [f.tag] : undefined;
+  for (const tags of [anchors, f.tagExpression ? anchorTags(f.tagExpression) : undefined]) {
+    if (!tags) continue;
+    const w = registrationsWithTags(key(hub), tags, after);
+    sql.push(`r.seq IN (${w.sql})`);
+    params.push(...w.params);
+  }
+  if (f.tagExpression) {
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA, { alsoMatches: systemTagMatch });
+    sql.push(p.sql);
+    params.push(...p.params);
+  }
+  if (f.handles) {
+    sql.push('r.handle = ANY(?::text[])');
+    params.push([...f.handles]);
+  }
+  if (f.platform) {
+    sql.push('r.platform = ?');
+    params.push(f.platform);
+  }
+  if (f.installationId !== undefined) {
+    sql.push('r.installation_id = ?');
+    params.push(f.installationId);
+  }
+  if (f.kinds) {
+    sql.push('r.kind = ANY(?::text[])');
+    params.push([...f.kinds]);
+  }
+  if (f.updatedSince !== undefined) {
+    sql.push('r.updated_at >= ?');
+    params.push(f.updatedSince);
+  }
+  if (f.updatedBefore !== undefined) {
+    sql.push('r.updated_at < ?');
+    params.push(f.updatedBefore);
+  }
+  if (f.liveAt !== undefined) {
+    sql.push('(r.expires_at IS NULL OR r.expires_at > ?)');
+    params.push(f.liveAt);
+  }
+  if (after !== undefined) {
+    sql.push('r.seq > ?');
+    params.push(after);
+  }
+  return { sql, params };
+}
+
+function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const items = (more ? rows.slice(0, limit) : rows).map(map);
+  return more ? { items, next: rows[limit - 1]!.seq } : { items };
+}
+
+function ownedByInstallation(id: string): HubError {
+  return new HubError(
+    'registration_owned_by_installation',
+    `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
+  );
+}
+
+function check(row: RegistrationRow | undefined, c: WriteCondition): void {
+  // Azure: registrations materialised from an installation are managed through the installation API.
+  // Checked first and in the write (the row is locked): no condition lets a classic write take an
+  // installation's slot.
+  if (row && row.installation_id !== null) throw ownedByInstallation(row.id);
+  if (row && row.expires_at !== null && row.expires_at <= c.now) {
+    throw new HubError('registration_gone', 'Cannot use specified location: the registration expired. Use a different registration ID.');
+  }
+  if (c.ifMatch === undefined) return;
+  if (!row) throw new HubError('registration_not_found', 'Registration not found.');
+  if (c.ifMatch !== '*' && row.etag !== c.ifMatch) {
+    throw new HubError('etag_mismatch', `The registration has ETag ${row.etag}, not ${c.ifMatch}: it changed since it was read.`);
+  }
+}
+
+async function selectForUpdate(db: PgQueryable, hubKey: string, id: string): Promise<RegistrationRow | undefined> {
+  return (await db.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = $2 FOR UPDATE`, [hubKey, id])).rows[0];
+}
+
+async function upsertIn(db: PgQueryable, hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition): Promise<Registration> {
+  const hubKey = key(hub);
+  const row = await selectForUpdate(db, hubKey, reg.id);
+  check(row, c);
+  const etag = row ? row.etag + 1 : 1;
+  const document = documentOf(reg);
+  const installationId = reg.installationId ?? null;
+  if (row) {
+    await db.query(
+      `UPDATE registrations SET kind = $3, platform = $4, handle = $5, installation_id = $6, document = $7, etag = $8, updated_at = $9, expires_at = $10
+       WHERE hub_key = $1 AND id = $2`,
+      [hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, installationId, document, etag, reg.updatedAt, reg.expiresAt ?? null],
+    );
+    // Clients re-register with the same tags on every start: then the tag rows are already right (unless it
+    // was an installation's, whose system tags had no rows).
+    const oldTags = (JSON.parse(row.document) as RegistrationDocument).tags;
+    if (row.installation_id !== installationId || !sameTags(oldTags, reg.tags)) {
+      await db.query('DELETE FROM registration_tags WHERE hub_key = $1 AND seq = $2 AND tag = ANY($3::text[])', [hubKey, row.seq, [...new Set(oldTags)]]);
+      await db.query(INSERT_TAG_ROWS, [hubKey, row.seq, tagRowsOf(reg.tags, installationId)]);
+    }
+  } else {
+    await db.query(
+      `WITH ins AS (
+         INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING seq)
+       INSERT INTO registration_tags (hub_key, tag, seq) SELECT $1, t, ins.seq FROM ins, unnest($11::text[]) AS t ON CONFLICT DO NOTHING`,
+      [hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, installationId, document, etag, reg.updatedAt, reg.expiresAt ?? null, tagRowsOf(reg.tags, installationId)],
+    );
+  }
+  return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
+}
+
+export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
+  const select = async <R>(columns: string, hub: string, filter: RegistryFilter, p: PageRequest): Promise<R[]> => {
+    const w = registrationWhere(hub, filter, p.after);
+    const sql = `SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`;
+    return (await pool.query<R>(toPostgresPlaceholders(sql), [...w.params, p.limit + 1])).rows;
+  };
+
+  return {
+    get: async (hub, id) => {
+      const row = (await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = $2`, [key(hub), id])).rows[0];
+      return row && toRegistration(row);
+    },
+    // By id only: the (hub_key, id) primary key is as direct as a position would be, so the hints are not
+    // needed (a stale one could only cost a second lookup).
+    getMany: async (hub, ids) => {
+      if (ids.length === 0) return [];
+      const { rows } = await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = ANY($2::text[])`, [key(hub), [...ids]]);
+      return rows.map(toRegistration);
+    },
+    upsert: async (hub, reg, c) => {
+      try {
+        return await inTransaction(pool, (db) => upsertIn(db, hub, reg, c));
+      } catch (err) {
+        // Another writer inserted the same id first: run again, now as an update of its row.
+        if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
+        return inTransaction(pool, (db) => upsertIn(db, hub, reg, c));
+      }
+    },
+    delete: (hub, id, c) =>
+      inTransaction(pool, async (db) => {
+        const row = await selectForUpdate(db, key(hub), id);
+        // Deleting an expired registration is allowed: it is what a client cleaning up would do.
+        check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
+        if (!row) return false;
+        await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2'), [key(hub), id]);
+        return true;
+      }),
+    list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration),
+    listIds: async (hub, filter, p) => page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: r.seq })),
+    count: async (hub, filter) => {
+      const w = registrationWhere(hub, filter);
+      const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`), w.params);
+      return rows[0]!.n;
+    },
+    // Hub by hub through each hub's expiry index (every index is led by the hub key). The DELETE checks the
+    // expiry again: a row renewed since it was picked stays.
+    purgeExpired: async (before, limit) => {
+      const { rows } = await pool.query<{ n: number }>(
+        deleteRegistrationsSql(
+          'r.hub_key = d.hub_key AND r.id = d.id AND r.expires_at IS NOT NULL AND r.expires_at < $1',
+          'doomed d',
+          `doomed AS (
+             SELECT e.hub_key, e.id FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, id FROM registrations WHERE hub_key = h.name_key AND expires_at IS NOT NULL AND expires_at < $1 LIMIT $2) e
+             LIMIT $2),`,
+        ),
+        [before, limit],
+      );
+      return rows[0]!.n;
+    },
+  };
+}
+
+interface InstallationRow {
+  seq: number;
+  document: string;
+}
+
+function installationWhere(hub: string, f: InstallationFilter): { sql: string[]; params: unknown[] } {
+  const sql = ['i.hub_key = ?'];
+  const params: unknown[] = [key(hub)];
+  if (f.tagExpression) {
+    // An installation's tags (with its system tags) are those of its native registration.
+    const p = compileTagExpressionToSql(f.tagExpression, TAG_SCHEMA, { alsoMatches: systemTagMatch });
+    sql.push(`i.id IN (SELECT r.installation_id FROM registrations r WHERE r.hub_key = ? AND r.installation_id IS NOT NULL AND r.kind NOT LIKE '%Template' AND ${p.sql})`);
+    params.push(key(hub), ...p.params);
+  }
+  if (f.platform) {
+    sql.push('i.platform = ?');
+    params.push(f.platform);
+  }
+  if (f.userId !== undefined) {
+    sql.push('i.user_id = ?');
+    params.push(f.userId);
+  }
+  if (f.handles) {
+    sql.push('i.handle = ANY(?::text[])');
+    params.push([...f.handles]);
+  }
+  if (f.updatedSince !== undefined) {
+    sql.push('i.updated_at >= ?');
+    params.push(f.updatedSince);
+  }
+  if (f.updatedBefore !== undefined) {
+    sql.push('i.updated_at < ?');
+    params.push(f.updatedBefore);
+  }
+  return { sql, params };
+}
+
+/** The handle string an installation is addressed by (a subscription's endpoint for browsers). */
+function installationHandle(inst: Installation): string {
+  return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
+}
+
+/** An installation PUT: the installation and the registrations materialised from it. */
+export interface InstallationPut {
+  hubKey: string;
+  installation: Installation;
+  registrations: readonly Registration[];
+}
+
+/**
+ * Writes installation PUTs, any number of them, in four statements whatever their number (arrays unnested
+ * server-side) instead of a few per installation and one per registration and tag: upsert the
+ * installations, delete the registrations they had (with their tag rows), insert the new ones with theirs.
+ * The installations must be distinct. Their rows are upserted in key order, so two groups that share
+ * installations lock them in the same order and do not deadlock. Each installation's row lock (taken by
+ * the upsert) orders concurrent PUTs of it: the later one's delete sees, and replaces, the registrations
+ * the earlier one committed.
+ */
+export async function putInstallations(db: PgQueryable, puts: readonly InstallationPut[]): Promise<void> {
+  const sorted = [...puts].sort((a, b) =>
+    a.hubKey === b.hubKey ? (a.installation.installationId < b.installation.installationId ? -1 : 1) : a.hubKey < b.hubKey ? -1 : 1,
+  );
+  const insts = sorted.map((p) => p.installation);
+  await db.query(
+    // unnest reads the arrays in order, so the rows are inserted (and locked) in key order.
+    `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
+     ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
+       document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
+    [
+      sorted.map((p) => p.hubKey),
+      insts.map((i) => i.installationId),
+      insts.map((i) => i.platform),
+      insts.map(installationHandle),
+      insts.map((i) => i.userId ?? null),
+      insts.map((i) => JSON.stringify(i)),
+      insts.map((i) => i.createdAt),
+      insts.map((i) => i.updatedAt),
+      insts.map((i) => i.expiresAt ?? null),
+    ],
+  );
+  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.installation_id = x.id', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), [
+    sorted.map((p) => p.hubKey),
+    insts.map((i) => i.installationId),
+  ]);
+  const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
+  if (regs.length === 0) return;
+  // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at one:
+  // the installation replaces it (issue 10 item 9). What is left at those ids then is another
+  // installation's (a SHA-256 collision): write_conflict.
+  const at = [regs.map((r) => r.hubKey), regs.map((r) => r.reg.id)];
+  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.id = x.id AND r.installation_id IS NULL', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), at);
+  const { rows: taken } = await db.query<{ id: string }>(
+    'SELECT r.id FROM registrations r JOIN unnest($1::text[], $2::text[]) AS x(hub_key, id) ON r.hub_key = x.hub_key AND r.id = x.id LIMIT 1',
+    at,
+  );
+  if (taken.length > 0) throw new HubError('write_conflict', `Registration id ${taken[0]!.id} is taken by another installation.`);
+  const tagHubs: string[] = [];
+  const tagIds: string[] = [];
+  const tags: string[] = [];
+  for (const { hubKey, reg } of regs) {
+    for (const t of tagRowsOf(reg.tags, reg.installationId)) {
+      tagHubs.push(hubKey);
+      tagIds.push(reg.id);
+      tags.push(t);
+    }
+  }
+  await db.query(
+    `WITH ins AS (
+       INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[], $10::bigint[], $11::bigint[])
+       RETURNING hub_key, id, seq)
+     INSERT INTO registration_tags (hub_key, tag, seq)
+     SELECT ins.hub_key, x.tag, ins.seq FROM ins JOIN unnest($12::text[], $13::text[], $14::text[]) AS x(hub_key, id, tag) ON x.hub_key = ins.hub_key AND x.id = ins.id
+     ON CONFLICT DO NOTHING`,
+    [
+      regs.map((r) => r.hubKey),
+      regs.map((r) => r.reg.id),
+      regs.map((r) => r.reg.kind),
+      regs.map((r) => r.reg.handle.platform),
+      regs.map((r) => r.reg.handle.value),
+      regs.map((r) => r.reg.installationId ?? null),
+      regs.map((r) => documentOf(r.reg)),
+      regs.map((r) => r.reg.etag),
+      regs.map((r) => r.reg.createdAt),
+      regs.map((r) => r.reg.updatedAt),
+      regs.map((r) => r.reg.expiresAt ?? null),
+      tagHubs,
+      tagIds,
+      tags,
+    ],
+  );
+}
+
+export function postgresInstallationStore(pool: PgPool, writes: InstallationWriteGroup): InstallationStore {
+  const deleteRegistrationsOf = deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2');
+  return {
+    get: async (hub, id) => {
+      const row = (await pool.query<InstallationRow & { created_at: number }>('SELECT seq, document, created_at FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id])).rows[0];
+      // The row's created_at is the first PUT's (a re-PUT does not change it), whatever the document says.
+      return row && { ...(JSON.parse(row.document) as Installation), createdAt: row.created_at };
+    },
+    put: (hub, inst, regs) => writes.put({ hubKey: key(hub), installation: inst, registrations: regs }),
+    // Read (with the row locked), change and write in one transaction: a concurrent patch or PUT of the
+    // installation waits for it, a delete that committed first leaves nothing to patch (never re-created).
+    patch: (hub, id, change) =>
+      inTransaction(pool, async (db) => {
+        const row = (await db.query<InstallationRow & { created_at: number }>('SELECT seq, document, created_at FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [key(hub), id])).rows[0];
+        if (!row) throw new HubError('installation_not_found', 'Installation not found.');
+        const next = change({ ...(JSON.parse(row.document) as Installation), createdAt: row.created_at });
+        if (next.installation.installationId !== id) throw new Error(`a patch of installation ${id} returned installation ${next.installation.installationId}`);
+        await putInstallations(db, [{ hubKey: key(hub), installation: next.installation, registrations: next.registrations }]);
+        return next.installation;
+      }),
+    // Device credentials (secure push): the PUT's upsert never sets credential_generation, so a PUT keeps it.
+    credentialGeneration: async (hub, id, mode) => {
+      const { rows } =
+        mode === 'issue'
+          ? await pool.query<{ g: string | null }>(
+              "UPDATE installations SET credential_generation = coalesce(credential_generation, replace(gen_random_uuid()::text, '-', '')) WHERE hub_key = $1 AND id = $2 RETURNING credential_generation AS g",
+              [key(hub), id],
+            )
+          : await pool.query<{ g: string | null }>('SELECT credential_generation AS g FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id]);
+      return rows[0] === undefined ? undefined : rows[0].g;
+    },
+    revokeCredentials: async (hub, id) => ((await pool.query('UPDATE installations SET credential_generation = NULL WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) > 0,
+    delete: (hub, id) =>
+      inTransaction(pool, async (db) => {
+        if (((await db.query('DELETE FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) === 0) return false;
+        await db.query(deleteRegistrationsOf, [key(hub), id]);
+        return true;
+      }),
+    list: async (hub, filter, p) => {
+      const w = installationWhere(hub, filter);
+      if (p.after !== undefined) {
+        w.sql.push('i.seq > ?');
+        w.params.push(p.after);
+      }
+      const sql = `SELECT i.seq, i.document FROM installations i WHERE ${w.sql.join(' AND ')} ORDER BY i.seq LIMIT ?`;
+      const { rows } = await pool.query<InstallationRow>(toPostgresPlaceholders(sql), [...w.params, p.limit + 1]);
+      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation);
+    },
+    count: async (hub, filter) => {
+      const w = installationWhere(hub, filter);
+      const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM installations i WHERE ${w.sql.join(' AND ')}`), w.params);
+      return rows[0]!.n;
+    },
+  };
+}
