@@ -1,36 +1,8 @@
 /** Import/export jobs in SQLite. */
 import type { JobRecord, JobStore } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
+import { toJob, type JobRow } from '../rows.ts';
 
-interface JobRow {
-  hub_name: string;
-  id: string;
-  type: string;
-  status: string;
-  progress: number;
-  output_container_uri: string;
-  import_file_uri: string | null;
-  failure: string | null;
-  output_properties: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-function toJob(r: JobRow): JobRecord {
-  return {
-    hub: r.hub_name,
-    id: r.id,
-    type: r.type,
-    status: r.status,
-    progress: r.progress,
-    outputContainerUri: r.output_container_uri,
-    ...(r.import_file_uri === null ? {} : { importFileUri: r.import_file_uri }),
-    ...(r.failure === null ? {} : { failure: r.failure }),
-    ...(r.output_properties === null ? {} : { outputProperties: JSON.parse(r.output_properties) }),
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  };
-}
 
 const COLUMNS = `h.name AS hub_name, j.id, j.type, j.status, j.progress, j.output_container_uri, j.import_file_uri, j.failure,
   j.output_properties, j.created_at, j.updated_at`;

@@ -4,7 +4,6 @@
  */
 import { BACKSTOP_PAGES, startCheckpointer } from './checkpointer.ts';
 import { HubError } from '../../shared/errors.ts';
-import { isRight, type Right } from '../../shared/rights.ts';
 import type {
   CredentialRecord,
   CredentialStore,
@@ -21,59 +20,8 @@ import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore 
 import { WriteBatcher } from './write-batcher.ts';
 import { sqliteJobStore } from './job-store.ts';
 import { sqliteDispatchStore } from './dispatch-store.ts';
+import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
 
-interface HubRow {
-  name: string;
-  settings: string;
-  created_at: number;
-  updated_at: number;
-}
-interface RuleRow {
-  scope_key: string;
-  name: string;
-  rights: string;
-  primary_key: string;
-  secondary_key: string;
-  created_at: number;
-  updated_at: number;
-}
-interface CredentialRow {
-  hub_name: string;
-  platform: string;
-  sealed: string;
-  summary: string;
-  endpoint: string | null;
-  updated_at: number;
-}
-
-const key = (name: string) => name.toLowerCase();
-
-function toHub(row: HubRow): HubRecord {
-  return { name: row.name, settings: JSON.parse(row.settings), createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-function toRule(row: RuleRow): RuleRecord {
-  return {
-    scope: row.scope_key,
-    name: row.name,
-    rights: row.rights.split(',').filter((r): r is Right => isRight(r)),
-    primaryKey: row.primary_key,
-    secondaryKey: row.secondary_key,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toCredential(row: CredentialRow): CredentialRecord {
-  return {
-    hub: row.hub_name,
-    platform: row.platform,
-    sealed: row.sealed,
-    summary: JSON.parse(row.summary),
-    endpoint: row.endpoint,
-    updatedAt: row.updated_at,
-  };
-}
 
 function hubStore(db: SqliteDatabase): HubStore {
   const insertHub = db.prepare(
