@@ -12,8 +12,11 @@ import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from 
 import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
 import { RetryPolicy, type RetryState } from './retry-policy.ts';
 
-/** A target of a batch: a registration by id (with its store position `s` as a hint), or a direct send's handle. */
-export type TargetRef = { r: string; s?: number } | { d: PnsHandle };
+/**
+ * A target of a batch: a registration by id (with the store's opaque hint `s` of where it is), or a direct
+ * send's handle. A batch queued before hints were opaque has numbers there: they are left out.
+ */
+export type TargetRef = { r: string; s?: string | number } | { d: PnsHandle };
 
 export interface BatchPayload {
   targets: TargetRef[];
@@ -101,7 +104,7 @@ export class Deliverer {
     const attempts = batch.retry.attempts + 1;
 
     const ids = batch.targets.flatMap((t) => ('r' in t ? [t.r] : []));
-    const at = batch.targets.flatMap((t) => ('r' in t && t.s !== undefined ? [t.s] : []));
+    const at = batch.targets.flatMap((t) => ('r' in t && typeof t.s === 'string' ? [t.s] : []));
     const direct = batch.targets.flatMap((t) => ('d' in t ? [t.d] : []));
     const regs = ids.length > 0 ? (await this.store.registrations.getMany(hub, ids, at.length === ids.length ? at : undefined)).filter((r) => r.expiresAt === undefined || r.expiresAt > now) : [];
     // A registration deleted or expired since planning is simply no longer a target.

@@ -53,7 +53,8 @@ export class RegistryService {
   constructor(
     private readonly store: Store,
     private readonly clock: Clock,
-    private readonly tokens: ContinuationTokens,
+    /** Seals the listings' continuation tokens (the registry's, and the per-device outcomes' in api/). */
+    readonly tokens: ContinuationTokens,
     /** Where Herald may connect on a device's word, per platform (Web Push endpoints, WNS channels). Default: public https. */
     private readonly endpoints: Readonly<Record<'browser' | 'wns', EndpointPolicy>> = { browser: endpointPolicy(), wns: endpointPolicy() },
   ) {}

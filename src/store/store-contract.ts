@@ -36,6 +36,10 @@ function rule(scope: string, name: string, extra: Partial<RuleRecord> = {}): Rul
 
 const isCode = (code: string) => (err: unknown) => err instanceof HubError && err.code === code;
 
+function names<T>(page: { items: T[]; next?: string }, name: (item: T) => string): { items: string[]; next?: string } {
+  return { items: page.items.map(name), ...(page.next === undefined ? {} : { next: page.next }) };
+}
+
 /**
  * `openPair`, when the adapter can: two Store instances on one database (the concurrency contract runs
  * with them as well as with one instance for both sides).
@@ -175,6 +179,10 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       const view = (rs: Registration[]) => rs.map((r) => `${r.id}:${r.tags.join(',')}`).sort();
       assert.deepEqual(view(byHint), ['a:t', 'b:t2'], 'the re-created b by id; nothing of the other hub');
       assert.deepEqual(view(plain), view(byHint));
+      // Hints are opaque: a garbled one, another adapter's, a listing cursor or a bare number costs a lookup by id.
+      const garbled = await store.registrations.getMany('many', ids, ['x', 's1h.zzzzzzzzzzzz', 'p1h.1', '1']);
+      assert.deepEqual(view(garbled), view(byHint));
+      for (const hint of at) assert.equal(typeof hint, 'string');
       await store.hubs.delete('many');
       await store.hubs.delete('other');
     });
@@ -217,7 +225,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.deepEqual((await store.registrations.list('q', { handles: ['AB4', 'token-q5'] }, { limit: 10 })).items.map((r) => r.id), ['q4', 'q5']);
 
       const seen: string[] = [];
-      let after: number | undefined;
+      let after: string | undefined;
       do {
         const page = await store.registrations.list('q', {}, { limit: 7, ...(after === undefined ? {} : { after }) });
         seen.push(...page.items.map((r) => r.id));
@@ -230,6 +238,62 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.hubs.create(hub('q'), []);
       assert.equal(await store.registrations.count('q', { tag: 'even' }), 0, "a re-created hub sees none of the old hub's tags");
       assert.equal(await store.registrations.count('other', { tag: 'even' }), 15, 'other hubs keep theirs');
+    });
+
+    test('cursors are opaque: only a cursor from a previous page of the same listing is read; anything else is invalid_continuation_token', async () => {
+      await store.hubs.create(hub('cur'), []);
+      for (let i = 0; i < 5; i++) {
+        await store.registrations.upsert('cur', reg(`r${i}`, ['t']), { now: 1 });
+        await store.installations.put('cur', installation(`i${i}`), []);
+      }
+      const n = { hub: 'cur', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 });
+      const job = (await store.dispatch.claim(1, 10, 60_000)).find((j) => j.hub === 'cur')!;
+      const outcomes = ['h0', 'h1', 'h2'].map((handle) => ({ handle, platform: 'apns', outcome: 'Success', attempts: 1, at: 2 }));
+      await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 2 });
+
+      // Each listing resumes from its own cursors (listIds' are list's), and every cursor is a string.
+      const listings: Array<{ name: string; page: (after?: string) => Promise<{ items: string[]; next?: string }>; rest: string[] }> = [
+        { name: 'registrations', page: async (after) => names(await store.registrations.list('cur', {}, { limit: 2, ...(after === undefined ? {} : { after }) }), (r) => r.id), rest: ['r2', 'r3'] },
+        { name: 'registrations by tag', page: async (after) => names(await store.registrations.list('cur', { tag: 't' }, { limit: 2, ...(after === undefined ? {} : { after }) }), (r) => r.id), rest: ['r2', 'r3'] },
+        { name: 'registration ids', page: async (after) => names(await store.registrations.listIds('cur', {}, { limit: 2, ...(after === undefined ? {} : { after }) }), (r) => r.id), rest: ['r2', 'r3'] },
+        { name: 'installations', page: async (after) => names(await store.installations.list('cur', {}, { limit: 2, ...(after === undefined ? {} : { after }) }), (i) => i.installationId), rest: ['i2', 'i3'] },
+        { name: 'outcomes', page: async (after) => names(await store.dispatch.listOutcomes('cur', 'n1', {}, { limit: 2, ...(after === undefined ? {} : { after }) }), (o) => o.handle), rest: ['h2'] },
+      ];
+      const cursors = new Map<string, string>();
+      for (const l of listings) {
+        const first = await l.page();
+        assert.equal(typeof first.next, 'string', `${l.name}: a cursor is a string`);
+        assert.deepEqual((await l.page(first.next)).items, l.rest, `${l.name}: resumes after its cursor`);
+        cursors.set(l.name, first.next!);
+      }
+      const refused = (what: string, run: Promise<unknown>) => assert.rejects(run, isCode('invalid_continuation_token'), what);
+      for (const l of listings) {
+        const good = cursors.get(l.name)!;
+        const garbled = [
+          '',
+          'garbage',
+          `${good}x`,
+          `${good.slice(0, -1)}!`,
+          good.toUpperCase(),
+          `${good.startsWith('s') ? 'p' : 's'}${good.slice(1)}`, // the other adapter's
+          `${good}.1`, // a longer tuple
+          good.replace(/\.([^.]*)\.([^.]*)$/, '.0$1.$2'), // not canonical
+          good.replace(/\.([^.]*)\.([^.]*)$/, '.zzzzzzzzzzzz.$2'), // past a safe integer
+          good.replace(/\.([^.]*)\.([^.]*)$/, '.$1'), // no check
+          '-1',
+          '1e3',
+          'a'.repeat(600),
+        ];
+        for (const bad of garbled) await refused(`${l.name}: ${JSON.stringify(bad)}`, l.page(bad));
+        // Another listing's cursor (listIds shares list's).
+        for (const [name, other] of cursors) {
+          if (other !== good && !(name.startsWith('registration') && l.name.startsWith('registration'))) await refused(`${l.name}: the cursor of ${name}`, l.page(other));
+        }
+      }
+      const hint = (await store.registrations.listIds('cur', {}, { limit: 1 })).items[0]!.at;
+      await refused('a hint is no cursor', store.registrations.list('cur', {}, { limit: 2, after: hint }));
+      await store.hubs.delete('cur');
     });
 
     test('installations: put replaces its registrations atomically, keeps the creation time, delete removes them', async () => {
@@ -349,7 +413,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
         if (!last) job = (await store.dispatch.claim(2 + b, 10, 60_000))[0]!;
       }
       const all: string[] = [];
-      let after: number | undefined;
+      let after: string | undefined;
       for (;;) {
         const page = await store.dispatch.listOutcomes('outs', 'n1', {}, { limit: 333, ...(after === undefined ? {} : { after }) });
         all.push(...page.items.map((o) => o.handle));

@@ -111,16 +111,22 @@ export interface RegistryFilter {
   liveAt?: number;
 }
 
+/**
+ * Listings page with opaque cursors (store/cursor.ts): only the adapter that made one reads it. Callers pass
+ * a previous page's `next` back as `after`, seal it into a continuation token or keep it in a job payload,
+ * and never look inside. A cursor the adapter did not make (garbled, from another listing or another
+ * adapter) is HubError `invalid_continuation_token`.
+ */
 export interface PageRequest {
-  /** Resume after this position (from a previous page's `next`). */
-  after?: number;
+  /** Resume after this cursor (a previous page's `next` of the same listing). */
+  after?: string;
   limit: number;
 }
 
 export interface Page<T> {
   items: T[];
-  /** Position to resume from; absent on the last page. */
-  next?: number;
+  /** The cursor to resume from; absent on the last page. */
+  next?: string;
 }
 
 /** Conditions of a write, checked in the same transaction as the write (wire spec §6.7, §6.8). */
@@ -130,10 +136,10 @@ export interface WriteCondition {
   now: number;
 }
 
-/** A registration's id and its position in the store (the listing order; a hint for getMany). */
+/** A registration's id and an opaque hint of where the store keeps it (for getMany). */
 export interface RegistrationRef {
   id: string;
-  at: number;
+  at: string;
 }
 
 export interface RegistrationStore {
@@ -141,10 +147,11 @@ export interface RegistrationStore {
   get(hub: string, id: string): Promise<Registration | undefined>;
   /**
    * The registrations with these ids that exist (any order); for delivering a planned batch. `at`, when
-   * given, holds each id's position from listIds, a hint that lets the store skip its id index; a stale
-   * hint (the registration was re-created since) costs a lookup by id, never a wrong answer.
+   * given, holds each id's hint from listIds (opaque), which may let the store skip its id index; a stale
+   * or garbled hint (the registration was re-created since, a payload from another store) costs a lookup
+   * by id, never a wrong answer and never an error.
    */
-  getMany(hub: string, ids: readonly string[], at?: readonly number[]): Promise<Registration[]>;
+  getMany(hub: string, ids: readonly string[], at?: readonly string[]): Promise<Registration[]>;
   /**
    * Creates or replaces a registration. Throws HubError `registration_not_found` (condition on a missing
    * one), `etag_mismatch`, or `registration_gone` (it expired). The stored ETag is the previous + 1.
@@ -156,8 +163,8 @@ export interface RegistrationStore {
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
   /**
-   * The same listing, ids and positions only: what planning a send needs (delivery loads the
-   * registrations per batch, with getMany).
+   * The same listing, ids and hints only: what planning a send needs (delivery loads the
+   * registrations per batch, with getMany). Its cursors are those of `list`.
    */
   listIds(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<RegistrationRef>>;
   count(hub: string, filter: RegistryFilter): Promise<number>;

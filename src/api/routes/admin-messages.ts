@@ -4,12 +4,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { HubService } from '../../hubs/hub-service.ts';
-import { pageSize } from '../../registry/registry-service.ts';
+import { pageSize, type RegistryService } from '../../registry/registry-service.ts';
 import { HubError } from '../../shared/errors.ts';
 import type { Store } from '../../store/store.ts';
 import { errorResponses } from './admin-schemas.ts';
 
-export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: HubService; store: Store }): Promise<void> {
+export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: HubService; store: Store; registry: RegistryService }): Promise<void> {
   app.get<{ Params: { hub: string; id: string }; Querystring: { outcome?: string; top?: string; continuationToken?: string } }>(
     '/hubs/:hub/messages/:id/outcomes',
     {
@@ -33,17 +33,19 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
       const hub = await deps.hubs.getHub(req.params.hub);
       const n = await deps.store.dispatch.getNotification(hub.name, req.params.id);
       if (!n) throw new HubError('notification_not_found', `Notification '${req.params.id}' was not found.`);
+      // Sealed like the registry's tokens and bound to this listing: the store's cursor inside stays opaque.
+      const scope = `${hub.name.toLowerCase()}|outcomes|${n.id}|${req.query.outcome ?? ''}`;
       const token = req.query.continuationToken;
-      if (token !== undefined && !/^\d{1,15}$/.test(token)) throw new HubError('invalid_continuation_token', 'The continuation token is not valid; start again without it.');
+      const after = token === undefined ? undefined : deps.registry.tokens.read(scope, token);
       const page = await deps.store.dispatch.listOutcomes(hub.name, n.id, req.query.outcome ? { outcome: req.query.outcome } : {}, {
         limit: pageSize(req.query.top),
-        ...(token === undefined ? {} : { after: Number(token) }),
+        ...(after === undefined ? {} : { after }),
       });
       return {
         notificationId: n.id,
         state: n.state,
         items: page.items.map((o) => ({ ...o, at: new Date(o.at).toISOString() })),
-        ...(page.next === undefined ? {} : { continuationToken: String(page.next) }),
+        ...(page.next === undefined ? {} : { continuationToken: deps.registry.tokens.issue(scope, page.next) }),
       };
     },
   );

@@ -8,6 +8,14 @@ import type { DeliveryResult, DeviceOutcomeRecord, DispatchJob, DispatchStore, F
 import type { Installation } from '../../registry/model.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
+import { cursorCodec } from '../cursor.ts';
+
+/**
+ * listOutcomes' cursor: the number of the page's last outcome within its notification. Safe as a keyset
+ * though batches finish on many nodes: numbers are handed out under the notification's row lock, held to
+ * the commit (finishDelivery), so they are taken in commit order and no outcome lands behind a cursor.
+ */
+const OUTCOME_CURSOR = cursorCodec('p1o', 1);
 
 interface NotificationRow {
   hub_name: string;
@@ -369,7 +377,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       }),
     listOutcomes: async (hub, notificationId, filter, page) => {
       // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.
-      const after = page.after ?? 0;
+      const after = page.after === undefined ? 0 : OUTCOME_CURSOR.decode(page.after)[0]!;
       const items: Array<DeviceOutcomeRecord & { seq: number }> = [];
       const wanted = filter.outcome === undefined ? undefined : `,${filter.outcome},`;
       let from = after - OUTCOMES_PER_ROW;
@@ -396,7 +404,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       }
       const more = items.length > page.limit;
       const shown = items.slice(0, page.limit).map(({ seq: _seq, ...o }) => o);
-      return more ? { items: shown, next: items[page.limit - 1]!.seq } : { items: shown };
+      return more ? { items: shown, next: OUTCOME_CURSOR.encode(items[page.limit - 1]!.seq) } : { items: shown };
     },
     listFeedback: async (hub, limit) =>
       (

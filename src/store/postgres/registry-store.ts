@@ -10,6 +10,7 @@ import type { Installation, PnsHandle, Registration, RegistrationInput } from '.
 import type { InstallationFilter, InstallationStore, Page, PageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
+import { cursorCodec } from '../cursor.ts';
 
 interface RegistrationRow {
   seq: number;
@@ -191,10 +192,25 @@ function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sq
   return { sql, params };
 }
 
-function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+/**
+ * The cursors of this adapter's listings: the last seq of the page (listings are in seq order, a keyset on
+ * (hub_key, seq)). A seq is taken from an identity sequence when the row is inserted, not when it commits,
+ * so a row committed while a listing pages may have a seq behind the cursor and not appear in it. That is
+ * safe: such a row was written concurrently with the listing, which may show it or not (as Azure's does),
+ * and a keyset on (hub_key, id) would miss new ids behind its cursor alike; what was committed before the
+ * listing started is in it exactly once, whatever commits meanwhile. A send's planning (listIds) is the same
+ * listing: a device registering while its send is planned may or may not get it. Positions written before
+ * cursors were opaque (bare seqs) are still read.
+ */
+const REGISTRATION_CURSOR = cursorCodec('p1r', 1, { legacyDecimal: true });
+const INSTALLATION_CURSOR = cursorCodec('p1i', 1, { legacyDecimal: true });
+/** listIds' hints: the seq; getMany does not need them (see there). */
+const REGISTRATION_HINT = cursorCodec('p1h', 1);
+
+function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
   const more = rows.length > limit;
   const items = (more ? rows.slice(0, limit) : rows).map(map);
-  return more ? { items, next: rows[limit - 1]!.seq } : { items };
+  return more ? { items, next: cursor(rows[limit - 1]!.seq) } : { items };
 }
 
 function ownedByInstallation(id: string): HubError {
@@ -257,7 +273,7 @@ async function upsertIn(db: PgQueryable, hub: string, reg: Omit<Registration, 'e
 
 export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
   const select = async <R>(columns: string, hub: string, filter: RegistryFilter, p: PageRequest): Promise<R[]> => {
-    const w = registrationWhere(hub, filter, p.after);
+    const w = registrationWhere(hub, filter, p.after === undefined ? undefined : REGISTRATION_CURSOR.decode(p.after)[0]!);
     const sql = `SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`;
     return (await pool.query<R>(toPostgresPlaceholders(sql), [...w.params, p.limit + 1])).rows;
   };
@@ -292,8 +308,9 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
         await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2'), [key(hub), id]);
         return true;
       }),
-    list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration),
-    listIds: async (hub, filter, p) => page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: r.seq })),
+    list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration, REGISTRATION_CURSOR.encode),
+    listIds: async (hub, filter, p) =>
+      page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);
       const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`), w.params);
@@ -494,11 +511,11 @@ export function postgresInstallationStore(pool: PgPool, writes: InstallationWrit
       const w = installationWhere(hub, filter);
       if (p.after !== undefined) {
         w.sql.push('i.seq > ?');
-        w.params.push(p.after);
+        w.params.push(INSTALLATION_CURSOR.decode(p.after)[0]!);
       }
       const sql = `SELECT i.seq, i.document FROM installations i WHERE ${w.sql.join(' AND ')} ORDER BY i.seq LIMIT ?`;
       const { rows } = await pool.query<InstallationRow>(toPostgresPlaceholders(sql), [...w.params, p.limit + 1]);
-      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation);
+      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation, INSTALLATION_CURSOR.encode);
     },
     count: async (hub, filter) => {
       const w = installationWhere(hub, filter);

@@ -16,6 +16,10 @@ import type { Installation } from '../../registry/model.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 import { tagRows } from './registry-store.ts';
+import { cursorCodec } from '../cursor.ts';
+
+/** listOutcomes' cursor: the number of the page's last outcome within its notification (write order). */
+const OUTCOME_CURSOR = cursorCodec('s1o', 1);
 
 interface NotificationRow {
   hub_name: string;
@@ -290,7 +294,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     finishDelivery: (job, result) => writes.run(() => delivery(job, result, applyFeedback(job.hub))),
     listOutcomes: async (hub, notificationId, filter, page) => {
       // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.
-      const after = page.after ?? 0;
+      const after = page.after === undefined ? 0 : OUTCOME_CURSOR.decode(page.after)[0]!;
       const items: Array<DeviceOutcomeRecord & { seq: number }> = [];
       const wanted = filter.outcome === undefined ? undefined : `,${filter.outcome},`;
       for (const row of outcomeRows.iterate(key(hub), notificationId, after - OUTCOMES_PER_ROW) as IterableIterator<{ first_seq: number; count: number; kinds: string; outcomes: string }>) {
@@ -306,7 +310,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       }
       const more = items.length > page.limit;
       const shown = items.slice(0, page.limit).map(({ seq: _seq, ...o }) => o);
-      return more ? { items: shown, next: items[page.limit - 1]!.seq } : { items: shown };
+      return more ? { items: shown, next: OUTCOME_CURSOR.encode(items[page.limit - 1]!.seq) } : { items: shown };
     },
     listFeedback: async (hub, limit) =>
       (selectFeedback.all(key(hub), limit) as Array<{ at: number; platform: string; handle: string; registration_id: string | null; installation_id: string | null; notification_id: string | null; error: string }>).map((r) => ({

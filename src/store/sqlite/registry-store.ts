@@ -15,6 +15,7 @@ import type {
   RegistryFilter,
   WriteCondition,
 } from '../store.ts';
+import { cursorCodec } from '../cursor.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 
@@ -246,10 +247,20 @@ function registrationWhere(hub: string, f: RegistryFilter, window?: SeqWindow): 
   return { sql, params };
 }
 
-function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T): Page<T> {
+/**
+ * The cursors of this adapter's listings: the last seq of the page, listings being in seq order. A new row
+ * takes a rowid above every row there is, under SQLite's one writer, so a row written while a listing pages
+ * comes after the pages already read. Positions written before cursors were opaque (bare seqs) still read.
+ */
+const REGISTRATION_CURSOR = cursorCodec('s1r', 1, { legacyDecimal: true });
+const INSTALLATION_CURSOR = cursorCodec('s1i', 1, { legacyDecimal: true });
+/** getMany's hints: a registration's seq (rowid). */
+const REGISTRATION_HINT = cursorCodec('s1h', 1);
+
+function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
   const more = rows.length > limit;
   const items = (more ? rows.slice(0, limit) : rows).map(map);
-  return more ? { items, next: rows[limit - 1]!.seq } : { items };
+  return more ? { items, next: cursor(rows[limit - 1]!.seq) } : { items };
 }
 
 /** `listingWindow`: the first seq window of an anchored listing (see `select`); small in tests. */
@@ -331,17 +342,18 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
    * whole hub). A window starts at WINDOW seqs and doubles while it finds less than a page.
    */
   const select = (columns: string, hub: string, filter: RegistryFilter, p: PageRequest): unknown[] => {
+    const start = p.after === undefined ? undefined : REGISTRATION_CURSOR.decode(p.after)[0]!;
     if (!isAnchored(filter)) {
       const w = registrationWhere(hub, filter);
-      if (p.after !== undefined) {
+      if (start !== undefined) {
         w.sql.push('r.seq > ?');
-        w.params.push(p.after);
+        w.params.push(start);
       }
       return prepared(`SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...w.params, p.limit + 1);
     }
     const last = (maxSeq.get(key(hub)) as { m: number | null }).m ?? 0;
     const rows: unknown[] = [];
-    let after = p.after ?? 0;
+    let after = start ?? 0;
     let size = listingWindow;
     while (rows.length <= p.limit && after < last) {
       const window = { after, upTo: Math.min(last, after + size) };
@@ -375,10 +387,12 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
       let byId: readonly string[] = ids;
       if (at && at.length === ids.length) {
         // By position first: rowid lookups, half the cost of going through the (hub_key, id) index. A row
-        // counts only if it is still this hub's registration with that id; the others are looked up by id.
+        // counts only if it is still this hub's registration with that id; the others are looked up by id
+        // (a hint this adapter did not make reads as seq 0, which no row has).
+        const seqs = at.map((h) => REGISTRATION_HINT.tryDecode(h)?.[0] ?? 0);
         const missing: string[] = [];
         for (let i = 0; i < ids.length; i += 500) {
-          const part = at.slice(i, i + 500);
+          const part = seqs.slice(i, i + 500);
           const rows = prepared(`SELECT r.hub_key, ${REG_COLUMNS} FROM registrations r WHERE r.seq IN (${part.map(() => '?').join(', ')})`).all(...part) as Array<RegistrationRow & { hub_key: string }>;
           const found = new Map(rows.map((r) => [r.seq, r]));
           for (let j = 0; j < part.length; j++) {
@@ -399,8 +413,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     },
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
-    list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration),
-    listIds: async (hub, filter, p: PageRequest) => page(select('r.seq, r.id', hub, filter, p) as Array<{ seq: number; id: string }>, p.limit, (r) => ({ id: r.id, at: r.seq })),
+    list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration, REGISTRATION_CURSOR.encode),
+    listIds: async (hub, filter, p: PageRequest) =>
+      page(select('r.seq, r.id', hub, filter, p) as Array<{ seq: number; id: string }>, p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);
       return (prepared(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`).get(...w.params) as { n: number }).n;
@@ -523,10 +538,10 @@ export function sqliteInstallationStore(
       const w = installationWhere(hub, filter);
       if (p.after !== undefined) {
         w.sql.push('i.seq > ?');
-        w.params.push(p.after);
+        w.params.push(INSTALLATION_CURSOR.decode(p.after)[0]!);
       }
       const rows = prepared(`SELECT i.seq, i.document FROM installations i WHERE ${w.sql.join(' AND ')} ORDER BY i.seq LIMIT ?`).all(...w.params, p.limit + 1) as InstallationRow[];
-      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation);
+      return page(rows, p.limit, (r) => JSON.parse(r.document) as Installation, INSTALLATION_CURSOR.encode);
     },
     count: async (hub, filter) => {
       const w = installationWhere(hub, filter);
