@@ -177,4 +177,36 @@ describe('sends through the sandbox emulators', () => {
     await assert.rejects(client.sendNotification(createAppleNotification({ body: { aps: {} } }), { tagExpression: seven }), (e: { statusCode?: number }) => e.statusCode === 400);
     await assert.rejects(client.getNotificationOutcomeDetails('no-such-notification'), (e: { statusCode?: number }) => e.statusCode === 404);
   });
+
+  test('per-device outcomes page with sealed continuation tokens; a tampered, foreign or bare-number token is 400 invalid_continuation_token (#11 cursors)', async () => {
+    const devices = await Promise.all(Array.from({ length: 5 }, () => emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})));
+    for (const d of devices) await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: d.token, tags: ['paged'] }));
+    const body = createFcmV1Notification({ body: JSON.stringify({ message: { data: { n: 'paged' } } }) });
+    const first = await client.sendNotification(body, { tagExpression: 'paged' });
+    const other = await client.sendNotification(body, { tagExpression: 'paged' });
+    await h.settle();
+    const outcomes = (id: string, query: string) => h.admin('GET', `/hubs/sandbox/messages/${id}/outcomes?${query}`);
+    const handles: string[] = [];
+    let token: string | undefined;
+    const tokens: string[] = [];
+    do {
+      const page = await outcomes(first.notificationId!, `top=2${token === undefined ? '' : `&continuationToken=${encodeURIComponent(token)}`}`);
+      assert.equal(page.status, 200);
+      handles.push(...page.body.items.map((o: { handle: string }) => o.handle));
+      token = page.body.continuationToken;
+      if (token !== undefined) tokens.push(token);
+    } while (token !== undefined);
+    assert.deepEqual([...handles].sort(), devices.map((d) => d.token).sort(), 'every device once');
+    assert.equal(tokens.length, 2);
+    const refused = async (id: string, query: string, what: string) => {
+      const r = await outcomes(id, query);
+      assert.equal(r.status, 400, what);
+      assert.equal(r.body.error.code, 'invalid_continuation_token', what);
+    };
+    const t = tokens[0]!;
+    await refused(first.notificationId!, `top=2&continuationToken=${encodeURIComponent(t.slice(0, -2) + (t.endsWith('AA') ? 'BB' : 'AA'))}`, 'tampered');
+    await refused(other.notificationId!, `top=2&continuationToken=${encodeURIComponent(t)}`, "another notification's");
+    await refused(first.notificationId!, `top=2&outcome=Success&continuationToken=${encodeURIComponent(t)}`, 'another filter');
+    await refused(first.notificationId!, 'top=2&continuationToken=2', 'a bare position, as tokens were before');
+  });
 });
