@@ -16,7 +16,7 @@ import { Deliverer } from './deliver.ts';
 import { DispatchWorker, SendService } from './dispatcher.ts';
 import { Renderer } from './render.ts';
 import { RetryPolicy } from './retry-policy.ts';
-import { parseSendRequest } from './send-request.ts';
+import { eligibleKinds, type SendRequest } from './send-model.ts';
 
 /** A connector that answers only when the test says so: every target's handle is dead. */
 class HeldConnector implements PnsConnector {
@@ -59,7 +59,20 @@ test('a batch in flight when its hub is deleted writes nothing into a new hub of
     await populate();
     await worker.start();
     const body = Buffer.from('{"message":{"data":{"a":"b"}}}');
-    const n = await sends.accept(hub, parseSendRequest({ headers: { 'servicebusnotification-format': 'fcmv1', 'content-type': 'application/json' }, query: new URLSearchParams(), body, batch: false, scheduled: false }));
+    // A broadcast FCM v1 send, as the wire parser hands it over (api/wire/send-request.ts).
+    const req: SendRequest = {
+      format: 'fcmv1',
+      platform: 'fcmv1',
+      target: { kind: 'broadcast' },
+      test: false,
+      scheduledAtMs: undefined,
+      platformHeaders: {},
+      contentType: 'application/json',
+      payload: { kind: 'json', text: body.toString(), value: JSON.parse(body.toString()) },
+      body,
+      eligibleKinds: eligibleKinds('fcmv1'),
+    };
+    const n = await sends.accept(hub, req);
     await connector.sending;
 
     // The hub goes while its batch is at the PNS; someone creates a hub of the same name with the same ids.

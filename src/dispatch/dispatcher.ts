@@ -10,11 +10,10 @@ import type { Clock, TimerHandle } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { DispatchJob, HubRecord, NotificationRecord, Store } from '../store/store.ts';
 import { parseTagExpression } from '../tags/index.ts';
-import { MAX_TEST_SEND_RESULTS } from '../api/wire/notification-xml.ts';
 import { Deliverer, type BatchPayload, type TargetOutcome } from './deliver.ts';
 import { initialRetryState } from './retry-policy.ts';
 import { toStoredRequest, type StoredRequest } from './render.ts';
-import type { SendRequest } from './send-request.ts';
+import { MAX_TEST_SEND_RESULTS, type SendRequest } from './send-model.ts';
 import type { SecretBox } from '../shared/secret-box.ts';
 
 /** Registrations read per planning step, and devices per delivery batch. */

@@ -10,7 +10,7 @@ import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
 import { templateFormat } from '../registry/validation.ts';
 import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
 import { BoundedMap } from '../shared/bounded-map.ts';
-import type { SendFormat, SendRequest } from './send-request.ts';
+import type { SendFormat, SendRequest } from './send-model.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
 /** The accepted send as stored with its notification. */

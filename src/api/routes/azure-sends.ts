@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { SendService } from '../../dispatch/dispatcher.ts';
-import { parseSendRequest } from '../../dispatch/send-request.ts';
+import { parseSendRequest } from '../wire/send-request.ts';
 import { DeviceCredentials, parseSecureOptions } from '../../dispatch/secure-push.ts';
 import { materializeRegistrations } from '../../registry/materialize.ts';
 import type { StoredRequest } from '../../dispatch/render.ts';

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { parseNotificationOutcome } from '../../../node_modules/@azure/notification-hubs/dist/esm/serializers/notificationOutcomeSerializer.js';
 import { parseNotificationDetails } from '../../../node_modules/@azure/notification-hubs/dist/esm/serializers/notificationDetailsSerializer.js';
 import { HubError } from '../../shared/errors.ts';
+import { MAX_TEST_SEND_RESULTS } from '../../dispatch/send-model.ts';
 import { parseXml } from './atom.ts';
 import {
   APPLICATION_PLATFORM,
-  MAX_TEST_SEND_RESULTS,
   renderNotificationDetails,
   renderNotificationOutcome,
   targetPlatformName,

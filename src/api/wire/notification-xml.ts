@@ -5,10 +5,9 @@
  */
 import type { PlatformName, RegistrationKind } from '../../registry/model.ts';
 import { HubError } from '../../shared/errors.ts';
+import { MAX_TEST_SEND_RESULTS } from '../../dispatch/send-model.ts';
 import { escapeXml, isoTime, SERVICEBUS_NS, XSI_NS } from './atom.ts';
 
-/** §7.5: the real service delivers a test send to at most 10 registrations and reports each. */
-export const MAX_TEST_SEND_RESULTS = 10;
 
 const ROOT_ATTRS = `xmlns="${SERVICEBUS_NS}" xmlns:i="${XSI_NS}"`;
 

@@ -1,76 +1,28 @@
 /**
  * A send request as received on `POST /{hub}/messages[/$batch]` and `POST /{hub}/schedulednotifications`
- * (wire spec §7, §8), validated into a typed SendRequest: format, target, test flag, schedule time,
- * platform headers and payload. Pure: plain header map (lower-case names), query and body in; a value or a
+ * (wire spec §7, §8), validated into the pipeline's typed SendRequest (dispatch/send-model.ts): format,
+ * target, test flag, schedule time, platform headers and payload. Pure: plain header map (lower-case names), query and body in; a value or a
  * HubError with a stable code and `details.reason` out.
  *
  * Per-platform payload size limits (APNs 4 KB, FCM 4 KB, WNS raw 5 KB, §14) are NOT checked here: they
  * differ per PNS and a template send's size is only known after rendering, so the connectors report
  * them as `InvalidNotificationSize`. Only the request size (64 KB → 413, §7.4) is bounded here.
  */
-import { parseBatchSendBody, type MultipartLimits } from '../api/wire/multipart.ts';
-import { parseXml } from '../api/wire/atom.ts';
-import { REGISTRATION_KINDS, isTemplateKind, KIND_PLATFORM, type PlatformName, type PnsHandle, type RegistrationKind } from '../registry/model.ts';
-import { apnsExpirationSeconds } from '../registry/apns-expiry.ts';
-import { PLATFORM_HEADER_RULES, validateHandle } from '../registry/validation.ts';
-import { HubError } from '../shared/errors.ts';
-import { parseTagExpression, type ParsedTagExpression, type TagExpressionLimits } from '../tags/index.ts';
-import { MAX_PROPERTY_NAME_LENGTH } from '../templates/index.ts';
-
-/** `ServiceBusNotification-Format` values (§7.1), canonical lower case. */
-export const SEND_FORMATS = ['apple', 'windows', 'gcm', 'fcmv1', 'adm', 'baidu', 'browser', 'xiaomi', 'windowsphone', 'template'] as const;
-export type SendFormat = (typeof SEND_FORMATS)[number];
-export type NativeSendFormat = Exclude<SendFormat, 'template'>;
-
-/** The PNS a native format sends through. */
-export const FORMAT_PLATFORM: Readonly<Record<NativeSendFormat, PlatformName>> = {
-  apple: 'apns', windows: 'wns', gcm: 'gcm', fcmv1: 'fcmv1', adm: 'adm', baidu: 'baidu', browser: 'browser', xiaomi: 'xiaomi', windowsphone: 'mpns',
-};
+import { parseBatchSendBody, type MultipartLimits } from './multipart.ts';
+import { parseXml } from './atom.ts';
+import { eligibleKinds, FORMAT_PLATFORM, MAX_TEMPLATE_PROPERTIES, SEND_FORMATS, type NativeSendFormat, type SendFormat, type SendPayload, type SendRequest, type SendTarget } from '../../dispatch/send-model.ts';
+import type { PnsHandle } from '../../registry/model.ts';
+import { apnsExpirationSeconds } from '../../registry/apns-expiry.ts';
+import { PLATFORM_HEADER_RULES, validateHandle } from '../../registry/validation.ts';
+import { HubError } from '../../shared/errors.ts';
+import { parseTagExpression, type TagExpressionLimits } from '../../tags/index.ts';
+import { MAX_PROPERTY_NAME_LENGTH } from '../../templates/index.ts';
 
 /** Request size bound (§7.4, §14: 64 KB → 413); the HTTP layer enforces it too. */
 export const MAX_SEND_BODY_BYTES = 64 * 1024;
-/** Template properties in one send; bounds the per-device lookup table. */
-export const MAX_TEMPLATE_PROPERTIES = 1000;
 const MAX_HEADER_VALUE = 4096;
 
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
-
-export type SendTarget =
-  /** Every eligible registration of the hub (§7.3 "Broadcast"). */
-  | { readonly kind: 'broadcast' }
-  | { readonly kind: 'tags'; readonly expression: string; readonly parsed: ParsedTagExpression }
-  /** `?direct` (one handle) or `$batch` (up to 1000, de-duplicated in order): no registrations involved. */
-  | { readonly kind: 'direct'; readonly batch: boolean; readonly handles: readonly PnsHandle[] };
-
-export type SendPayload =
-  /** apple, gcm, fcmv1, adm, baidu, xiaomi, browser: the text and its parsed value. */
-  | { readonly kind: 'json'; readonly text: string; readonly value: unknown }
-  /** windows toast/tile/badge, windowsphone toast/token: well-formed XML; `root` is the root's local name. */
-  | { readonly kind: 'xml'; readonly text: string; readonly root: string }
-  /** wns/raw and MPNS raw: any bytes. */
-  | { readonly kind: 'raw'; readonly bytes: Buffer }
-  /** template: the send-time properties, all strings (§7.2, §13.2). */
-  | { readonly kind: 'template'; readonly text: string; readonly properties: Readonly<Record<string, string>> };
-
-export interface SendRequest {
-  readonly format: SendFormat;
-  /** The PNS of a native send; undefined for template (every platform's template registrations). */
-  readonly platform: PlatformName | undefined;
-  readonly target: SendTarget;
-  /** `?test` on a tag or broadcast send (§7.5): deliver to at most 10 and answer the outcomes. */
-  readonly test: boolean;
-  /** Milliseconds since the epoch; present exactly for scheduled sends (§8.1). */
-  readonly scheduledAtMs: number | undefined;
-  /** Headers to hand to the connector, lower-case names (§7.1 passthrough); only the format's own. */
-  readonly platformHeaders: Readonly<Record<string, string>>;
-  /** The payload's Content-Type: the request's, or the notification part's for a batch. */
-  readonly contentType: string | undefined;
-  readonly payload: SendPayload;
-  /** The payload bytes as received (the notification part for a batch), for NotificationDetails (§9). */
-  readonly body: Buffer;
-  /** Registration kinds a tag or broadcast send selects (§7.1); empty for direct sends. */
-  readonly eligibleKinds: readonly RegistrationKind[];
-}
 
 export interface SendRequestInput {
   readonly headers: Headers;
@@ -108,13 +60,6 @@ export function parseSendFormat(value: string | undefined): SendFormat {
   if (v === 'fcm') return 'gcm';
   if ((SEND_FORMATS as readonly string[]).includes(v)) return v as SendFormat;
   throw invalid('unknown_format', `ServiceBusNotification-Format '${v.slice(0, 40)}' is not supported; use one of ${SEND_FORMATS.join(', ')}.`, { header: 'ServiceBusNotification-Format' });
-}
-
-/** Native sends reach the native kind of their platform; template sends every template kind (§7.1). */
-export function eligibleKinds(format: SendFormat): readonly RegistrationKind[] {
-  if (format === 'template') return REGISTRATION_KINDS.filter(isTemplateKind);
-  const platform = FORMAT_PLATFORM[format];
-  return REGISTRATION_KINDS.filter((k) => !isTemplateKind(k) && KIND_PLATFORM[k] === platform);
 }
 
 /**

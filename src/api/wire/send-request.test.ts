@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createECDH, randomBytes } from 'node:crypto';
-import { capturedRequests, type CapturedRequest } from '../../test/fixtures/captured.ts';
-import { eligibleKinds, parseScheduleTime, parseSendFormat, parseSendRequest, type SendRequest, type SendRequestInput } from './send-request.ts';
-import { rejects } from '../../test/fixtures/hub-error.ts';
+import { capturedRequests, type CapturedRequest } from '../../../test/fixtures/captured.ts';
+import { eligibleKinds, type SendRequest } from '../../dispatch/send-model.ts';
+import { parseScheduleTime, parseSendFormat, parseSendRequest, type SendRequestInput } from './send-request.ts';
+import { rejects } from '../../../test/fixtures/hub-error.ts';
 
 
 /** A captured request as the HTTP layer hands it over: lower-case header map, decoded query, body bytes. */
