@@ -28,6 +28,7 @@ import { RegistryService } from './registry/registry-service.ts';
 import { FileArea } from './registry/file-area.ts';
 import { JobService } from './registry/jobs.ts';
 import { jobHandlers } from './api/routes/azure-jobs.ts';
+import { registrationDescriptionLines } from './api/wire/registration-xml.ts';
 import { systemClock, type Clock } from './shared/clock.ts';
 import { HubError } from './shared/errors.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
@@ -167,7 +168,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   }
   const files = new FileArea(dataDir);
   hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
-  const jobs = new JobService(store, registry, files, clock, logger);
+  const jobs = new JobService(store, registry, files, clock, logger, registrationDescriptionLines);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
   // (each connector keeps Node's public roots beside them, for real PNS endpoints).
   const extraCas = [

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { registrationDescriptionLines } from '../api/wire/registration-xml.ts';
 import { HubService } from '../hubs/hub-service.ts';
 import { systemClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
@@ -31,7 +32,7 @@ test('an import whose hub is deleted while it runs writes nothing into a new hub
     const hubs = new HubService(store, new SecretBox(secret), systemClock);
     const registry = new RegistryService(store, systemClock, new ContinuationTokens(secret));
     const files = new FileArea(dir);
-    const jobs = new JobService(store, registry, files, systemClock, createLogger('silent'));
+    const jobs = new JobService(store, registry, files, systemClock, createLogger('silent'), registrationDescriptionLines);
     const input = join(files.root, 'import.txt');
     writeFileSync(input, Array.from({ length: 600 }, (_, i) => line(`token-${i}`)).join('\n'));
     const { hub } = await hubs.createHub('imports');

@@ -10,13 +10,33 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { parseRegistrationDescription, renderRegistrationDescription } from '../api/wire/registration-xml.ts';
-import { JOB_TYPES, type JobRequest, type JobType } from '../api/wire/job-xml.ts';
 import type { Clock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord, JobRecord, Store } from '../store/store.ts';
 import { WHOLE_AREA, type FileArea, type FileScope } from './file-area.ts';
+import type { Registration, RegistrationInput } from './model.ts';
 import type { RegistryService } from './registry-service.ts';
+
+/** The job types of §11.1. */
+export const JOB_TYPES = [
+  'ExportRegistrations',
+  'ImportCreateRegistrations',
+  'ImportUpdateRegistrations',
+  'ImportDeleteRegistrations',
+  'ImportUpsertRegistrations',
+] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+/**
+ * How a registration is written as one line of an import or export file (§11.1: a bare serialized
+ * RegistrationDescription per line). The format is the wire's (api/wire/registration-xml.ts); the
+ * composition root hands it in, so the registry never depends on api/.
+ */
+export interface RegistrationLineFormat {
+  /** One line; HubError (a 400's code) for a line that is not a registration, reported for that line only. */
+  parse(line: string): { registrationId?: string | undefined; input: RegistrationInput };
+  render(reg: Registration): string;
+}
 
 /** Lines of an import handled together (the store commits concurrent writes in groups). */
 const CHUNK = 256;
@@ -61,6 +81,7 @@ export class JobService {
     private readonly files: FileArea,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly lines: RegistrationLineFormat,
   ) {}
 
   /**
@@ -168,7 +189,7 @@ export class JobService {
     do {
       await this.stillWanted(hub, job);
       const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
-      for (const reg of page.items) await write(out, `${renderRegistrationDescription(reg)}\n`);
+      for (const reg of page.items) await write(out, `${this.lines.render(reg)}\n`);
       ok += page.items.length;
       token = page.continuationToken;
       await progress(ok / total);
@@ -217,7 +238,7 @@ export class JobService {
   /** One line of an import file: one serialized RegistrationDescription (§11.1). Returns the registration id. */
   private async importLine(hub: HubRecord, type: JobType, line: string): Promise<string> {
     if (line.length > MAX_LINE_CHARS) throw new HubError('invalid_request', `The line is longer than ${MAX_LINE_CHARS} characters.`);
-    const { registrationId, input } = parseRegistrationDescription(line);
+    const { registrationId, input } = this.lines.parse(line);
     const needId = () => {
       if (!registrationId) throw new HubError('invalid_request', `${type} needs a RegistrationId on every line.`);
       return registrationId;
@@ -237,5 +258,3 @@ export class JobService {
     }
   }
 }
-
-export type { JobRequest };

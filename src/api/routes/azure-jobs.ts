@@ -1,7 +1,6 @@
 /** Import/export jobs on the Azure surface (wire spec §11): submit 201, get and list 200. */
-import type { JobType } from '../wire/job-xml.ts';
 import { parseJobEntry, renderJobEntry, renderJobFeed, type JobView } from '../wire/job-xml.ts';
-import type { JobService } from '../../registry/jobs.ts';
+import type { JobService, JobType } from '../../registry/jobs.ts';
 import type { JobRecord } from '../../store/store.ts';
 import { requestOrigin, type AzureOperationHandlers, type AzureRequestContext } from './azure.ts';
 

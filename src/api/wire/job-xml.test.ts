@@ -7,7 +7,8 @@ import {
   parseNotificationHubJobFeed,
   serializeNotificationHubJobEntry,
 } from '../../../node_modules/@azure/notification-hubs/dist/esm/serializers/notificationHubJobSerializer.js';
-import { JOB_TYPES, parseJobEntry, renderJobEntry, renderJobFeed, type JobView } from './job-xml.ts';
+import { JOB_TYPES } from '../../registry/jobs.ts';
+import { parseJobEntry, renderJobEntry, renderJobFeed, type JobView } from './job-xml.ts';
 import { rejects } from '../../../test/fixtures/hub-error.ts';
 
 const AT = { origin: 'https://localhost:8443', hub: 'myhub' };

@@ -2,6 +2,7 @@
  * Import/export jobs as Atom XML (wire spec §11): the submit entry → a job request, and a job →
  * the entry or feed the official client's job parser reads.
  */
+import { JOB_TYPES, type JobType } from '../../registry/jobs.ts';
 import { HubError } from '../../shared/errors.ts';
 import {
   childText,
@@ -21,15 +22,6 @@ import {
   type XmlLimits,
 } from './atom.ts';
 
-/** The job types of §11.1. */
-export const JOB_TYPES = [
-  'ExportRegistrations',
-  'ImportCreateRegistrations',
-  'ImportUpdateRegistrations',
-  'ImportDeleteRegistrations',
-  'ImportUpsertRegistrations',
-] as const;
-export type JobType = (typeof JOB_TYPES)[number];
 
 /** §11.1 status values; the JS poller continues on Started/Running, resolves on Completed, rejects on Failed. */
 export type JobStatus = 'Started' | 'Running' | 'Completed' | 'Failed';

@@ -15,6 +15,7 @@ import {
   type RegistrationTemplate,
   type TemplateHeader,
 } from '../../registry/model.ts';
+import type { RegistrationLineFormat } from '../../registry/jobs.ts';
 import { HANDLE_FIELD, validateHandle, validateId, validatePushVariables, validateTemplate } from '../../registry/validation.ts';
 import { HubError } from '../../shared/errors.ts';
 import { validateTags } from '../../tags/index.ts';
@@ -279,3 +280,9 @@ export function renderRegistrationEntry(reg: Registration, at: AtomLocation): st
 export function renderRegistrationFeed(regs: readonly Registration[], at: AtomLocation, selfHref: string): string {
   return renderAtomFeed({ title: 'Registrations', href: selfHref, updated: feedUpdated(regs, at), entries: regs.map((r) => entryParts(r, at)) });
 }
+
+/** Lines of import and export files (§11.1), for the registry's jobs (registry/jobs.ts). */
+export const registrationDescriptionLines: RegistrationLineFormat = {
+  parse: (line) => parseRegistrationDescription(line),
+  render: renderRegistrationDescription,
+};
