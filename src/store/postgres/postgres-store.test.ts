@@ -223,3 +223,23 @@ test('0002: a secure notification stored before keeps its sealed payload beside 
     await pool.end();
   }
 });
+
+test('a bare seq, as plan jobs and continuation tokens carried it before cursors were opaque, still resumes the listing (#11 cursors)', async () => {
+  const url = await postgres.createDatabase();
+  const store = await openPostgresStore({ url });
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await store.hubs.create({ name: 'old', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    for (const id of ['a', 'b', 'c']) {
+      await store.registrations.upsert('old', { id, kind: 'FcmV1', handle: { platform: 'fcmv1', value: `t-${id}` }, tags: ['x'], updatedAt: 1 }, { now: 1 });
+      await store.installations.put('old', { installationId: id, platform: 'fcmv1', pushChannel: `c-${id}`, pushChannelExpired: false, tags: [], createdAt: 1, updatedAt: 1 }, []);
+    }
+    const seqOf = async (table: string, id: string) => String((await pool.query<{ seq: number }>(`SELECT seq FROM ${table} WHERE hub_key = 'old' AND id = $1`, [id])).rows[0]!.seq);
+    assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: await seqOf('registrations', 'a') })).items.map((r) => r.id), ['b', 'c']);
+    assert.deepEqual((await store.registrations.list('old', { tag: 'x' }, { limit: 10, after: await seqOf('registrations', 'b') })).items.map((r) => r.id), ['c']);
+    assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: await seqOf('installations', 'a') })).items.map((i) => i.installationId), ['b', 'c']);
+  } finally {
+    await pool.end();
+    await store.close();
+  }
+});

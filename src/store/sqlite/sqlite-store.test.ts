@@ -150,3 +150,21 @@ test('0010: a secure notification stored before keeps its sealed payload beside 
   );
   db.close();
 });
+
+test('a bare seq, as plan jobs and continuation tokens carried it before cursors were opaque, still resumes the listing (#11 cursors)', async () => {
+  const store = openSqliteStore({ path: ':memory:' });
+  try {
+    await store.hubs.create({ name: 'old', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    for (const id of ['a', 'b', 'c']) {
+      await store.registrations.upsert('old', { id, kind: 'FcmV1', handle: { platform: 'fcmv1', value: `t-${id}` }, tags: ['x'], updatedAt: 1 }, { now: 1 });
+      await store.installations.put('old', { installationId: id, platform: 'fcmv1', pushChannel: `c-${id}`, pushChannelExpired: false, tags: [], createdAt: 1, updatedAt: 1 }, []);
+    }
+    // A fresh database hands out rowids from 1.
+    assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: '1' })).items.map((r) => r.id), ['b', 'c']);
+    assert.deepEqual((await store.registrations.list('old', { tag: 'x' }, { limit: 10, after: '2' })).items.map((r) => r.id), ['c']);
+    assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: '1' })).items.map((i) => i.installationId), ['b', 'c']);
+    await assert.rejects(store.dispatch.listOutcomes('old', 'n', {}, { limit: 10, after: '1' }), (e: unknown) => e instanceof HubError && e.code === 'invalid_continuation_token', 'outcome positions were never persisted: no bare form');
+  } finally {
+    await store.close();
+  }
+});
