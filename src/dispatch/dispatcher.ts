@@ -231,15 +231,15 @@ export class DispatchWorker {
   /** One page of targets: its batches are enqueued and the cursor moved in one transaction. */
   private async plan(job: DispatchJob, n: NotificationRecord, req: StoredRequest): Promise<void> {
     const now = this.clock.now();
-    // The store's opaque cursor; a number is one queued before cursors were opaque (the store still reads it).
-    const cursor = job.payload as { after: string | number | null };
+    // The store's opaque cursor (a plan job queued before cursors were opaque holds a number: the store reads that too).
+    const cursor = job.payload as { after: string | null };
     const filter = {
       kinds: req.eligibleKinds,
       liveAt: now,
       ...(req.target.kind === 'tags' ? { tagExpression: parseTagExpression(req.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
     };
     // Ids only: each batch loads its registrations when it is delivered.
-    const page = await this.store.registrations.listIds(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: String(cursor.after) }) });
+    const page = await this.store.registrations.listIds(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
     const batches: BatchPayload[] = [];
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).
     const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));

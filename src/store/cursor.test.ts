@@ -57,4 +57,8 @@ test('a bare decimal (a position from before cursors were opaque) reads only whe
   assert.deepEqual(legacy.decode(legacy.encode(42)), [42]);
   for (const bad of ['-1', '1e3', '4.2', '99999999999999999', ' 42']) assert.throws(() => legacy.decode(bad), refusedAsToken, bad);
   assert.throws(() => cursorCodec('s1o', 1).decode('42'), refusedAsToken);
+  // A plan job's payload is JSON: a position queued before is a number there.
+  assert.deepEqual(legacy.tryDecode(42), [42]);
+  for (const bad of [-1, 1.5, Number.MAX_SAFE_INTEGER + 2, NaN]) assert.equal(legacy.tryDecode(bad), undefined, String(bad));
+  assert.equal(cursorCodec('s1o', 1).tryDecode(42), undefined);
 });

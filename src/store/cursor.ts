@@ -23,8 +23,8 @@ export interface CursorCodec {
 
 export interface CursorOptions {
   /**
-   * Also read a bare decimal: the position as Herald wrote it before cursors were opaque (plan jobs
-   * queued and continuation tokens handed out before an upgrade). Only for one-number positions.
+   * Also read a bare decimal, or a JSON number: the position as Herald wrote it before cursors were opaque
+   * (plan jobs queued and continuation tokens handed out before an upgrade). Only for one-number positions.
    */
   legacyDecimal?: boolean;
 }
@@ -49,6 +49,7 @@ export function cursorCodec(prefix: string, arity: number, options: CursorOption
   if (!PREFIX.test(prefix) || arity < 1) throw new Error(`bad cursor codec ${prefix}/${arity}`);
   const legacy = options.legacyDecimal === true && arity === 1;
   const tryDecode = (cursor: unknown): number[] | undefined => {
+    if (legacy && typeof cursor === 'number') return Number.isSafeInteger(cursor) && cursor >= 0 ? [cursor] : undefined;
     if (typeof cursor !== 'string' || cursor.length > 20 + arity * 12) return undefined;
     if (legacy && LEGACY.test(cursor)) {
       const n = Number(cursor);

@@ -237,6 +237,8 @@ test('a bare seq, as plan jobs and continuation tokens carried it before cursors
     const seqOf = async (table: string, id: string) => String((await pool.query<{ seq: number }>(`SELECT seq FROM ${table} WHERE hub_key = 'old' AND id = $1`, [id])).rows[0]!.seq);
     assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: await seqOf('registrations', 'a') })).items.map((r) => r.id), ['b', 'c']);
     assert.deepEqual((await store.registrations.list('old', { tag: 'x' }, { limit: 10, after: await seqOf('registrations', 'b') })).items.map((r) => r.id), ['c']);
+    // A plan job's JSON payload from before holds the seq as a number.
+    assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: Number(await seqOf('registrations', 'b')) as unknown as string })).items.map((r) => r.id), ['c']);
     assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: await seqOf('installations', 'a') })).items.map((i) => i.installationId), ['b', 'c']);
   } finally {
     await pool.end();

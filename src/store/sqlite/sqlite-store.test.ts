@@ -162,6 +162,8 @@ test('a bare seq, as plan jobs and continuation tokens carried it before cursors
     // A fresh database hands out rowids from 1.
     assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: '1' })).items.map((r) => r.id), ['b', 'c']);
     assert.deepEqual((await store.registrations.list('old', { tag: 'x' }, { limit: 10, after: '2' })).items.map((r) => r.id), ['c']);
+    // A plan job's JSON payload from before holds the seq as a number.
+    assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: 2 as unknown as string })).items.map((r) => r.id), ['c']);
     assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: '1' })).items.map((i) => i.installationId), ['b', 'c']);
     await assert.rejects(store.dispatch.listOutcomes('old', 'n', {}, { limit: 10, after: '1' }), (e: unknown) => e instanceof HubError && e.code === 'invalid_continuation_token', 'outcome positions were never persisted: no bare form');
   } finally {
