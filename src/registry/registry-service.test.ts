@@ -48,3 +48,25 @@ test('a PATCH racing a DELETE finds the installation gone (404) and does not bri
   await assert.rejects(registry.patchInstallation(hub, 'i2', [{ op: 'add', path: '/tags', value: 'x' }]), (e: unknown) => e instanceof HubError && e.code === 'installation_not_found');
 });
 
+
+test("a genuine token whose cursor this store did not make (another store's, say, under the same secret key) is invalid_continuation_token, not a 500 (#11 cursors)", async () => {
+  const secret = randomBytes(32);
+  const tokens = new ContinuationTokens(secret);
+  registry = new RegistryService(store, new ManualClock(1_700_000_000_000), tokens);
+  for (let i = 0; i < 3; i++) await registry.putInstallation(hub, `i${i}`, { platform: 'apns', pushChannel: `ABCD000${i}` });
+  const first = await registry.listRegistrations(hub, 'all', {}, { top: '1', continuationToken: null });
+  assert.ok(first.continuationToken);
+  assert.equal((await registry.listRegistrations(hub, 'all', {}, { top: '5', continuationToken: first.continuationToken })).items.length, 2);
+  // The scope the service binds registration listings to (hub, kind, query): a token made here with the
+  // store's own cursor reads; with a cursor of another store or listing it is refused.
+  const own = (await store.registrations.list('h', {}, { limit: 1 })).next!;
+  assert.equal((await registry.listRegistrations(hub, 'all', {}, { top: '5', continuationToken: tokens.issue('h|registrations|all', own) })).items.length, 2);
+  for (const cursor of ['p1r.1.abc', 's1i.1.abc', 'x']) {
+    const foreign = tokens.issue('h|registrations|all', cursor);
+    await assert.rejects(registry.listRegistrations(hub, 'all', {}, { top: '1', continuationToken: foreign }), (e: unknown) => e instanceof HubError && e.code === 'invalid_continuation_token', cursor);
+  }
+  const ownInstallation = (await store.installations.list('h', {}, { limit: 1 })).next!;
+  assert.equal((await registry.queryInstallations(hub, 'all', {}, { top: '5', continuationToken: tokens.issue('h|installations|all', ownInstallation) }, false)).items.length, 2);
+  const installations = tokens.issue('h|installations|all', 'p1i.1.abc');
+  await assert.rejects(registry.queryInstallations(hub, 'all', {}, { top: '1', continuationToken: installations }, false), (e: unknown) => e instanceof HubError && e.code === 'invalid_continuation_token');
+});
