@@ -197,10 +197,10 @@ function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sq
  * (hub_key, seq)). A seq is taken from an identity sequence when the row is inserted, not when it commits,
  * so a row committed while a listing pages may have a seq behind the cursor and not appear in it. That is
  * safe: such a row was written concurrently with the listing, which may show it or not (as Azure's does),
- * and a keyset on (hub_key, id) would miss new ids behind its cursor alike; what was committed before the
- * listing started is in it exactly once, whatever commits meanwhile. A send's planning (listIds) is the same
- * listing: a device registering while its send is planned may or may not get it. Positions written before
- * cursors were opaque (bare seqs) are still read.
+ * and a keyset on (hub_key, id) would miss new ids behind its cursor alike; a row committed before the
+ * listing started and not written since is in it exactly once, whatever else commits meanwhile. A send's
+ * planning (listIds) is the same listing: a device registering while its send is planned may or may not get
+ * it. Positions written before cursors were opaque (bare seqs) are still read.
  */
 const REGISTRATION_CURSOR = cursorCodec('p1r', 1, { legacyDecimal: true });
 const INSTALLATION_CURSOR = cursorCodec('p1i', 1, { legacyDecimal: true });
