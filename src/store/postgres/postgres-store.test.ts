@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { storeContract } from '../store-contract.ts';
+import { batch, OTHER, OWNER, RULES, storeContract } from '../store-contract.ts';
 import { openPostgresStore } from './postgres-store.ts';
 import { createServer, type AddressInfo } from 'node:net';
 import { HubError } from '../../shared/errors.ts';
@@ -126,10 +126,10 @@ test('two stores on one database: claims are disjoint, one of two ETag writes wi
     await a.hubs.create({ name: 'race', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
     // 40 deliver jobs of one notification, claimed by both stores at once, a few at a time.
     const n = { hub: 'race', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
-    await a.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 });
-    const [plan] = await a.dispatch.claim(1, 10, 60_000);
-    await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 40 }, (_, i) => ({ i })), targets: 40, now: 2 });
-    const claimed = (await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).dispatch.claim(3, 5, 60_000)))).flat();
+    await a.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
+    const [plan] = await a.queue.claim(OWNER, 1, 10, 60_000);
+    await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 40 }, (_, i) => batch(String(i))), targets: 40, now: 2 }, RULES);
+    const claimed = (await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).queue.claim(k % 2 ? OWNER : OTHER, 3, 5, 60_000)))).flat();
     assert.equal(claimed.length, 40);
     assert.equal(new Set(claimed.map((j) => j.id)).size, 40, 'no job handed out twice');
     // Every batch finished at once, half on each store: counts add up, outcomes are numbered apart, and the
@@ -141,7 +141,7 @@ test('two stores on one database: claims are disjoint, one of two ETag writes wi
           counts: { apns: { Success: 1 } },
           expired: [],
           now: 4,
-        }),
+        }, RULES),
       ),
     );
     const done = await b.dispatch.getNotification('race', 'n1');
