@@ -163,6 +163,8 @@ export class DispatchWorker {
   private resetTimer: TimerHandle | undefined;
   private unsubscribe: (() => void) | undefined;
   private ticking = false;
+  /** A wake-up came while a claim was running: look again when it ends (the claim may have missed that job). */
+  private wokenWhileTicking = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Callers of `idle()` waiting for the worker's state to change (a claim ended, a job finished). */
   private changed: Array<() => void> = [];
@@ -238,8 +240,13 @@ export class DispatchWorker {
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.wokenWhileTicking = true;
+      return;
+    }
     this.ticking = true;
+    this.wokenWhileTicking = false;
     try {
       const free = this.concurrency - this.running;
       if (free <= 0) return;
@@ -256,6 +263,7 @@ export class DispatchWorker {
       this.schedule(1000);
     } finally {
       this.ticking = false;
+      if (this.wokenWhileTicking) this.wake();
       this.notifyChanged();
     }
   }
