@@ -223,3 +223,36 @@ test('0002: a secure notification stored before keeps its sealed payload beside 
     await pool.end();
   }
 });
+
+test('0003: jobs leased before have no owner and run again (attempt + 1); counts become rows keyed by job', async () => {
+  const url = await postgres.createDatabase();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await migrate(pool, readMigrations().filter((m) => m.id <= 2));
+    const payload = JSON.stringify(batch('x'));
+    await pool.query(`
+      INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES ('h', 'H', '{"registrationTtlSeconds":null}', 1, 1);
+      INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at) VALUES ('h', 'n1', 'Processing', '{}', 7, 2, 1);
+      INSERT INTO notification_counts (hub_key, notification_id, platform, outcome, n) VALUES ('h', 'n1', 'apns', 'Success', 3), ('h', 'n1', 'apns', 'WrongToken', 1);`);
+    await pool.query(
+      `INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, attempt, run_at, leased_until) VALUES
+         ('h', 'n1', 'deliver', $1, 0, 5, NULL), ('h', 'n1', 'deliver', $1, 0, 5, 999999)`,
+      [payload],
+    );
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  const store = await openPostgresStore({ url });
+  try {
+    assert.deepEqual((await store.dispatch.getNotification('h', 'n1'))?.counts, { apns: { Success: 3, WrongToken: 1 } });
+    const jobs = await store.queue.claim(OWNER, 10, 10, 1000);
+    assert.deepEqual(jobs.map((j) => j.attempt), [0, 1], 'the job leased before runs again at once, as one taken back');
+    for (const j of jobs) assert.equal(await store.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 11 }, RULES), 'done');
+    const n = await store.dispatch.getNotification('h', 'n1');
+    assert.deepEqual(n?.counts, { apns: { Success: 5, WrongToken: 1 } });
+    assert.equal(n?.state, 'Completed');
+  } finally {
+    await store.close();
+  }
+});
