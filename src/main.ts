@@ -183,7 +183,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, logger, config.dispatch.concurrency);
+  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000 });
   const secretBox = new SecretBox(secretKey);
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);

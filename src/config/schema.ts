@@ -120,9 +120,14 @@ export const configSchema = z
         outcomeRetentionDays: z.coerce.number().min(0).max(3650).default(7),
         /** Notifications (with their outcomes, secure reads and payloads) are deleted this long after they end; feedback this long after it came. */
         notificationRetentionDays: z.coerce.number().min(0).max(3650).default(30),
+        /**
+         * How long a claimed send job is one node's before another may take it (a node that died
+         * mid-batch: its batches are delivered again once this lapses).
+         */
+        leaseSeconds: z.coerce.number().min(1).max(3600).default(30),
       })
       .strict()
-      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30 }),
+      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30, leaseSeconds: 30 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

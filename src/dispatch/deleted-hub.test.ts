@@ -45,7 +45,7 @@ test('a batch in flight when its hub is deleted writes nothing into a new hub of
   const hubs = new HubService(store, secrets, clock);
   const connector = new HeldConnector();
   const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), 2);
+  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), { concurrency: 2 });
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secrets);
   const registration = { id: 'reg-1', kind: 'FcmV1' as const, handle: { platform: 'fcmv1' as const, value: 'token-1' }, tags: ['news'], updatedAt: clock.now() };
   const installation = { installationId: 'inst-1', platform: 'fcmv1' as const, pushChannel: 'token-2', pushChannelExpired: false, tags: ['news'], createdAt: clock.now(), updatedAt: clock.now() };

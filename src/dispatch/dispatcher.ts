@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { DispatchJob, HubRecord, NotificationRecord, Store } from '../store/store.ts';
+import type { Completion, QueuedJob } from '../queue/queue.ts';
+import type { PlanCursor } from './jobs.ts';
+import { STEP_RULES } from './step-rules.ts';
 import { parseTagExpression } from '../tags/index.ts';
 import { Deliverer, type BatchPayload, type TargetOutcome } from './deliver.ts';
 import { initialRetryState } from './retry-policy.ts';
@@ -19,10 +22,14 @@ import type { SecretBox } from '../shared/secret-box.ts';
 /** Registrations read per planning step, and devices per delivery batch. */
 export const PLAN_PAGE = 5000;
 export const BATCH_SIZE = 500;
-/** How long a claimed job is ours before another worker may take it (a connector times out well before). */
-const LEASE_MS = 5 * 60_000;
-/** How often the worker looks for due jobs when idle: scheduled sends fire within this of their time. */
-const IDLE_POLL_MS = 200;
+/** How long a claim is ours unless extended (config dispatch.leaseSeconds); a running job renews every third of it. */
+export const DEFAULT_LEASE_MS = 30_000;
+/**
+ * The slowest look for work: wake-ups (enqueue, NOTIFY) and the timer for the next run_at find work at once;
+ * this only covers a lost wake-up (a dropped LISTEN connection, another process on the same SQLite file).
+ * Jittered between this and twice this, so nodes do not poll in step.
+ */
+const SAFETY_POLL_MS = 5_000;
 
 /** What a sealed payload is bound to: a copy in another notification's row fails to open. */
 const securePayloadScope = (hub: string, id: string) => `${hub.toLowerCase()}/${id}/secure`;
@@ -79,7 +86,7 @@ export class SendService {
     const first =
       stored.target.kind === 'direct'
         ? { kind: 'deliver' as const, payload: { targets: stored.target.handles.map((d) => ({ d })), retry: initialRetryState(now) } satisfies BatchPayload, runAt }
-        : { kind: 'plan' as const, payload: { after: null }, runAt };
+        : { kind: 'plan' as const, payload: { after: null } satisfies PlanCursor, runAt };
     await this.store.dispatch.createNotification(n, first, sealed);
     this.onAccepted();
     return n;
@@ -133,30 +140,52 @@ export class SendService {
   }
 }
 
-/** Runs plan and deliver jobs from the store, a few at a time, until stopped. */
+export interface DispatchWorkerOptions {
+  /** Jobs run at the same time (config dispatch.concurrency). */
+  concurrency?: number;
+  /** A claim's lease (config dispatch.leaseSeconds * 1000). */
+  leaseMs?: number;
+  /** This node's id, the owner of its claims; random per process when absent. */
+  nodeId?: string;
+}
+
+/**
+ * Runs plan and deliver jobs from the queue, a few at a time, until stopped. Idle, it waits for a wake-up
+ * (a job enqueued here or, on PostgreSQL, by any node), the next job's run_at on the Clock, or a slow
+ * jittered safety poll. A running job's lease is renewed every third of it; a periodic, jittered reset takes
+ * back the leases of nodes that died (their jobs run again, attempt + 1). Nothing is released at start-up.
+ */
 export class DispatchWorker {
   private running = 0;
   private stopped = false;
   private timer: TimerHandle | undefined;
+  private resetTimer: TimerHandle | undefined;
+  private unsubscribe: (() => void) | undefined;
   private ticking = false;
+  /** A wake-up came while a claim was running: look again when it ends (the claim may have missed that job). */
+  private wokenWhileTicking = false;
   private readonly inFlight = new Set<Promise<void>>();
   /** Callers of `idle()` waiting for the worker's state to change (a claim ended, a job finished). */
   private changed: Array<() => void> = [];
+  readonly nodeId: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly store: Store,
     private readonly deliverer: Deliverer,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly concurrency = 4,
-  ) {}
+    options: DispatchWorkerOptions = {},
+  ) {
+    this.nodeId = options.nodeId ?? randomBytes(8).toString('hex');
+    this.concurrency = options.concurrency ?? 4;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
 
   async start(): Promise<void> {
-    // One process owns an embedded store: every lease in it is from a process that is gone.
-    if (!this.store.capabilities.sharedAcrossProcesses) {
-      const released = await this.store.dispatch.releaseLeases();
-      if (released > 0) this.logger.warn({ jobs: released }, 'resuming send jobs that were running when Herald last stopped');
-    }
+    this.unsubscribe = this.store.queue.onEnqueue(() => this.wake());
+    this.scheduleReset();
     this.wake();
   }
 
@@ -175,6 +204,34 @@ export class DispatchWorker {
     this.timer = this.clock.setTimeout(() => this.wake(), Math.max(0, ms)).unref();
   }
 
+  /**
+   * The reset of lapsed leases, every half lease to one lease (jittered, so the nodes of a cluster spread
+   * it): a job whose owner died runs again within about two leases.
+   */
+  private scheduleReset(): void {
+    if (this.stopped) return;
+    const ms = Math.round((this.leaseMs / 2) * (1 + Math.random()));
+    this.resetTimer = this.clock
+      .setTimeout(() => {
+        void this.resetLapsed().finally(() => this.scheduleReset());
+      }, ms)
+      .unref();
+  }
+
+  private async resetLapsed(): Promise<void> {
+    try {
+      const taken = await this.store.queue.resetLapsed(this.clock.now());
+      if (taken > 0) {
+        this.logger.warn({ jobs: taken }, 'send jobs whose lease lapsed (their node stopped or stalled) run again');
+        this.wake();
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'the send worker could not take back lapsed leases');
+    } finally {
+      this.notifyChanged();
+    }
+  }
+
   private notifyChanged(): void {
     const waiting = this.changed;
     this.changed = [];
@@ -182,32 +239,54 @@ export class DispatchWorker {
   }
 
   private async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.wokenWhileTicking = true;
+      return;
+    }
     this.ticking = true;
+    this.wokenWhileTicking = false;
     try {
       const free = this.concurrency - this.running;
       if (free <= 0) return;
       const now = this.clock.now();
-      const jobs = await this.store.dispatch.claim(now, free, LEASE_MS);
+      const jobs = await this.store.queue.claim(this.nodeId, now, free, this.leaseMs);
       for (const job of jobs) this.launch(job);
       if (jobs.length === 0) {
-        const next = await this.store.dispatch.nextRunAt();
-        this.schedule(next === undefined ? IDLE_POLL_MS : Math.min(IDLE_POLL_MS, next - now));
+        const next = await this.store.queue.nextRunAt();
+        const poll = SAFETY_POLL_MS * (1 + Math.random());
+        this.schedule(next === undefined ? poll : Math.min(poll, next - now));
       }
     } catch (err) {
       this.logger.error({ err }, 'the send worker could not claim jobs');
       this.schedule(1000);
     } finally {
       this.ticking = false;
+      if (this.wokenWhileTicking) this.wake();
       this.notifyChanged();
     }
   }
 
-  private launch(job: DispatchJob): void {
+  private launch(job: QueuedJob): void {
     this.running++;
+    // The lease is renewed while the job runs, so a long batch keeps it; a renewal that finds the job taken
+    // (this node stalled past its lease) is logged, and the job's completion will be refused.
+    const renew = this.clock.setInterval(() => {
+      this.store.queue.extend(job, this.clock.now() + this.leaseMs).then(
+        (kept) => {
+          if (!kept) this.logger.warn({ notification: job.notificationId, job: job.id }, 'a send job lost its lease while running; its result will be dropped');
+        },
+        (err: unknown) => this.logger.error({ err, notification: job.notificationId, job: job.id }, 'a send job could not renew its lease'),
+      );
+    }, Math.max(1, Math.floor(this.leaseMs / 3)));
+    renew.unref();
     const p = this.run(job)
+      .then((completion) => {
+        if (completion === 'stale') this.logger.warn({ notification: job.notificationId, job: job.id }, 'a send job finished after its lease was taken back; its result was dropped (another node runs it)');
+      })
       .catch((err) => this.logger.error({ err, notification: job.notificationId, job: job.id }, 'a send job failed; it runs again when its lease ends'))
       .finally(() => {
+        this.clock.clearTimer(renew);
         this.running--;
         this.inFlight.delete(p);
         this.wake();
@@ -216,23 +295,24 @@ export class DispatchWorker {
     this.inFlight.add(p);
   }
 
-  private async run(job: DispatchJob): Promise<void> {
+  private async run(job: QueuedJob): Promise<Completion> {
     const n = await this.store.dispatch.getNotification(job.hub, job.notificationId);
     if (!n) {
       // Its notification is gone (the hub was deleted): the job only needs to end.
-      await this.store.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [], now: this.clock.now() });
-      return;
+      return this.store.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [], now: this.clock.now() }, STEP_RULES);
     }
     const req = n.request as unknown as StoredRequest;
-    if (job.kind === 'plan') await this.plan(job, n, req);
-    else await this.store.dispatch.finishDelivery(job, await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload as BatchPayload, job.attempt));
+    switch (job.kind) {
+      case 'plan':
+        return this.plan(job, job.payload, n, req);
+      case 'deliver':
+        return this.store.dispatch.finishDelivery(job, await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload, job.attempt), STEP_RULES);
+    }
   }
 
   /** One page of targets: its batches are enqueued and the cursor moved in one transaction. */
-  private async plan(job: DispatchJob, n: NotificationRecord, req: StoredRequest): Promise<void> {
+  private async plan(job: DispatchJob, cursor: PlanCursor, n: NotificationRecord, req: StoredRequest): Promise<Completion> {
     const now = this.clock.now();
-    // The store's opaque cursor (a plan job queued before cursors were opaque holds a number: the store reads that too).
-    const cursor = job.payload as { after: string | null };
     const filter = {
       kinds: req.eligibleKinds,
       liveAt: now,
@@ -246,18 +326,24 @@ export class DispatchWorker {
     for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
       batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((ref) => ({ r: ref.id, s: ref.at })), retry });
     }
-    await this.store.dispatch.finishPlanStep(job, {
-      batches,
-      ...(page.next === undefined ? {} : { nextCursor: { after: page.next } }),
-      targets: page.items.length,
-      now,
-    });
+    return this.store.dispatch.finishPlanStep(
+      job,
+      {
+        batches,
+        ...(page.next === undefined ? {} : { nextCursor: { after: page.next } }),
+        targets: page.items.length,
+        now,
+      },
+      STEP_RULES,
+    );
   }
 
   /** Stops claiming and waits for the jobs in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
     this.clock.clearTimer(this.timer);
+    this.clock.clearTimer(this.resetTimer);
     this.timer = undefined;
     this.notifyChanged();
     await Promise.all([...this.inFlight]);
@@ -278,7 +364,7 @@ export class DispatchWorker {
     }, safety);
     try {
       for (;;) {
-        const next = await this.store.dispatch.nextRunAt();
+        const next = await this.store.queue.nextRunAt();
         if (this.stopped || (this.running === 0 && !this.ticking && (next === undefined || next > this.clock.now() + withinMs))) return;
         if (timedOut) throw new Error(`the send worker did not become idle within ${safety} ms`);
         const changed = new Promise<void>((resolve) => this.changed.push(resolve));
@@ -293,6 +379,6 @@ export class DispatchWorker {
 
   /** When the next job is due (undefined: none is waiting); with `idle`, lets a test step virtual time. */
   nextRunAt(): Promise<number | undefined> {
-    return this.store.dispatch.nextRunAt();
+    return this.store.queue.nextRunAt();
   }
 }

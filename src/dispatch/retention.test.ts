@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { batch, OWNER, RULES } from '../store/store-contract.ts';
 import { RETENTION_INTERVAL_MS, Retention } from './retention.ts';
 
 const DAY = 86_400_000;
@@ -19,9 +20,9 @@ test('the purge erases secure payloads at their TTL and deletes notifications af
     await store.hubs.create({ name: 'h', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
     const t0 = clock.now();
     const n = { hub: 'h', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: t0 };
-    await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: t0 }, { sealed: 'sealed', expiresAt: t0 + 60_000 });
-    const [job] = await store.dispatch.claim(t0, 1, 60_000);
-    await store.dispatch.finishDelivery(job!, { outcomes: [{ handle: 'x', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: t0 }], counts: { fcmv1: { Success: 1 } }, expired: [], now: t0 });
+    await store.dispatch.createNotification(n, { kind: 'deliver', payload: batch(), runAt: t0 }, { sealed: 'sealed', expiresAt: t0 + 60_000 });
+    const [job] = await store.queue.claim(OWNER, t0, 1, 60_000);
+    await store.dispatch.finishDelivery(job!, { outcomes: [{ handle: 'x', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: t0 }], counts: { fcmv1: { Success: 1 } }, expired: [], now: t0 }, RULES);
     retention.start();
 
     await clock.advanceAsync(50_000);

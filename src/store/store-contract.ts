@@ -8,6 +8,16 @@ import { HubError } from '../shared/errors.ts';
 import { NAMESPACE_SCOPE, type HubRecord, type RuleRecord, type Store } from './store.ts';
 import type { Installation, Registration } from '../registry/model.ts';
 import { parseTagExpression } from '../tags/index.ts';
+import type { JobPayloads } from '../queue/queue.ts';
+import { STEP_RULES } from '../dispatch/step-rules.ts';
+
+/** Two nodes' ids, the owners of claims; the rules the worker hands to step commits; a delivery batch's payload. */
+export const OWNER = 'node-a';
+export const OTHER = 'node-b';
+export const RULES = STEP_RULES;
+export function batch(...ids: string[]): JobPayloads['deliver'] {
+  return { targets: ids.map((r) => ({ r })), retry: { acceptedAtMs: 0, attempts: 0 } };
+}
 
 function hub(name: string, at = 1_700_000_000_000): HubRecord {
   return { name, settings: { registrationTtlSeconds: null }, createdAt: at, updatedAt: at };
@@ -247,10 +257,10 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
         await store.installations.put('cur', installation(`i${i}`), []);
       }
       const n = { hub: 'cur', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
-      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 });
-      const job = (await store.dispatch.claim(1, 10, 60_000)).find((j) => j.hub === 'cur')!;
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: batch('x'), runAt: 1 });
+      const job = (await store.queue.claim(OWNER, 1, 10, 60_000)).find((j) => j.hub === 'cur')!;
       const outcomes = ['h0', 'h1', 'h2'].map((handle) => ({ handle, platform: 'apns', outcome: 'Success', attempts: 1, at: 2 }));
-      await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 2 });
+      await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 2 }, RULES);
 
       // Each listing resumes from its own cursors (listIds' are list's), and every cursor is a string.
       const listings: Array<{ name: string; page: (after?: string) => Promise<{ items: string[]; next?: string }>; rest: string[] }> = [
@@ -397,8 +407,8 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
     test('per-device outcomes: paged in write order across batches, filtered by outcome, secure-read check, pruned by time', async () => {
       await store.hubs.create(hub('outs'), []);
       const n = { hub: 'outs', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
-      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 });
-      const [first] = await store.dispatch.claim(1, 10, 60_000);
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: batch(), runAt: 1 });
+      const [first] = await store.queue.claim(OWNER, 1, 10, 60_000);
       // Three batches of 7, 1 and 1200 outcomes (over one row's 1000); every 5th failed.
       const sizes = [7, 1, 1200];
       let k = 0;
@@ -409,8 +419,8 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
           return { registrationId: `r${i}`, handle: `h${i}`, platform: 'apns', outcome: i % 5 === 0 ? 'WrongToken' : 'Success', ...(i % 5 === 0 ? { reason: 'BadDeviceToken' } : {}), attempts: 1, at: 100 + b };
         });
         const last = b === sizes.length - 1;
-        await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 100 + b, ...(last ? {} : { retry: { payload: {}, runAt: 2 + b } }) });
-        if (!last) job = (await store.dispatch.claim(2 + b, 10, 60_000))[0]!;
+        await store.dispatch.finishDelivery(job, { outcomes, counts: {}, expired: [], now: 100 + b, ...(last ? {} : { retry: { payload: batch(), runAt: 2 + b } }) }, RULES);
+        if (!last) job = (await store.queue.claim(OWNER, 2 + b, 10, 60_000))[0]!;
       }
       const all: string[] = [];
       let after: string | undefined;
@@ -447,32 +457,32 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.registrations.upsert('send', reg('dead', ['x']), { now: 1000 });
       const n = { hub: 'send', id: 'n1', state: 'Enqueued', request: { any: 'thing' }, counts: {}, targets: 0, enqueuedAt: 1000 };
       await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1000 });
-      assert.deepEqual(await store.dispatch.claim(999, 10, 1000), [], 'not before its time');
-      const [plan] = await store.dispatch.claim(1000, 10, 60_000);
+      assert.deepEqual(await store.queue.claim(OWNER, 999, 10, 1000), [], 'not before its time');
+      const [plan] = await store.queue.claim(OWNER, 1000, 10, 60_000);
       assert.equal(plan?.kind, 'plan');
       assert.equal((await store.dispatch.getNotification('send', 'n1'))?.state, 'Processing');
-      assert.deepEqual(await store.dispatch.claim(1001, 10, 60_000), [], 'a leased job is not handed out twice');
-      await store.dispatch.finishPlanStep(plan!, { batches: [{ targets: ['a'] }, { targets: ['b'] }], targets: 2, now: 1002 });
-      const batches = await store.dispatch.claim(1003, 10, 60_000);
-      assert.deepEqual(batches.map((b) => b.payload), [{ targets: ['a'] }, { targets: ['b'] }]);
+      assert.deepEqual(await store.queue.claim(OWNER, 1001, 10, 60_000), [], 'a leased job is not handed out twice');
+      await store.dispatch.finishPlanStep(plan!, { batches: [batch('a'), batch('b')], targets: 2, now: 1002 }, RULES);
+      const batches = await store.queue.claim(OWNER, 1003, 10, 60_000);
+      assert.deepEqual(batches.map((b) => b.payload), [batch('a'), batch('b')]);
       await store.dispatch.finishDelivery(batches[0]!, {
         outcomes: [{ handle: 'h-a', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: 1004 }],
         counts: { fcmv1: { Success: 1 } },
         expired: [],
-        retry: { payload: { targets: ['a2'] }, runAt: 5000 },
+        retry: { payload: batch('a2'), runAt: 5000 },
         now: 1004,
-      });
+      }, RULES);
       await store.dispatch.finishDelivery(batches[1]!, {
         outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 1005 }],
         counts: { fcmv1: { ExpiredChannel: 1 } },
         expired: [{ at: 1005, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n1', error: 'ExpiredChannel' }],
         now: 1005,
-      });
+      }, RULES);
       assert.equal(await store.registrations.get('send', 'dead'), undefined, 'feedback removed the registration');
       assert.equal((await store.dispatch.getNotification('send', 'n1'))?.state, 'Processing', 'a retry is still pending');
-      assert.equal(await store.dispatch.nextRunAt(), 5000);
-      const [retry] = await store.dispatch.claim(5000, 10, 60_000);
-      await store.dispatch.finishDelivery(retry!, { outcomes: [], counts: { fcmv1: { Success: 1 } }, expired: [], now: 5001 });
+      assert.equal(await store.queue.nextRunAt(), 5000);
+      const [retry] = await store.queue.claim(OWNER, 5000, 10, 60_000);
+      await store.dispatch.finishDelivery(retry!, { outcomes: [], counts: { fcmv1: { Success: 1 } }, expired: [], now: 5001 }, RULES);
       const done = await store.dispatch.getNotification('send', 'n1');
       assert.equal(done?.state, 'Completed');
       assert.deepEqual(done?.counts, { fcmv1: { Success: 2, ExpiredChannel: 1 } });
@@ -480,15 +490,17 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.deepEqual((await store.dispatch.listOutcomes('send', 'n1', { outcome: 'ExpiredChannel' }, { limit: 10 })).items.map((o) => o.handle), ['token-dead']);
       assert.equal((await store.dispatch.listFeedback('send', 10)).length, 1);
 
-      // A leased job of a process that died is handed out again after release.
-      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 6000 });
-      await store.dispatch.claim(6000, 10, 60_000);
-      assert.equal(await store.dispatch.releaseLeases(), 1);
-      const [again] = await store.dispatch.claim(6001, 10, 60_000);
+      // A job of a node that died is handed out again once the reset took its lapsed lease back.
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: batch(), runAt: 6000 });
+      await store.queue.claim(OTHER, 6000, 10, 1000);
+      assert.equal(await store.queue.resetLapsed(6999), 0, 'not while the lease holds');
+      assert.deepEqual(await store.queue.claim(OWNER, 7001, 10, 60_000), [], 'a lapsed lease waits for the reset');
+      assert.equal(await store.queue.resetLapsed(7001), 1);
+      const [again] = await store.queue.claim(OWNER, 7001, 10, 60_000);
       assert.equal(again?.attempt, 1);
-      assert.equal(await store.dispatch.cancel('send', 'n2', 6002), 'started');
+      assert.equal(await store.dispatch.cancel('send', 'n2', 7002), 'started');
 
-      await store.dispatch.createNotification({ ...n, id: 'n3', state: 'Scheduled', scheduledAt: 9000 }, { kind: 'plan', payload: {}, runAt: 9000 });
+      await store.dispatch.createNotification({ ...n, id: 'n3', state: 'Scheduled', scheduledAt: 9000 }, { kind: 'plan', payload: { after: null }, runAt: 9000 });
       assert.equal(await store.dispatch.cancel('send', 'n3', 7000), 'cancelled');
       assert.equal((await store.dispatch.getNotification('send', 'n3'))?.state, 'Cancelled');
       assert.equal(await store.dispatch.cancel('send', 'nope', 7000), 'not_found');
@@ -496,7 +508,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.hubs.delete('send');
       await store.hubs.create(hub('send'), []);
       assert.equal(await store.dispatch.getNotification('send', 'n1'), undefined);
-      assert.deepEqual(await store.dispatch.claim(100_000, 10, 1000), [], 'no job outlives its hub');
+      assert.deepEqual(await store.queue.claim(OWNER, 100_000, 10, 1000), [], 'no job outlives its hub');
       assert.deepEqual(await store.dispatch.listFeedback('send', 10), []);
     });
 
@@ -504,27 +516,27 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.hubs.create(hub('gone'), []);
       const n = { hub: 'gone', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
       await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
-      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: {}, runAt: 1 });
-      const jobs = await store.dispatch.claim(1, 10, 60_000);
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'deliver', payload: batch(), runAt: 1 });
+      const jobs = await store.queue.claim(OWNER, 1, 10, 60_000);
       const plan = jobs.find((j) => j.kind === 'plan')!;
-      const batch = jobs.find((j) => j.kind === 'deliver')!;
+      const delivery = jobs.find((j) => j.kind === 'deliver')!;
       // The hub goes while both run; a new hub of the same name gets a registration and an installation
       // with the ids the old hub's feedback names.
       await store.hubs.delete('gone');
       await store.hubs.create(hub('gone'), []);
       await store.registrations.upsert('gone', reg('dead', ['x']), { now: 2 });
       await store.installations.put('gone', installation('inst'), [{ ...reg('inst-native', ['t'], { installationId: 'inst' }), etag: 1, createdAt: 2 }]);
-      await store.dispatch.finishPlanStep(plan, { batches: [{ targets: ['a'] }], targets: 1, nextCursor: { after: 5 }, now: 3 });
-      await store.dispatch.finishDelivery(batch, {
+      await store.dispatch.finishPlanStep(plan, { batches: [batch('a')], targets: 1, nextCursor: { after: 'opaque' }, now: 3 }, RULES);
+      await store.dispatch.finishDelivery(delivery, {
         outcomes: [{ handle: 'token-dead', platform: 'fcmv1', outcome: 'ExpiredChannel', registrationId: 'dead', attempts: 1, at: 3 }],
         counts: { fcmv1: { ExpiredChannel: 1 } },
         expired: [
           { at: 3, platform: 'fcmv1', handle: 'token-dead', registrationId: 'dead', notificationId: 'n2', error: 'ExpiredChannel' },
           { at: 3, platform: 'fcmv1', handle: 'chan-inst', registrationId: 'inst-native', installationId: 'inst', notificationId: 'n2', error: 'ExpiredChannel' },
         ],
-        retry: { payload: { targets: ['b'] }, runAt: 4 },
+        retry: { payload: batch('b'), runAt: 4 },
         now: 3,
-      });
+      }, RULES);
       assert.deepEqual(await store.dispatch.listFeedback('gone', 10), [], 'no feedback in the new hub');
       assert.deepEqual((await store.dispatch.listOutcomes('gone', 'n2', {}, { limit: 10 })).items, [], 'no outcomes');
       assert.equal(await store.dispatch.getNotification('gone', 'n1'), undefined);
@@ -532,16 +544,16 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.ok(await store.registrations.get('gone', 'dead'), 'the registration of the new hub is still there');
       assert.equal((await store.installations.get('gone', 'inst'))?.pushChannelExpired, false, 'the installation is not marked expired');
       assert.ok(await store.registrations.get('gone', 'inst-native'));
-      assert.deepEqual(await store.dispatch.claim(1_000_000, 10, 1000), [], 'no job of the old notifications was enqueued or kept');
+      assert.deepEqual(await store.queue.claim(OWNER, 1_000_000, 10, 1000), [], 'no job of the old notifications was enqueued or kept');
       await store.hubs.delete('gone');
     });
 
     test('secure payloads: read only before their expiry, erased by the purge, and gone with their notification (#10 item 14)', async () => {
       await store.hubs.create(hub('sec'), []);
       const n = { hub: 'sec', id: 'n1', state: 'Enqueued', request: { secure: true }, counts: {}, targets: 0, enqueuedAt: 1 };
-      await store.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-1', expiresAt: 1000 });
-      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-2', expiresAt: 5000 });
-      await store.dispatch.createNotification({ ...n, id: 'plain', request: {} }, { kind: 'plan', payload: {}, runAt: 1 });
+      await store.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 }, { sealed: 'sealed-1', expiresAt: 1000 });
+      await store.dispatch.createNotification({ ...n, id: 'n2' }, { kind: 'plan', payload: { after: null }, runAt: 1 }, { sealed: 'sealed-2', expiresAt: 5000 });
+      await store.dispatch.createNotification({ ...n, id: 'plain', request: {} }, { kind: 'plan', payload: { after: null }, runAt: 1 });
       assert.deepEqual((await store.dispatch.getNotification('sec', 'n1'))?.request, { secure: true }, 'the sealed payload is not part of the request');
       assert.equal(await store.dispatch.securePayload('SEC', 'n1', 999), 'sealed-1');
       assert.equal(await store.dispatch.securePayload('sec', 'n1', 1000), undefined, 'not at or after its expiry, purged or not');
@@ -552,7 +564,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.ok(await store.dispatch.getNotification('sec', 'n1'), 'the notification itself stays (telemetry)');
       await store.hubs.delete('sec');
       await store.hubs.create(hub('sec'), []);
-      await store.dispatch.createNotification({ ...n, id: 'n3' }, { kind: 'plan', payload: {}, runAt: 1 }, { sealed: 'sealed-3', expiresAt: 9000 });
+      await store.dispatch.createNotification({ ...n, id: 'n3' }, { kind: 'plan', payload: { after: null }, runAt: 1 }, { sealed: 'sealed-3', expiresAt: 9000 });
       assert.equal(await store.dispatch.securePayload('sec', 'n2', 1001), undefined, 'gone with its hub');
       assert.equal(await store.dispatch.purgeSecurePayloads(9000, 100), 1, "only the new hub's payload was left");
       await store.hubs.delete('sec');
@@ -561,18 +573,18 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
     test('notifications: those that ended before the retention cut-off go with their outcomes, secure reads and payloads; feedback by age (#10 item 14)', async () => {
       await store.hubs.create(hub('ret'), []);
       const n = { hub: 'ret', id: 'old', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
-      await store.dispatch.createNotification(n, { kind: 'deliver', payload: {}, runAt: 1 }, { sealed: 's', expiresAt: 1_000_000 });
-      await store.dispatch.createNotification({ ...n, id: 'new' }, { kind: 'deliver', payload: {}, runAt: 1 });
-      await store.dispatch.createNotification({ ...n, id: 'later', state: 'Scheduled', scheduledAt: 50_000 }, { kind: 'plan', payload: {}, runAt: 50_000 });
-      const [a, b] = await store.dispatch.claim(1, 10, 60_000);
+      await store.dispatch.createNotification(n, { kind: 'deliver', payload: batch(), runAt: 1 }, { sealed: 's', expiresAt: 1_000_000 });
+      await store.dispatch.createNotification({ ...n, id: 'new' }, { kind: 'deliver', payload: batch(), runAt: 1 });
+      await store.dispatch.createNotification({ ...n, id: 'later', state: 'Scheduled', scheduledAt: 50_000 }, { kind: 'plan', payload: { after: null }, runAt: 50_000 });
+      const [a, b] = await store.queue.claim(OWNER, 1, 10, 60_000);
       const result = (at: number) => ({
         outcomes: [{ registrationId: 'r', handle: 'h', platform: 'fcmv1', outcome: 'Success', attempts: 1, at }],
         counts: { fcmv1: { Success: 1 } },
         expired: [{ at, platform: 'fcmv1', handle: 'h2', error: 'ExpiredChannel' }],
         now: at,
       });
-      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? a! : b!, result(100));
-      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? b! : a!, result(200));
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? a! : b!, result(100), RULES);
+      await store.dispatch.finishDelivery(a!.notificationId === 'old' ? b! : a!, result(200), RULES);
       await store.dispatch.recordSecureRead('ret', 'old', 'i1', 150);
       assert.equal((await store.dispatch.getNotification('ret', 'old'))?.endedAt, 100);
       assert.equal(await store.dispatch.pruneNotifications(100, 100), 0, 'strictly before the cut-off');
@@ -726,7 +738,7 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       for (const [order, reRegisterFirst] of [['re-registration first', true], ['feedback first', false]] as const) {
         const job = await deliveryJob(a, `n-${order}`);
         const reRegister = () => b.registrations.upsert('race', reg('r2', ['x'], { handle: { platform: 'fcmv1', value: 'token-new' } }), { now: 2 });
-        const feedback = () => a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 3 });
+        const feedback = () => a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 3 }, RULES);
         const results = reRegisterFirst ? await settled(reRegister(), feedback()) : await settled(feedback(), reRegister());
         assert.deepEqual(codes(results), ['ok', 'ok'], order);
         assert.equal((await b.registrations.get('race', 'r2'))?.handle.value, 'token-new', `${order}: the new handle lives`);
@@ -736,7 +748,7 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       }
       // Feedback for the stored handle still removes it, and every feedback is recorded.
       const job = await deliveryJob(a, 'n-current');
-      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 5 });
+      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'r2', handle: 'token-r2' })], now: 5 }, RULES);
       assert.equal(await b.registrations.get('race', 'r2'), undefined);
       assert.equal(await a.registrations.count('race', { tag: 'x' }), 0);
       assert.equal((await b.dispatch.listFeedback('race', 10)).length, 3);
@@ -749,7 +761,7 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       for (const [order, reRegisterFirst] of [['re-registration first', true], ['feedback first', false]] as const) {
         const job = await deliveryJob(a, `n-${order}`);
         const feedback = () =>
-          a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 3 });
+          a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 3 }, RULES);
         const results = reRegisterFirst ? await settled(put(b, 'chan-new', 11), feedback()) : await settled(feedback(), put(b, 'chan-new', 11));
         assert.deepEqual(codes(results), ['ok', 'ok'], order);
         const inst = await b.installations.get('race', 'i6');
@@ -760,23 +772,23 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       }
       // Feedback for the channel it still has marks it expired and removes its registrations.
       const job = await deliveryJob(a, 'n-current');
-      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 5 });
+      await a.dispatch.finishDelivery(job, { outcomes: [], counts: {}, expired: [expiredFeedback({ registrationId: 'i6-native', installationId: 'i6', handle: 'chan-old' })], now: 5 }, RULES);
       assert.equal((await b.installations.get('race', 'i6'))?.pushChannelExpired, true);
       assert.equal(await b.registrations.count('race', { installationId: 'i6' }), 0);
     });
 
     test('delivery counts of concurrent batches of one notification add up', async () => {
-      await a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: {}, runAt: 1 });
-      const [plan] = await a.dispatch.claim(1, 10, 60_000);
-      await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 10 }, (_, i) => ({ i })), targets: 10, now: 2 });
+      await a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: { after: null }, runAt: 1 });
+      const [plan] = await a.queue.claim(OWNER, 1, 10, 60_000);
+      await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 10 }, (_, i) => batch(String(i))), targets: 10, now: 2 }, RULES);
       // Both instances claim at once: no job is handed out twice.
-      const [fromA, fromB] = await Promise.all([a.dispatch.claim(3, 5, 60_000), b.dispatch.claim(3, 5, 60_000)]);
+      const [fromA, fromB] = await Promise.all([a.queue.claim(OWNER, 3, 5, 60_000), b.queue.claim(OTHER, 3, 5, 60_000)]);
       const ids = [...fromA, ...fromB].map((j) => j.id);
       assert.equal(ids.length, 10);
       assert.equal(new Set(ids).size, 10, 'each batch claimed once');
       await Promise.all([
-        ...fromA.map((j) => a.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 })),
-        ...fromB.map((j) => b.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 })),
+        ...fromA.map((j) => a.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 }, RULES)),
+        ...fromB.map((j) => b.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 4 }, RULES)),
       ]);
       const n = await b.dispatch.getNotification('race', 'n');
       assert.deepEqual(n?.counts, { apns: { Success: 10 } });
@@ -806,7 +818,7 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       await assert.rejects(b.registrations.upsert('race', reg('later', ['x']), { now: 1 }), isCode('hub_not_found'));
       await assert.rejects(b.installations.put('race', installation('later'), [materialisedOf('later', ['t'])]), isCode('hub_not_found'));
       await assert.rejects(
-        a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: {}, runAt: 1 }),
+        a.dispatch.createNotification({ hub: 'race', id: 'n', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 }, { kind: 'plan', payload: { after: null }, runAt: 1 }),
         isCode('hub_not_found'),
       );
     });
@@ -826,9 +838,9 @@ function materialisedOf(installationId: string, tags: string[], channel = `chan-
 async function deliveryJob(store: Store, notificationId: string) {
   await store.dispatch.createNotification(
     { hub: 'race', id: notificationId, state: 'Enqueued', request: {}, counts: {}, targets: 1, enqueuedAt: 1 },
-    { kind: 'deliver', payload: {}, runAt: 1 },
+    { kind: 'deliver', payload: batch(), runAt: 1 },
   );
-  const jobs = await store.dispatch.claim(1, 100, 60_000);
+  const jobs = await store.queue.claim(OWNER, 1, 100, 60_000);
   const job = jobs.find((j) => j.notificationId === notificationId);
   assert.ok(job);
   return job;

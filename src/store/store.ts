@@ -6,6 +6,7 @@
 import type { Right } from '../shared/rights.ts';
 import type { TagExpression } from '../tags/index.ts';
 import type { Installation, PlatformName, Registration } from '../registry/model.ts';
+import type { Completion, JobPayloads, NewJob, Queue, QueuedJob } from '../queue/queue.ts';
 
 /** Scope of an authorization rule: a hub's name, or NAMESPACE_SCOPE for a namespace-level rule. */
 export const NAMESPACE_SCOPE = '';
@@ -265,16 +266,8 @@ export interface NotificationRecord {
   endedAt?: number;
 }
 
-export interface DispatchJob {
-  id: number;
-  hub: string;
-  notificationId: string;
-  kind: 'plan' | 'deliver';
-  payload: unknown;
-  /** 0 on the first run; each claim of a job whose lease ran out adds one. */
-  attempt: number;
-  runAt: number;
-}
+/** A claimed plan or deliver job (queue/queue.ts). */
+export type DispatchJob = QueuedJob;
 
 export interface DeviceOutcomeRecord {
   registrationId?: string;
@@ -300,9 +293,9 @@ export interface FeedbackRecord {
 
 export interface PlanStep {
   /** Delivery batches to enqueue, each a job payload. */
-  batches: unknown[];
+  batches: Array<JobPayloads['deliver']>;
   /** Where the next page starts; absent: planning is done. */
-  nextCursor?: unknown;
+  nextCursor?: JobPayloads['plan'];
   /** Targets in this step's batches. */
   targets: number;
   now: number;
@@ -310,13 +303,24 @@ export interface PlanStep {
 
 export interface DeliveryResult {
   outcomes: DeviceOutcomeRecord[];
-  /** Added to the notification's counts. */
+  /** Added to the notification's counts, keyed by the job's id: a batch completed twice counts once. */
   counts: Record<string, Record<string, number>>;
   /** Handles the PNS reported dead: their registrations go (installations get pushChannelExpired). */
   expired: FeedbackRecord[];
   /** Targets to try again later, as one new batch. */
-  retry?: { payload: unknown; runAt: number };
+  retry?: { payload: JobPayloads['deliver']; runAt: number };
   now: number;
+}
+
+/**
+ * The domain rules a step commit applies inside its unit of work, as code of dispatch/ and registry/
+ * (dispatch/final-state.ts, registry/feedback.ts); the adapter only reads and writes what they decide on.
+ */
+export interface StepRules {
+  /** The state a notification ends in once no job of it is left. */
+  finalState(n: { targets: number; counts: Record<string, Record<string, number>> }): string;
+  /** The installation with its channels equal to `deadHandle` marked expired (`storedHandle`: its stored channel); undefined: unchanged. */
+  expireChannel(installation: Installation, storedHandle: string, deadHandle: string): Installation | undefined;
 }
 
 export interface DispatchStore {
@@ -324,7 +328,7 @@ export interface DispatchStore {
    * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
    * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
    */
-  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  createNotification(n: NotificationRecord, firstJob: NewJob, secure?: { sealed: string; expiresAt: number }): Promise<void>;
   /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
   securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
   /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
@@ -337,24 +341,21 @@ export interface DispatchStore {
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
-  /** Leases up to `limit` runnable jobs (run_at passed, no live lease) for `leaseMs`. */
-  claim(now: number, limit: number, leaseMs: number): Promise<DispatchJob[]>;
   /**
-   * Makes every leased job runnable again at once. Only for a store one process owns (capabilities):
-   * at start-up, every lease in it belongs to a process that is gone.
+   * Records a planning step: enqueues its batches and moves (or ends) the plan, in one unit of work with the
+   * job's completion: only while `job.owner` still holds the job ('stale' otherwise, and nothing is written).
+   * The step that leaves no job of the notification ends it in `rules.finalState`.
    */
-  releaseLeases(): Promise<number>;
-  /** When the next job becomes runnable (ms), if any. */
-  nextRunAt(): Promise<number | undefined>;
-  /** Records a planning step: enqueues its batches and moves (or ends) the plan, in one transaction. */
-  finishPlanStep(job: DispatchJob, step: PlanStep): Promise<void>;
+  finishPlanStep(job: DispatchJob, step: PlanStep, rules: StepRules): Promise<Completion>;
   /**
-   * Records a batch's outcomes, counts and feedback, enqueues its retries and ends the job, in one transaction.
-   * Feedback is applied only where the stored handle is still the dead one: a registration (or an
-   * installation's channel) re-registered with a new handle while the push was in flight keeps it. The
-   * feedback record itself is always kept.
+   * Records a batch's outcomes, counts and feedback, enqueues its retries and completes the job, in one unit
+   * of work, only while `job.owner` still holds the job ('stale' otherwise: nothing is written). Counts are
+   * rows keyed by the job id. Feedback is applied only where the stored handle is still the dead one
+   * (rules.expireChannel for installations): a registration (or an installation's channel) re-registered with
+   * a new handle while the push was in flight keeps it. The feedback record itself is always kept.
+   * A job whose notification is gone (its hub was deleted) records nothing and ends.
    */
-  finishDelivery(job: DispatchJob, result: DeliveryResult): Promise<void>;
+  finishDelivery(job: DispatchJob, result: DeliveryResult, rules: StepRules): Promise<Completion>;
   listOutcomes(hub: string, notificationId: string, filter: { outcome?: string }, page: PageRequest): Promise<Page<DeviceOutcomeRecord>>;
   listFeedback(hub: string, limit: number): Promise<FeedbackRecord[]>;
   /**
@@ -380,6 +381,8 @@ export interface Store {
   readonly installations: InstallationStore;
   readonly jobs: JobStore;
   readonly dispatch: DispatchStore;
+  /** The plan and deliver jobs: claims, leases, wake-ups; completions are DispatchStore's step commits. */
+  readonly queue: Queue;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

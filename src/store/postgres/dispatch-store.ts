@@ -4,7 +4,7 @@
  * per-device outcomes, counts and PNS feedback. Each pipeline step is one transaction. The semantics are
  * the SQLite adapter's (store/sqlite/dispatch-store.ts), held to the same contract.
  */
-import type { DeliveryResult, DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, PlanStep } from '../store.ts';
+import type { DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, StepRules } from '../store.ts';
 import type { Installation } from '../../registry/model.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
@@ -16,6 +16,7 @@ import { cursorCodec } from '../cursor.ts';
  * the commit (finishDelivery), so they are taken in commit order and no outcome lands behind a cursor.
  */
 const OUTCOME_CURSOR = cursorCodec('p1o', 1);
+import { lockOwnedJob, notifyEnqueued } from './queue.ts';
 
 interface NotificationRow {
   hub_name: string;
@@ -28,16 +29,6 @@ interface NotificationRow {
   scheduled_at: number | null;
   started_at: number | null;
   ended_at: number | null;
-}
-
-interface JobRow {
-  id: number;
-  hub_key: string;
-  notification_id: string;
-  kind: 'plan' | 'deliver';
-  payload: string;
-  attempt: number;
-  run_at: number;
 }
 
 type Counts = Record<string, Record<string, number>>;
@@ -82,26 +73,15 @@ function toNotification(r: NotificationRow): NotificationRecord {
   };
 }
 
-/** The state a notification ends in once no job of it is left (wire spec §9 states). */
-function finalState(targets: number, counts: Counts): string {
-  if (targets === 0) return 'NoTargetFound';
-  let total = 0;
-  let abandoned = 0;
-  for (const outcomes of Object.values(counts)) {
-    for (const [name, count] of Object.entries(outcomes)) {
-      total += count;
-      if (name === 'AbandonedNotificationMessages') abandoned += count;
-    }
-  }
-  return total > 0 && abandoned === total ? 'Abandoned' : 'Completed';
-}
+/** The counts as a JSON array of [platform, outcome, n], summed over the batches' rows, the notification's row beside them. */
+const COUNTS_OF_N = `(SELECT json_agg(json_build_array(c.platform, c.outcome, c.n) ORDER BY c.platform, c.outcome) FROM (
+  SELECT platform, outcome, sum(n) AS n FROM notification_counts WHERE hub_key = n.hub_key AND notification_id = n.id GROUP BY platform, outcome) c) AS counts`;
 
-/** The counts as a JSON array of [platform, outcome, n], the notification's row beside them. */
-const COUNTS_OF_N = `(SELECT json_agg(json_build_array(c.platform, c.outcome, c.n) ORDER BY c.platform, c.outcome)
-  FROM notification_counts c WHERE c.hub_key = n.hub_key AND c.notification_id = n.id) AS counts`;
-
-/** Adds counts as increments: each (platform, outcome) row is added to, never read and written back. */
-async function addCounts(db: PgQueryable, hubKey: string, notificationId: string, counts: Counts): Promise<void> {
+/**
+ * Adds a batch's counts as rows keyed by its job id (migration 0003): concurrent batches never update one
+ * row, and a batch completed twice counts once. The notification's creation uses job id 0.
+ */
+async function addCounts(db: PgQueryable, hubKey: string, notificationId: string, jobId: number, counts: Counts): Promise<void> {
   const platforms: string[] = [];
   const outcomes: string[] = [];
   const ns: number[] = [];
@@ -114,10 +94,10 @@ async function addCounts(db: PgQueryable, hubKey: string, notificationId: string
   }
   if (ns.length === 0) return;
   await db.query(
-    `INSERT INTO notification_counts (hub_key, notification_id, platform, outcome, n)
-     SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[])
-     ON CONFLICT (hub_key, notification_id, platform, outcome) DO UPDATE SET n = notification_counts.n + excluded.n`,
-    [hubKey, notificationId, platforms, outcomes, ns],
+    `INSERT INTO notification_counts (hub_key, notification_id, job_id, platform, outcome, n)
+     SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::bigint[])
+     ON CONFLICT (hub_key, notification_id, job_id, platform, outcome) DO NOTHING`,
+    [hubKey, notificationId, jobId, platforms, outcomes, ns],
   );
 }
 
@@ -133,7 +113,7 @@ async function insertJobs(db: PgQueryable, hubKey: string, notificationId: strin
  * Moves the notification's pending jobs (and outcome numbering) by the given amounts, under its row lock,
  * and ends it when no job of it is left. Returns the outcomes written before this call.
  */
-async function progress(db: PgQueryable, hubKey: string, id: string, delta: { targets?: number; jobs: number; outcomes?: number }, now: number): Promise<number | undefined> {
+async function progress(db: PgQueryable, hubKey: string, id: string, delta: { targets?: number; jobs: number; outcomes?: number }, now: number, rules: StepRules): Promise<number | undefined> {
   const { rows } = await db.query<{ targets: number; pending_jobs: number; outcomes_written: number }>(
     `UPDATE notifications SET targets = targets + $3, pending_jobs = pending_jobs + $4, outcomes_written = outcomes_written + $5
      WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written`,
@@ -145,12 +125,12 @@ async function progress(db: PgQueryable, hubKey: string, id: string, delta: { ta
     // This transaction holds the row lock and every other job of the notification has committed (it moved
     // pending_jobs under the same lock), so the counts read here are complete.
     const { rows: counts } = await db.query<{ platform: string; outcome: string; n: number }>(
-      'SELECT platform, outcome, n FROM notification_counts WHERE hub_key = $1 AND notification_id = $2',
+      'SELECT platform, outcome, sum(n) AS n FROM notification_counts WHERE hub_key = $1 AND notification_id = $2 GROUP BY platform, outcome',
       [hubKey, id],
     );
     const all: Counts = {};
-    for (const c of counts) (all[c.platform] ??= {})[c.outcome] = c.n;
-    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, finalState(row.targets, all), now]);
+    for (const c of counts) (all[c.platform] ??= {})[c.outcome] = Number(c.n);
+    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, rules.finalState({ targets: row.targets, counts: all }), now]);
   }
   return row.outcomes_written - (delta.outcomes ?? 0);
 }
@@ -194,24 +174,13 @@ async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: s
  * secondary tile's channel marks that tile), and loses the registrations that carry the dead handle (its
  * next PUT or PATCH of that channel materialises them again).
  */
-async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord): Promise<void> {
+async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord, rules: StepRules): Promise<void> {
   if (f.installationId) {
     const inst = (await db.query<{ handle: string; document: string }>('SELECT handle, document FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [hubKey, f.installationId])).rows[0];
     if (!inst) return;
     await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2 AND r.handle = $3'), [hubKey, f.installationId, f.handle]);
-    const doc = JSON.parse(inst.document) as Installation;
-    let changed = false;
-    if (inst.handle === f.handle && !doc.pushChannelExpired) {
-      doc.pushChannelExpired = true;
-      changed = true;
-    }
-    for (const tile of Object.values(doc.secondaryTiles ?? {})) {
-      if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
-        tile.pushChannelExpired = true;
-        changed = true;
-      }
-    }
-    if (changed) await db.query('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2', [hubKey, f.installationId, JSON.stringify(doc)]);
+    const expired = rules.expireChannel(JSON.parse(inst.document) as Installation, inst.handle, f.handle);
+    if (expired) await db.query('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2', [hubKey, f.installationId, JSON.stringify(expired)]);
   } else if (f.registrationId) {
     await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL AND r.handle = $3'), [hubKey, f.registrationId, f.handle]);
   }
@@ -242,8 +211,9 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
           `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`,
           [key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null],
         );
-        await addCounts(db, key(n.hub), n.id, n.counts);
+        await addCounts(db, key(n.hub), n.id, 0, n.counts);
         await insertJobs(db, key(n.hub), n.id, first.kind, [first.payload], first.runAt);
+        await notifyEnqueued(db);
         if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
       }),
     securePayload: async (hub, id, now) =>
@@ -308,64 +278,40 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2', [key(hub), id]);
         return 'cancelled' as const;
       }),
-    // One statement: pick runnable jobs hub by hub through each hub's (hub_key, run_at, id) index, skipping
-    // rows another claimer holds, lease them, and start their notifications.
-    claim: async (now, limit, leaseMs) => {
-      const { rows } = await pool.query<JobRow>(
-        `WITH picked AS (
-           SELECT j.hub_key, j.id FROM hubs h CROSS JOIN LATERAL (
-             SELECT d.hub_key, d.id, d.run_at FROM dispatch_jobs d
-             WHERE d.hub_key = h.name_key AND d.run_at <= $1 AND (d.leased_until IS NULL OR d.leased_until < $1)
-             ORDER BY d.run_at, d.id LIMIT $2 FOR UPDATE SKIP LOCKED) j
-           ORDER BY j.run_at, j.id LIMIT $2),
-         claimed AS (
-           -- A job claimed again after its lease ran out: its process died while running it.
-           UPDATE dispatch_jobs d SET leased_until = $1 + $3, attempt = d.attempt + CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END
-           FROM picked p WHERE d.hub_key = p.hub_key AND d.id = p.id
-           RETURNING d.id, d.hub_key, d.notification_id, d.kind, d.payload, d.attempt, d.run_at),
-         started AS (
-           -- The first job of a notification to run (a plan, or a direct send's batch) starts it.
-           UPDATE notifications n SET state = 'Processing', started_at = coalesce(n.started_at, $1)
-           FROM (SELECT DISTINCT hub_key, notification_id FROM claimed) c
-           WHERE n.hub_key = c.hub_key AND n.id = c.notification_id AND n.state IN ('Enqueued', 'Scheduled'))
-         SELECT * FROM claimed ORDER BY run_at, id`,
-        [now, limit, leaseMs],
-      );
-      return rows.map((r): DispatchJob => ({ id: r.id, hub: r.hub_key, notificationId: r.notification_id, kind: r.kind, payload: JSON.parse(r.payload), attempt: r.attempt, runAt: r.run_at }));
-    },
-    releaseLeases: async () => (await pool.query('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0')).rowCount ?? 0,
-    nextRunAt: async () => {
-      const { rows } = await pool.query<{ t: number | null }>(
-        `SELECT min(t) AS t FROM hubs h CROSS JOIN LATERAL (
-           SELECT min(greatest(run_at, coalesce(leased_until, run_at))) AS t FROM dispatch_jobs WHERE hub_key = h.name_key) j`,
-      );
-      return rows[0]?.t ?? undefined;
-    },
-    finishPlanStep: (job, step) =>
+    // Step commits: first the job, locked only if its caller still owns it (a stale owner writes nothing).
+    finishPlanStep: (job, step, rules) =>
       inTransaction(pool, async (db) => {
-        if (await orphaned(db, job)) return;
+        if (!(await lockOwnedJob(db, job))) return 'stale' as const;
+        if (await orphaned(db, job)) return 'done' as const;
         await insertJobs(db, job.hub, job.notificationId, 'deliver', step.batches, step.now);
         const done = step.nextCursor === undefined;
         if (done) await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
-        else await db.query('UPDATE dispatch_jobs SET payload = $3, run_at = $4, leased_until = NULL WHERE hub_key = $1 AND id = $2', [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
-        await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length - (done ? 1 : 0) }, step.now);
+        // The plan goes back to the queue unclaimed, its cursor moved: any node may take the next page.
+        else await db.query('UPDATE dispatch_jobs SET payload = $3, run_at = $4, owner = NULL, leased_until = NULL WHERE hub_key = $1 AND id = $2', [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
+        if (step.batches.length > 0 || !done) await notifyEnqueued(db);
+        await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length - (done ? 1 : 0) }, step.now, rules);
+        return 'done' as const;
       }),
-    finishDelivery: (job, r) =>
+    finishDelivery: (job, r, rules) =>
       inTransaction(pool, async (db) => {
-        if (await orphaned(db, job)) return;
+        if (!(await lockOwnedJob(db, job))) return 'stale' as const;
+        if (await orphaned(db, job)) return 'done' as const;
         await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
-        if (r.retry) await insertJobs(db, job.hub, job.notificationId, 'deliver', [r.retry.payload], r.retry.runAt);
-        await addCounts(db, job.hub, job.notificationId, r.counts);
+        if (r.retry) {
+          await insertJobs(db, job.hub, job.notificationId, 'deliver', [r.retry.payload], r.retry.runAt);
+          await notifyEnqueued(db);
+        }
+        await addCounts(db, job.hub, job.notificationId, job.id, r.counts);
         for (const f of r.expired) {
           await db.query(
             'INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
             [job.hub, f.at, f.platform, f.handle, f.registrationId ?? null, f.installationId ?? null, f.notificationId ?? null, f.error],
           );
-          await applyFeedback(db, job.hub, f);
+          await applyFeedback(db, job.hub, f, rules);
         }
         // Last: the notification's row lock is held from here to the commit, as briefly as possible, and the
         // outcome numbers it hands out are this batch's alone.
-        let written = await progress(db, job.hub, job.notificationId, { jobs: r.retry ? 0 : -1, outcomes: r.outcomes.length }, r.now);
+        let written = await progress(db, job.hub, job.notificationId, { jobs: r.retry ? 0 : -1, outcomes: r.outcomes.length }, r.now, rules);
         if (written === undefined) {
           const { rows } = await db.query<{ s: number | null }>(
             'SELECT max(first_seq + count - 1) AS s FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2',
@@ -374,6 +320,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
           written = rows[0]?.s ?? 0;
         }
         await insertOutcomes(db, job.hub, job.notificationId, written, r.outcomes);
+        return 'done' as const;
       }),
     listOutcomes: async (hub, notificationId, filter, page) => {
       // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.

@@ -89,3 +89,71 @@ export async function inTransaction<T>(pool: PgPool, work: (client: PgQueryable)
     }
   }
 }
+
+export interface PgListener {
+  /** Resolves once LISTEN is in place (or its first attempt failed; it is retried). */
+  readonly ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface PgListenerOptions {
+  connectionString: string;
+  channel: string;
+  /** A notification on the channel; also once after a lost connection is back (some may have been missed). */
+  onNotify: () => void;
+  onError?: (err: Error) => void;
+  /** Wait before connecting again after the connection failed (ms). */
+  reconnectMs?: number;
+}
+
+/**
+ * One dedicated connection that LISTENs on `channel` (a pooled connection cannot: the pool hands it to other
+ * queries and LISTEN is per session). A lost connection is opened again after `reconnectMs`.
+ */
+export function listenPg(options: PgListenerOptions): PgListener {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  const connect = async (again: boolean): Promise<void> => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: options.connectionString });
+    client = c;
+    let failed = false;
+    const fail = (err: Error) => {
+      if (failed) return;
+      failed = true;
+      // Start-up does not wait for a connection that fails: the worker's safety poll covers the gap.
+      resolveReady();
+      c.end().catch(() => undefined);
+      if (closed) return;
+      options.onError?.(err);
+      retry = setTimeout(() => void connect(true), options.reconnectMs ?? 1000);
+      retry.unref();
+    };
+    c.on('error', fail);
+    c.on('end', () => fail(new Error('the LISTEN connection ended')));
+    c.on('notification', (m) => {
+      if (m.channel === options.channel) options.onNotify();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${options.channel}`);
+      resolveReady();
+      if (again) options.onNotify();
+    } catch (err) {
+      fail(err as Error);
+    }
+  };
+  void connect(false);
+  return {
+    ready,
+    close: async () => {
+      closed = true;
+      clearTimeout(retry);
+      resolveReady();
+      await client?.end().catch(() => undefined);
+    },
+  };
+}

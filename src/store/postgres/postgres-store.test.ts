@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { storeContract } from '../store-contract.ts';
+import { batch, OTHER, OWNER, RULES, storeContract } from '../store-contract.ts';
 import { openPostgresStore } from './postgres-store.ts';
 import { createServer, type AddressInfo } from 'node:net';
 import { HubError } from '../../shared/errors.ts';
@@ -126,10 +126,10 @@ test('two stores on one database: claims are disjoint, one of two ETag writes wi
     await a.hubs.create({ name: 'race', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
     // 40 deliver jobs of one notification, claimed by both stores at once, a few at a time.
     const n = { hub: 'race', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
-    await a.dispatch.createNotification(n, { kind: 'plan', payload: {}, runAt: 1 });
-    const [plan] = await a.dispatch.claim(1, 10, 60_000);
-    await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 40 }, (_, i) => ({ i })), targets: 40, now: 2 });
-    const claimed = (await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).dispatch.claim(3, 5, 60_000)))).flat();
+    await a.dispatch.createNotification(n, { kind: 'plan', payload: { after: null }, runAt: 1 });
+    const [plan] = await a.queue.claim(OWNER, 1, 10, 60_000);
+    await a.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: 40 }, (_, i) => batch(String(i))), targets: 40, now: 2 }, RULES);
+    const claimed = (await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).queue.claim(k % 2 ? OWNER : OTHER, 3, 5, 60_000)))).flat();
     assert.equal(claimed.length, 40);
     assert.equal(new Set(claimed.map((j) => j.id)).size, 40, 'no job handed out twice');
     // Every batch finished at once, half on each store: counts add up, outcomes are numbered apart, and the
@@ -141,7 +141,7 @@ test('two stores on one database: claims are disjoint, one of two ETag writes wi
           counts: { apns: { Success: 1 } },
           expired: [],
           now: 4,
-        }),
+        }, RULES),
       ),
     );
     const done = await b.dispatch.getNotification('race', 'n1');
@@ -242,6 +242,39 @@ test('a bare seq, as plan jobs and continuation tokens carried it before cursors
     assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: await seqOf('installations', 'a') })).items.map((i) => i.installationId), ['b', 'c']);
   } finally {
     await pool.end();
+    await store.close();
+  }
+});
+
+test('0003: jobs leased before have no owner and run again (attempt + 1); counts become rows keyed by job', async () => {
+  const url = await postgres.createDatabase();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await migrate(pool, readMigrations().filter((m) => m.id <= 2));
+    const payload = JSON.stringify(batch('x'));
+    await pool.query(`
+      INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES ('h', 'H', '{"registrationTtlSeconds":null}', 1, 1);
+      INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at) VALUES ('h', 'n1', 'Processing', '{}', 7, 2, 1);
+      INSERT INTO notification_counts (hub_key, notification_id, platform, outcome, n) VALUES ('h', 'n1', 'apns', 'Success', 3), ('h', 'n1', 'apns', 'WrongToken', 1);`);
+    await pool.query(
+      `INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, attempt, run_at, leased_until) VALUES
+         ('h', 'n1', 'deliver', $1, 0, 5, NULL), ('h', 'n1', 'deliver', $1, 0, 5, 999999)`,
+      [payload],
+    );
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  const store = await openPostgresStore({ url });
+  try {
+    assert.deepEqual((await store.dispatch.getNotification('h', 'n1'))?.counts, { apns: { Success: 3, WrongToken: 1 } });
+    const jobs = await store.queue.claim(OWNER, 10, 10, 1000);
+    assert.deepEqual(jobs.map((j) => j.attempt), [0, 1], 'the job leased before runs again at once, as one taken back');
+    for (const j of jobs) assert.equal(await store.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 11 }, RULES), 'done');
+    const n = await store.dispatch.getNotification('h', 'n1');
+    assert.deepEqual(n?.counts, { apns: { Success: 5, WrongToken: 1 } });
+    assert.equal(n?.state, 'Completed');
+  } finally {
     await store.close();
   }
 });

@@ -6,7 +6,8 @@
 import { HubError } from '../../shared/errors.ts';
 import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RuleRecord, RuleStore, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
-import { inTransaction, openPgPool, sqlState, type PgPool } from './pg-database.ts';
+import { inTransaction, listenPg, openPgPool, sqlState, type PgPool } from './pg-database.ts';
+import { JOBS_CHANNEL, postgresQueue } from './queue.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
 import { InstallationWriteGroup } from './write-group.ts';
@@ -198,6 +199,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (err instanceof HubError) throw err;
     throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${(err as Error).message}`);
   }
+  // One dedicated connection per store LISTENs for enqueued jobs (any node's NOTIFY, on commit).
+  const enqueueListeners = new Set<() => void>();
+  const listener = listenPg({
+    connectionString: options.url,
+    channel: JOBS_CHANNEL,
+    onNotify: () => {
+      for (const l of [...enqueueListeners]) l();
+    },
+    onError: (err) => options.onConnectionError?.(err.message),
+  });
+  await listener.ready;
   let open = true;
   return {
     kind: 'postgres',
@@ -209,12 +221,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     installations: guarded(postgresInstallationStore(pool, new InstallationWriteGroup(pool))),
     jobs: guarded(postgresJobStore(pool)),
     dispatch: guarded(postgresDispatchStore(pool)),
+    // Not guarded: the queue writes no row a constraint could refuse, and onEnqueue answers synchronously.
+    queue: postgresQueue(pool, enqueueListeners),
     ping: async () => {
       await pool.query('SELECT 1');
     },
     close: async () => {
       if (!open) return;
       open = false;
+      await listener.close();
       await pool.end();
     },
   };

@@ -11,8 +11,10 @@ import type {
   FeedbackRecord,
   NotificationRecord,
   PlanStep,
+  StepRules,
 } from '../store.ts';
 import type { Installation } from '../../registry/model.ts';
+import type { Completion } from '../../queue/queue.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 import { tagRows } from './registry-store.ts';
@@ -20,13 +22,13 @@ import { cursorCodec } from '../cursor.ts';
 
 /** listOutcomes' cursor: the number of the page's last outcome within its notification (write order). */
 const OUTCOME_CURSOR = cursorCodec('s1o', 1);
+import { ownedJob, type EnqueueSignal } from './queue.ts';
 
 interface NotificationRow {
   hub_name: string;
   id: string;
   state: string;
   request: string;
-  counts: string;
   targets: number;
   pending_jobs: number;
   enqueued_at: number;
@@ -54,13 +56,15 @@ function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
   };
 }
 
-function toNotification(r: NotificationRow): NotificationRecord {
+type Counts = Record<string, Record<string, number>>;
+
+function toNotification(r: NotificationRow, counts: Counts): NotificationRecord {
   return {
     hub: r.hub_name,
     id: r.id,
     state: r.state,
     request: JSON.parse(r.request),
-    counts: JSON.parse(r.counts),
+    counts,
     targets: r.targets,
     enqueuedAt: r.enqueued_at,
     ...(r.scheduled_at === null ? {} : { scheduledAt: r.scheduled_at }),
@@ -69,48 +73,34 @@ function toNotification(r: NotificationRow): NotificationRecord {
   };
 }
 
-function addCounts(into: Record<string, Record<string, number>>, delta: Record<string, Record<string, number>>): void {
-  for (const [platform, outcomes] of Object.entries(delta)) {
-    const p = (into[platform] ??= {});
-    for (const [name, n] of Object.entries(outcomes)) p[name] = (p[name] ?? 0) + n;
-  }
-}
-
-/** The state a notification ends in once no job of it is left (wire spec §9 states). */
-function finalState(n: { targets: number; counts: Record<string, Record<string, number>> }): string {
-  if (n.targets === 0) return 'NoTargetFound';
-  let total = 0;
-  let abandoned = 0;
-  for (const outcomes of Object.values(n.counts)) {
-    for (const [name, count] of Object.entries(outcomes)) {
-      total += count;
-      if (name === 'AbandonedNotificationMessages') abandoned += count;
-    }
-  }
-  return total > 0 && abandoned === total ? 'Abandoned' : 'Completed';
-}
-
-export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): DispatchStore {
-  const cols = `h.name AS hub_name, n.id, n.state, n.request, n.counts, n.targets, n.pending_jobs, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
+export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, enqueued: EnqueueSignal): DispatchStore {
+  const cols = `h.name AS hub_name, n.id, n.state, n.request, n.targets, n.pending_jobs, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
   const selectOne = db.prepare(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = ? AND n.id = ?`);
   const insertNotification = db.prepare(
-    `INSERT INTO notifications (hub_key, id, state, request, counts, targets, pending_jobs, enqueued_at, scheduled_at) VALUES (?, ?, ?, ?, ?, 0, 1, ?, ?)`,
+    `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES (?, ?, ?, ?, 0, 1, ?, ?)`,
   );
   const insertJob = db.prepare('INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, run_at) VALUES (?, ?, ?, ?, ?)');
-  const runnable = db.prepare(
-    'SELECT id, hub_key, notification_id, kind, payload, attempt, run_at, leased_until FROM dispatch_jobs WHERE run_at <= ? AND (leased_until IS NULL OR leased_until < ?) ORDER BY run_at, id LIMIT ?',
-  );
-  const lease = db.prepare('UPDATE dispatch_jobs SET leased_until = ?, attempt = attempt + ? WHERE id = ?');
-  const next = db.prepare('SELECT min(coalesce(max(run_at, leased_until), run_at)) AS t FROM dispatch_jobs');
   const deleteJob = db.prepare('DELETE FROM dispatch_jobs WHERE id = ?');
   const deleteJobsOf = db.prepare('DELETE FROM dispatch_jobs WHERE hub_key = ? AND notification_id = ?');
-  const movePlan = db.prepare('UPDATE dispatch_jobs SET payload = ?, run_at = ?, leased_until = NULL WHERE id = ?');
-  const started = db.prepare(
-    "UPDATE notifications SET state = 'Processing', started_at = coalesce(started_at, ?) WHERE hub_key = ? AND id = ? AND state IN ('Enqueued', 'Scheduled')",
-  );
+  // The plan goes back to the queue unclaimed, its cursor moved: any node may take the next page.
+  const movePlan = db.prepare('UPDATE dispatch_jobs SET payload = ?, run_at = ?, owner = NULL, leased_until = NULL WHERE id = ?');
+  const owned = ownedJob(db);
   const progress = db.prepare('UPDATE notifications SET targets = targets + ?, pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
-  const state = db.prepare('SELECT targets, pending_jobs, counts FROM notifications WHERE hub_key = ? AND id = ?');
-  const setCounts = db.prepare('UPDATE notifications SET counts = ?, pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
+  const state = db.prepare('SELECT targets, pending_jobs FROM notifications WHERE hub_key = ? AND id = ?');
+  const pending = db.prepare('UPDATE notifications SET pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
+  // Counts: rows keyed by the job that produced them (migration 0011); a second completion adds nothing.
+  const insertCount = db.prepare('INSERT INTO notification_counts (hub_key, notification_id, job_id, platform, outcome, n) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+  const sumCounts = db.prepare('SELECT platform, outcome, sum(n) AS n FROM notification_counts WHERE hub_key = ? AND notification_id = ? GROUP BY platform, outcome');
+  const countsOf = (hubKey: string, id: string): Counts => {
+    const counts: Counts = {};
+    for (const r of sumCounts.all(hubKey, id) as Array<{ platform: string; outcome: string; n: number }>) (counts[r.platform] ??= {})[r.outcome] = r.n;
+    return counts;
+  };
+  const addCounts = (hubKey: string, id: string, jobId: number, counts: Counts) => {
+    for (const [platform, byOutcome] of Object.entries(counts)) {
+      for (const [outcome, n] of Object.entries(byOutcome)) if (n !== 0) insertCount.run(hubKey, id, jobId, platform, outcome, n);
+    }
+  };
   const finish = db.prepare('UPDATE notifications SET state = ?, ended_at = ? WHERE hub_key = ? AND id = ?');
   const cancelOne = db.prepare("UPDATE notifications SET state = 'Cancelled', ended_at = ?, pending_jobs = 0 WHERE hub_key = ? AND id = ? AND state IN ('Scheduled', 'Enqueued') AND started_at IS NULL");
   const lastOutcome = db.prepare(
@@ -129,23 +119,11 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   const oldOutcomes = db.prepare('SELECT hub_key, notification_id, first_seq, count FROM device_outcome_batches WHERE at < ? LIMIT ?');
   const deleteOutcomes = db.prepare('DELETE FROM device_outcome_batches WHERE hub_key = ? AND notification_id = ? AND first_seq = ?');
 
-  /** Ends the notification if this step left no job of it. */
-  const settle = (hubKey: string, id: string, now: number) => {
-    const s = state.get(hubKey, id) as { targets: number; pending_jobs: number; counts: string } | undefined;
-    if (s && s.pending_jobs <= 0) finish.run(finalState({ targets: s.targets, counts: JSON.parse(s.counts) }), now, hubKey, id);
+  /** Ends the notification, in the state the domain decides, if this step left no job of it. */
+  const settle = (hubKey: string, id: string, now: number, rules: StepRules) => {
+    const s = state.get(hubKey, id) as { targets: number; pending_jobs: number } | undefined;
+    if (s && s.pending_jobs <= 0) finish.run(rules.finalState({ targets: s.targets, counts: countsOf(hubKey, id) }), now, hubKey, id);
   };
-
-  const claim = db.transaction((now: number, limit: number, leaseMs: number): DispatchJob[] => {
-    const rows = runnable.all(now, now, limit) as Array<{ id: number; hub_key: string; notification_id: string; kind: 'plan' | 'deliver'; payload: string; attempt: number; run_at: number; leased_until: number | null }>;
-    return rows.map((r) => {
-      // A job claimed again after its lease ran out: its process died while running it.
-      const retaken = r.leased_until === null ? 0 : 1;
-      lease.run(now + leaseMs, retaken, r.id);
-      // The first job of a notification to run (a plan, or a direct send's batch) starts it.
-      started.run(now, r.hub_key, r.notification_id);
-      return { id: r.id, hub: r.hub_key, notificationId: r.notification_id, kind: r.kind, payload: JSON.parse(r.payload), attempt: r.attempt + retaken, runAt: r.run_at };
-    });
-  });
 
   // A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
   // notification reached its retention) records nothing: its outcomes and feedback would land in whatever
@@ -157,19 +135,24 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     return true;
   };
 
-  // planStep and delivery run inside the write batcher's transaction (write-batcher.ts).
-  const planStep = (job: DispatchJob, step: PlanStep) => {
-    if (orphaned(job)) return;
+  // planStep and delivery run inside the write batcher's transaction (write-batcher.ts), and may run twice
+  // there: everything they decide on is read in it. A job its caller no longer owns (the reset took it back
+  // after its lease lapsed, another node claimed it, or it is gone) is refused before anything is written.
+  const planStep = (job: DispatchJob, step: PlanStep, rules: StepRules): Completion => {
+    if (!owned(job.id, job.owner)) return 'stale';
+    if (orphaned(job)) return 'done';
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
     else movePlan.run(JSON.stringify(step.nextCursor), step.now, job.id);
     progress.run(step.targets, step.batches.length - (done ? 1 : 0), job.hub, job.notificationId);
-    settle(job.hub, job.notificationId, step.now);
+    settle(job.hub, job.notificationId, step.now, rules);
+    return 'done';
   };
 
-  const delivery = (job: DispatchJob, r: DeliveryResult, applyFeedback: (f: FeedbackRecord) => void) => {
-    if (orphaned(job)) return;
+  const delivery = (job: DispatchJob, r: DeliveryResult, rules: StepRules): Completion => {
+    if (!owned(job.id, job.owner)) return 'stale';
+    if (orphaned(job)) return 'done';
     let seq = (lastOutcome.get(job.hub, job.notificationId) as { s: number } | undefined)?.s ?? 0;
     for (let i = 0; i < r.outcomes.length; i += OUTCOMES_PER_ROW) {
       const part = r.outcomes.slice(i, i + OUTCOMES_PER_ROW);
@@ -185,15 +168,14 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     }
     for (const f of r.expired) {
       insertFeedback.run(job.hub, f.at, f.platform, f.handle, f.registrationId ?? null, f.installationId ?? null, f.notificationId ?? null, f.error);
-      applyFeedback(f);
+      applyFeedback(job.hub, f, rules);
     }
-    const current = state.get(job.hub, job.notificationId) as { counts: string } | undefined;
-    const counts = current ? (JSON.parse(current.counts) as Record<string, Record<string, number>>) : {};
-    addCounts(counts, r.counts);
+    addCounts(job.hub, job.notificationId, job.id, r.counts);
     deleteJob.run(job.id);
     if (r.retry) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(r.retry.payload), r.retry.runAt);
-    setCounts.run(JSON.stringify(counts), r.retry ? 0 : -1, job.hub, job.notificationId);
-    settle(job.hub, job.notificationId, r.now);
+    pending.run(r.retry ? 0 : -1, job.hub, job.notificationId);
+    settle(job.hub, job.notificationId, r.now, rules);
+    return 'done';
   };
 
   // Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
@@ -207,30 +189,18 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   // The installation's registrations that carry the dead handle go (no send reaches them any more); its next
   // PUT or PATCH of that channel materialises them again. A secondary tile's channel is its own handle.
   const deleteInstallationRegs = db.prepare('DELETE FROM registrations WHERE hub_key = ? AND installation_id = ? AND handle = ? RETURNING seq, document');
-  const applyFeedback = (hubKey: string) => (f: FeedbackRecord) => {
+  const applyFeedback = (hubKey: string, f: FeedbackRecord, rules: StepRules) => {
     if (f.installationId) {
       const inst = selectInstallation.get(hubKey, f.installationId) as { handle: string; document: string } | undefined;
       if (!inst) return;
       for (const row of deleteInstallationRegs.all(hubKey, f.installationId, f.handle) as Array<{ seq: number; document: string }>) tags.remove(hubKey, row.seq, row.document, f.installationId);
-      const doc = JSON.parse(inst.document) as Installation;
-      let changed = false;
-      if (inst.handle === f.handle && !doc.pushChannelExpired) {
-        doc.pushChannelExpired = true;
-        changed = true;
-      }
-      for (const tile of Object.values(doc.secondaryTiles ?? {})) {
-        if (tile.pushChannel === f.handle && !tile.pushChannelExpired) {
-          tile.pushChannelExpired = true;
-          changed = true;
-        }
-      }
-      if (changed) setInstallationDocument.run(JSON.stringify(doc), hubKey, f.installationId);
+      const expired = rules.expireChannel(JSON.parse(inst.document) as Installation, inst.handle, f.handle);
+      if (expired) setInstallationDocument.run(JSON.stringify(expired), hubKey, f.installationId);
     } else if (f.registrationId) {
       const row = deleteRegistration.get(hubKey, f.registrationId, f.handle) as { seq: number; document: string } | undefined;
       if (row) tags.remove(hubKey, row.seq, row.document, null);
     }
   };
-  const release = db.prepare('UPDATE dispatch_jobs SET leased_until = 0 WHERE leased_until IS NOT NULL AND leased_until > 0');
 
   // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
   const insertSecure = db.prepare('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES (?, ?, ?, ?)');
@@ -242,12 +212,15 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
   const oldFeedback = db.prepare('DELETE FROM pns_feedback WHERE seq IN (SELECT seq FROM pns_feedback WHERE at < ? LIMIT ?)');
 
   return {
-    createNotification: (n, first, secure) =>
-      writes.run(() => {
-        insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), JSON.stringify(n.counts), n.enqueuedAt, n.scheduledAt ?? null);
+    createNotification: async (n, first, secure) => {
+      await writes.run(() => {
+        insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null);
+        addCounts(key(n.hub), n.id, 0, n.counts);
         insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
         if (secure) insertSecure.run(key(n.hub), n.id, secure.sealed, secure.expiresAt);
-      }),
+      });
+      enqueued.fire();
+    },
     securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
     purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
     pruneNotifications: (before, limit) =>
@@ -262,7 +235,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
       }),
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
-      return row && toNotification(row);
+      return row && toNotification(row, countsOf(key(hub), id));
     },
     cancel: async (hub, id, now) =>
       db.transaction(() => {
@@ -272,9 +245,6 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
         deleteJobsOf.run(key(hub), id);
         return 'cancelled' as const;
       }).immediate(),
-    // IMMEDIATE: the lease is read and taken with the write lock held, whatever else has the file open.
-    claim: async (now, limit, leaseMs) => claim.immediate(now, limit, leaseMs),
-    releaseLeases: async () => release.run().changes,
     wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
@@ -289,9 +259,17 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher): D
     },
     listSecureReads: async (hub, notificationId) =>
       (db.prepare('SELECT installation_id, at FROM secure_reads WHERE hub_key = ? AND notification_id = ? ORDER BY at').all(key(hub), notificationId) as Array<{ installation_id: string; at: number }>).map((r) => ({ installationId: r.installation_id, at: r.at })),
-    nextRunAt: async () => (next.get() as { t: number | null }).t ?? undefined,
-    finishPlanStep: (job, step) => writes.run(() => planStep(job, step)),
-    finishDelivery: (job, result) => writes.run(() => delivery(job, result, applyFeedback(job.hub))),
+    finishPlanStep: async (job, step, rules) => {
+      const done = await writes.run(() => planStep(job, step, rules));
+      // The batches, and the plan's next page, are runnable now.
+      if (done === 'done' && (step.batches.length > 0 || step.nextCursor !== undefined)) enqueued.fire();
+      return done;
+    },
+    finishDelivery: async (job, result, rules) => {
+      const done = await writes.run(() => delivery(job, result, rules));
+      if (done === 'done' && result.retry) enqueued.fire();
+      return done;
+    },
     listOutcomes: async (hub, notificationId, filter, page) => {
       // Rows start at most OUTCOMES_PER_ROW before the cursor's outcome: reading from there finds its row.
       const after = page.after === undefined ? 0 : OUTCOME_CURSOR.decode(page.after)[0]!;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storeContract } from '../store-contract.ts';
+import { batch, OWNER, RULES, storeContract } from '../store-contract.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { migrate, readMigrations } from './migrate.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
@@ -166,6 +166,39 @@ test('a bare seq, as plan jobs and continuation tokens carried it before cursors
     assert.deepEqual((await store.registrations.listIds('old', {}, { limit: 10, after: 2 as unknown as string })).items.map((r) => r.id), ['c']);
     assert.deepEqual((await store.installations.list('old', {}, { limit: 10, after: '1' })).items.map((i) => i.installationId), ['b', 'c']);
     await assert.rejects(store.dispatch.listOutcomes('old', 'n', {}, { limit: 10, after: '1' }), (e: unknown) => e instanceof HubError && e.code === 'invalid_continuation_token', 'outcome positions were never persisted: no bare form');
+  } finally {
+    await store.close();
+  }
+});
+
+test('0011: jobs leased before have no owner and run again (attempt + 1); counts become rows; job ids are never reused', async () => {
+  const path = join(tempDir(), 'herald.db');
+  const db = openSqliteDatabase(path);
+  migrate(db, readMigrations().filter((m) => m.id <= 10));
+  const batchJson = JSON.stringify(batch('x'));
+  db.exec(`
+    INSERT INTO hubs VALUES ('h', 'H', '{"registrationTtlSeconds":null}', 1, 1);
+    INSERT INTO notifications (hub_key, id, state, request, counts, targets, pending_jobs, enqueued_at)
+      VALUES ('h', 'n1', 'Processing', '{}', '{"apns":{"Success":3,"WrongToken":1}}', 7, 3, 1);
+    INSERT INTO dispatch_jobs (id, hub_key, notification_id, kind, payload, attempt, run_at, leased_until) VALUES
+      (1, 'h', 'n1', 'deliver', '${batchJson}', 0, 5, NULL),
+      (2, 'h', 'n1', 'deliver', '${batchJson}', 0, 5, 999999),
+      (3, 'h', 'n1', 'deliver', '${batchJson}', 2, 5, 0);
+  `);
+  db.close();
+  const store = openSqliteStore({ path });
+  try {
+    assert.deepEqual((await store.dispatch.getNotification('h', 'n1'))?.counts, { apns: { Success: 3, WrongToken: 1 } });
+    // Nothing waits for the old lease: the job it held is runnable at once, as one taken back.
+    const jobs = await store.queue.claim(OWNER, 10, 10, 1000);
+    assert.deepEqual(jobs.map((j) => [j.id, j.attempt]), [[1, 0], [2, 1], [3, 3]]);
+    for (const j of jobs) assert.equal(await store.dispatch.finishDelivery(j, { outcomes: [], counts: { apns: { Success: 1 } }, expired: [], now: 11 }, RULES), 'done');
+    const n = await store.dispatch.getNotification('h', 'n1');
+    assert.deepEqual(n?.counts, { apns: { Success: 6, WrongToken: 1 } }, 'the migrated counts and the new rows add up');
+    assert.equal(n?.state, 'Completed');
+    await store.dispatch.createNotification({ hub: 'h', id: 'n2', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 12 }, { kind: 'deliver', payload: batch('y'), runAt: 12 });
+    const [fresh] = await store.queue.claim(OWNER, 12, 10, 1000);
+    assert.ok(fresh!.id > 3, `a new job never takes a finished job's id (its counts are keyed by it): ${fresh!.id}`);
   } finally {
     await store.close();
   }

@@ -20,6 +20,7 @@ import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore 
 import { WriteBatcher } from './write-batcher.ts';
 import { sqliteJobStore } from './job-store.ts';
 import { sqliteDispatchStore } from './dispatch-store.ts';
+import { EnqueueSignal, sqliteQueue } from './queue.ts';
 import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
 
 
@@ -212,6 +213,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   }
   const ping = db.prepare('SELECT 1');
   const writes = new WriteBatcher(db);
+  const enqueued = new EnqueueSignal();
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(options.path, options.onCheckpointError);
   let open = true;
   return {
@@ -223,7 +225,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     registrations: guarded(sqliteRegistrationStore(db, writes, options.listingWindow)),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),
-    dispatch: guarded(sqliteDispatchStore(db, writes)),
+    dispatch: guarded(sqliteDispatchStore(db, writes, enqueued)),
+    queue: guarded(sqliteQueue(db, enqueued)),
     ping: async () => {
       ping.get();
     },
