@@ -165,7 +165,8 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
     else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
   }
-  const files = new FileArea(dataDir);
+  // A shared store keeps the file area too, so every node sees each upload and job output.
+  const files = new FileArea(dataDir, store.files);
   hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
   const jobs = new JobService(store, registry, files, clock, logger);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
