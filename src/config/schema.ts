@@ -25,6 +25,19 @@ export const configSchema = z
       })
       .strict()
       .default({ dir: './data' }),
+    store: z
+      .object({
+        /**
+         * Absent: embedded SQLite in the data directory. `postgres://user:password@host:port/db`: a shared
+         * PostgreSQL, on which any number of `herald serve` processes form one hub cluster.
+         */
+        url: z
+          .string()
+          .refine((s) => /^postgres(ql)?:\/\/[^\s]+$/.test(s), 'must be a postgres://user:password@host:port/database URL')
+          .optional(),
+      })
+      .strict()
+      .default({}),
     server: z
       .object({
         /** Interface to bind. 127.0.0.1 keeps a laptop hub private; use 0.0.0.0 to serve a network. */
@@ -120,9 +133,14 @@ export const configSchema = z
         outcomeRetentionDays: z.coerce.number().min(0).max(3650).default(7),
         /** Notifications (with their outcomes, secure reads and payloads) are deleted this long after they end; feedback this long after it came. */
         notificationRetentionDays: z.coerce.number().min(0).max(3650).default(30),
+        /**
+         * How long a claimed send job is one node's before another may take it (a node that died
+         * mid-batch: its batches are delivered again once this lapses).
+         */
+        leaseSeconds: z.coerce.number().min(1).max(3600).default(30),
       })
       .strict()
-      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30 }),
+      .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30, leaseSeconds: 30 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
