@@ -28,6 +28,19 @@ async function end(out: WriteStream): Promise<void> {
   await new Promise<void>((ok, fail) => out.end((err?: Error | null) => (err ? fail(err) : ok())));
 }
 
+/** Resolves when `out` can take more, or has closed (its error is kept by the writer); leaves no listener behind. */
+function drained(out: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}
+
 export class LocalFileStore implements FileStore {
   readonly kind = 'local' as const;
 
@@ -84,7 +97,7 @@ export class LocalFileStore implements FileStore {
     return {
       write: async (data) => {
         if (failed) throw failed;
-        if (!out.write(data)) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+        if (!out.write(data)) await drained(out);
         if (failed) throw failed;
       },
       close: async () => {

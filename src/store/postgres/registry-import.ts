@@ -1,7 +1,7 @@
 /**
  * A bulk import's chunk on PostgreSQL (RegistrationStore.upsertMany): the rows go to a staging table by
  * `COPY ... FROM STDIN`, then a few statements write the whole chunk: lock and read the registrations it
- * replaces, drop those rows' tag rows, one INSERT ... ON CONFLICT DO UPDATE from the staging table, one
+ * replaces (by id), drop those rows' tag rows (by primary key), one INSERT ... ON CONFLICT DO UPDATE from the staging table, one
  * INSERT of the tag rows. Row by row, a 256-line chunk was 256 transactions of 2-4 statements each.
  * Each row is checked as `upsert` checks it (registry-store.ts check): a refused row is answered with its
  * HubError and left out; the others are stored, together, in one transaction.
@@ -48,31 +48,38 @@ async function importChunk(db: PgQueryable, hub: string, rows: readonly ImportRo
   );
   await pipeline(Readable.from([lines.join('')]), copyInto(db, `COPY registration_import (${STAGING_COLUMNS}) FROM STDIN`));
 
-  // The rows this chunk replaces, locked (in key order: two chunks sharing ids do not deadlock).
-  const { rows: stored } = await db.query<RegistrationRow>(
-    `SELECT ${REG_COLUMNS} FROM registrations r JOIN registration_import s ON r.hub_key = $1 AND r.id = s.id ORDER BY r.id FOR UPDATE OF r`,
-    [hubKey],
-  );
+  // The rows this chunk replaces, locked (in key order: two chunks sharing ids do not deadlock). By the ids
+  // themselves, not a join with the staging table: it has no statistics, and the planner may scan.
+  const { rows: stored } = await db.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = ANY($2::text[]) ORDER BY r.id FOR UPDATE`, [
+    hubKey,
+    rows.map((r) => r.reg.id),
+  ]);
   const byId = new Map(stored.map((r) => [r.id, r]));
   const out: Array<Registration | Error> = new Array(rows.length);
   const refused: number[] = [];
+  const refusedIds = new Set<string>();
   rows.forEach(({ reg, condition }, ord) => {
     try {
       check(byId.get(reg.id), condition);
     } catch (err) {
       out[ord] = err as Error;
       refused.push(ord);
+      refusedIds.add(reg.id);
     }
   });
   if (refused.length > 0) await db.query('DELETE FROM registration_import WHERE ord = ANY($1::int[])', [refused]);
   if (refused.length === rows.length) return out;
 
-  // The replaced registrations' tag rows, from the tags their stored documents list.
-  await db.query(
-    `DELETE FROM registration_tags t USING registration_import s, registrations r, json_array_elements_text(r.document::json -> 'tags') AS g(tag)
-     WHERE r.hub_key = $1 AND r.id = s.id AND t.hub_key = $1 AND t.tag = g.tag AND t.seq = r.seq`,
-    [hubKey],
-  );
+  // The replaced registrations' tag rows, by primary key, from the tags their stored documents list.
+  const replaced = stored.filter((r) => !refusedIds.has(r.id));
+  const oldTags = replaced.flatMap((r) => tagRowsOf((JSON.parse(r.document) as { tags: string[] }).tags, r.installation_id).map((tag) => [tag, r.seq] as const));
+  if (oldTags.length > 0) {
+    await db.query('DELETE FROM registration_tags t USING unnest($2::text[], $3::bigint[]) AS x(tag, seq) WHERE t.hub_key = $1 AND t.tag = x.tag AND t.seq = x.seq', [
+      hubKey,
+      oldTags.map((t) => t[0]),
+      oldTags.map((t) => t[1]),
+    ]);
+  }
   // An installation's registration that appeared since the read above (a concurrent PUT) is left alone.
   const { rows: written } = await db.query<{ id: string; seq: number; etag: number; created_at: number }>(
     `WITH up AS (
