@@ -78,7 +78,7 @@ async function admin(node: Node, method: string, path: string, body?: unknown, r
 }
 
 /** The PostgreSQL server's CPU so far (µs): the postmaster's tree, exited children included. */
-function postgresCpu(postmaster: number): number {
+export function postgresCpu(postmaster: number): number {
   const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   const own = stat(postmaster);
   // utime, stime, cutime, cstime: fields 14-17 of /proc/<pid>/stat (11-14 after the ") " split).
@@ -95,7 +95,7 @@ function postgresCpu(postmaster: number): number {
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
-async function postmasterPid(url: string): Promise<number> {
+export async function postmasterPid(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
