@@ -15,7 +15,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -216,7 +216,8 @@ export async function scaleoutBench(): Promise<void> {
     const firstUrl = await postgres.createDatabase();
     const postmaster = await postmasterPid(firstUrl);
     const pgCpu = () => postgresCpu(postmaster);
-    const note = `${cpus().length} cores, shared with other work while it ran (busy machine: compare ratios, not absolute rates)`;
+    const note = () =>
+      `${cpus().length} cores shared with other work (load average ${loadavg()[0]!.toFixed(1)} as this table was printed): compare ratios and CPU per operation, not absolute rates`;
 
     // (a) installation PUT.
     console.log('(a) installation PUT: SQLite node, then PostgreSQL node...');
@@ -227,7 +228,7 @@ export async function scaleoutBench(): Promise<void> {
       const p = pgPuts.get(c)!;
       return [String(c), s.rps.toFixed(0), p.rps.toFixed(0), (p.rps / s.rps).toFixed(2), `${us(s.cpuPerRequest)} / ${us(p.cpuPerRequest)}`, us(p.extraCpuPerRequest), `${s.p99} / ${p.p99} ms`, String(s.errors + p.errors)];
     });
-    console.log(`\n(a) Installation PUT through the Azure API, ${Number(process.env.BENCH_SECONDS ?? 5)} s per cell; ${note}`);
+    console.log(`\n(a) Installation PUT through the Azure API, ${Number(process.env.BENCH_SECONDS ?? 5)} s per cell; ${note()}`);
     console.log(
       table(['clients', 'SQLite PUT/s (baseline)', 'PostgreSQL PUT/s', 'PG / SQLite', 'hub CPU µs/PUT (SQLite / PG)', 'PG server CPU µs/PUT', 'p99 (SQLite / PG)', 'errors'], rowsA),
     );
@@ -261,7 +262,7 @@ export async function scaleoutBench(): Promise<void> {
       us(r.pgCpuPerPush),
       `${r.importSeconds.toFixed(1)} s, ${(N / r.importSeconds).toFixed(0)}/s${r.importFailed ? ` (${r.importFailed} failed)` : ''}`,
     ];
-    console.log(`\n(b) Broadcast to ${N} APNs registrations (emulator in its own process); ${note}`);
+    console.log(`\n(b) Broadcast to ${N} APNs registrations (emulator in its own process); ${note()}`);
     console.log(
       table(
         ['store, nodes', 'send → Completed', 'end-to-end rate', 'time / SQLite', 'hub CPU µs/push (all nodes)', 'PG server CPU µs/push', `import job, ${N} lines`],
