@@ -37,7 +37,7 @@ function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ chil
   });
 }
 
-function installationBody(id: string): string {
+export function installationBody(id: string): string {
   return JSON.stringify({
     installationId: id,
     platform: 'apns',
@@ -49,7 +49,7 @@ function installationBody(id: string): string {
 }
 
 /** CPU time (user + system) a process has used, in microseconds; NaN where /proc is not there. */
-function cpuMicros(pid: number): number {
+export function cpuMicros(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // clock ticks: USER_HZ is 100 on Linux
@@ -58,9 +58,19 @@ function cpuMicros(pid: number): number {
   }
 }
 
-async function load(url: string, connections: number, authorization: string, prefix: string, pid?: number): Promise<{ rps: number; errors: number; p99: number; cpuPerRequest: number }> {
+/** Installation PUTs at `connections` clients for BENCH_SECONDS; CPU per request of `pid` (and of `extraCpu`, e.g. a database server) when given. */
+export async function load(
+  url: string,
+  connections: number,
+  authorization: string,
+  prefix: string,
+  pid?: number,
+  hub = 'sandbox',
+  extraCpu?: () => number,
+): Promise<{ rps: number; errors: number; p99: number; cpuPerRequest: number; extraCpuPerRequest: number }> {
   let n = 0;
   const cpuBefore = pid === undefined ? NaN : cpuMicros(pid);
+  const extraBefore = extraCpu?.() ?? NaN;
   const result = await autocannon({
     url,
     connections,
@@ -71,13 +81,14 @@ async function load(url: string, connections: number, authorization: string, pre
         headers: { authorization, 'content-type': 'application/json' },
         setupRequest: (req: autocannon.Request) => {
           const id = `${prefix}${connections}-${(n++).toString(16)}`;
-          return { ...req, path: `/sandbox/installations/${id}?api-version=2020-06`, body: installationBody(id) };
+          return { ...req, path: `/${hub}/installations/${id}?api-version=2020-06`, body: installationBody(id) };
         },
       },
     ],
   });
   const cpuPerRequest = pid === undefined ? NaN : (cpuMicros(pid) - cpuBefore) / result.requests.total;
-  return { rps: result.requests.average, errors: result.non2xx + result.errors + result.timeouts, p99: result.latency.p99, cpuPerRequest };
+  const extraCpuPerRequest = ((extraCpu?.() ?? NaN) - extraBefore) / result.requests.total;
+  return { rps: result.requests.average, errors: result.non2xx + result.errors + result.timeouts, p99: result.latency.p99, cpuPerRequest, extraCpuPerRequest };
 }
 
 function rssMb(pid: number): number {

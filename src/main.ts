@@ -34,6 +34,8 @@ import { HubError } from './shared/errors.ts';
 import { createLogger, type Logger } from './shared/logger.ts';
 import { SecretBox } from './shared/secret-box.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
+import { openPostgresStore } from './store/postgres/postgres-store.ts';
+import type { Store } from './store/store.ts';
 import { ensureDevCa } from './tls/dev-ca.ts';
 import { startSandbox, type Sandbox } from './sandbox/sandbox.ts';
 import { sendHandlers, FeedbackUrls } from './api/routes/azure-sends.ts';
@@ -145,13 +147,40 @@ export async function startHerald(config: Config, options: StartOptions = {}): P
   }
 }
 
+/**
+ * A shared store (PostgreSQL) is one hub for every node on it: the keys that open its sealed credentials
+ * and authorise its management API must be the same everywhere, so they come from configuration and are
+ * never generated per node (a node with its own secret key could not read the others' credentials).
+ */
+function checkSharedStoreConfig(config: Config): void {
+  if (config.store.url === undefined) return;
+  const missing = [
+    ...(config.adminKey === undefined ? ['HERALD_ADMIN_KEY (adminKey)'] : []),
+    ...(config.secretKey === undefined ? ['HERALD_SECRET_KEY (secretKey)'] : []),
+  ];
+  if (missing.length > 0) {
+    throw new HubError('config_invalid', `a shared store (--store) needs ${missing.join(' and ')}, the same on every node; none is generated for a shared store`);
+  }
+  // The sandbox runs its emulators inside one process and points every hub's credentials at them at start:
+  // on a shared store each node would take the hubs over in turn.
+  if (config.sandbox) throw new HubError('config_invalid', 'sandbox mode runs its PNS emulators inside one node: it cannot be used with a shared store (--store)');
+}
+
+async function openStore(config: Config, dataDir: string, logger: Logger): Promise<Store> {
+  if (config.store.url !== undefined) {
+    return openPostgresStore({ url: config.store.url, onConnectionError: (message) => logger.warn({ message }, 'a PostgreSQL connection failed; the next query opens a new one') });
+  }
+  return openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
+}
+
 async function startInDataDir(config: Config, options: StartOptions, dataDir: string): Promise<RunningHerald> {
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
+  checkSharedStoreConfig(config);
   const adminKey = config.adminKey ?? loadOrCreateAdminKey(dataDir);
   const secretKey = config.secretKey ? Buffer.from(config.secretKey, 'base64') : loadOrCreateSecretKey(dataDir);
   const tls = await loadTls(config, dataDir);
-  const store = openSqliteStore({ path: join(dataDir, STORE_FILE), onCheckpointError: (message) => logger.warn({ message }, 'a background WAL checkpoint failed; the next one retries') });
+  const store = await openStore(config, dataDir, logger);
   const hubs = new HubService(store, new SecretBox(secretKey), clock);
   let sandbox: Sandbox | undefined;
   // Where Herald connects on a device's word (Web Push endpoints, WNS channels): public https, the origins
@@ -166,7 +195,8 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     else if (f.fixed) logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory could be read by other users: it was made 0600');
     else logger.warn({ path: f.path, mode: f.mode }, 'a secret file in the data directory can be read by other users, and could not be made 0600');
   }
-  const files = new FileArea(dataDir);
+  // A shared store keeps the file area too, so every node sees each upload and job output.
+  const files = new FileArea(dataDir, store.files);
   hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
   const jobs = new JobService(store, registry, files, clock, logger, registrationDescriptionLines);
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
@@ -191,7 +221,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   let started: { close(): Promise<unknown> } | undefined;
 
   try {
-    const interrupted = await jobs.failInterrupted();
+    // On a shared store another node may be running them: only a store this process owns has jobs that
+    // were interrupted by its own last shutdown.
+    const interrupted = store.capabilities.sharedAcrossProcesses ? 0 : await jobs.failInterrupted();
     if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');

@@ -72,3 +72,13 @@ test('tls mode files needs both paths; secret key must be 32 bytes', () => {
   assert.throws(() => loadConfig({ env: { HERALD_SECRET_KEY: 'c2hvcnQ=' } }), /secretKey: must be 32 bytes/);
   assert.throws(() => loadConfig({ env: { HERALD_ADMIN_KEY: 'short' } }), /adminKey: must be at least 32/);
 });
+
+test('store.url from HERALD_STORE (absent: embedded SQLite); dispatch.leaseSeconds defaults to 30', () => {
+  assert.equal(loadConfig({}).store.url, undefined);
+  assert.equal(loadConfig({ env: { HERALD_STORE: 'postgres://u:p@db:5432/herald' } }).store.url, 'postgres://u:p@db:5432/herald');
+  assert.equal(loadConfig({ flags: { 'store.url': 'postgresql://db/herald' } }).store.url, 'postgresql://db/herald');
+  assert.throws(() => loadConfig({ flags: { 'store.url': 'sqlite:herald.db' } }), /store\.url: must be a postgres:\/\//);
+  assert.equal(loadConfig({}).dispatch.leaseSeconds, 30);
+  assert.equal(loadConfig({ flags: { 'dispatch.leaseSeconds': '3' } }).dispatch.leaseSeconds, 3);
+  assert.throws(() => loadConfig({ flags: { 'dispatch.leaseSeconds': 0 } }), /dispatch\.leaseSeconds/);
+});

@@ -17,6 +17,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HERALD_TLS_CERT: 'tls.certFile',
   HERALD_TLS_KEY: 'tls.keyFile',
   HERALD_PNS_CA_FILE: 'pns.caFile',
+  HERALD_STORE: 'store.url',
 };
 
 export interface ConfigSources {

@@ -25,6 +25,19 @@ export const configSchema = z
       })
       .strict()
       .default({ dir: './data' }),
+    store: z
+      .object({
+        /**
+         * Absent: embedded SQLite in the data directory. `postgres://user:password@host:port/db`: a shared
+         * PostgreSQL, on which any number of `herald serve` processes form one hub cluster.
+         */
+        url: z
+          .string()
+          .refine((s) => /^postgres(ql)?:\/\/[^\s]+$/.test(s), 'must be a postgres://user:password@host:port/database URL')
+          .optional(),
+      })
+      .strict()
+      .default({}),
     server: z
       .object({
         /** Interface to bind. 127.0.0.1 keeps a laptop hub private; use 0.0.0.0 to serve a network. */

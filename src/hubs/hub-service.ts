@@ -242,10 +242,10 @@ export class HubService {
     return updated;
   }
 
-  private readonly deletedListeners: Array<(hub: string) => void> = [];
+  private readonly deletedListeners: Array<(hub: string) => void | Promise<void>> = [];
 
   /** Called with a hub's stored name once it is deleted (its files go with it: issue 10 items 12, 15). */
-  onHubDeleted(listener: (hub: string) => void): void {
+  onHubDeleted(listener: (hub: string) => void | Promise<void>): void {
     this.deletedListeners.push(listener);
   }
 
@@ -253,7 +253,7 @@ export class HubService {
     const stored = (await this.store.hubs.get(name))?.name ?? name;
     if (!(await this.store.hubs.delete(name))) throw new HubError('hub_not_found', `Notification hub '${name}' was not found.`);
     this.invalidate(name);
-    for (const listener of this.deletedListeners) listener(stored);
+    for (const listener of this.deletedListeners) await listener(stored);
   }
 
   /** The scope key for a hub (which must exist) or the namespace. */

@@ -8,10 +8,15 @@
  * only a hub's Manage key, so it reaches only that hub's folder, `hubs/<hub>/`: it can neither read
  * another hub's uploads nor learn whether a path outside its folder exists. Every message names paths
  * relative to the area, never the server's absolute paths.
+ *
+ * The area's paths are checked here against the node's directory `<data>/files/`; the files themselves
+ * are kept by a FileStore (files/file-store.ts) under the relative name: that directory by default, the
+ * shared store's on a cluster, where every node sees the same files.
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { FileStore } from '../files/file-store.ts';
+import { LocalFileStore } from '../files/local-file-store.ts';
 import { HubError } from '../shared/errors.ts';
 
 export const FILES_PREFIX = '/_admin/v1/files/';
@@ -34,10 +39,13 @@ function refuse(field: string, reason: string, message: string): HubError {
 
 export class FileArea {
   readonly root: string;
+  /** Where the area's files are kept, by relative name (nameOf). */
+  readonly store: FileStore;
 
-  constructor(dataDir: string) {
+  /** `store`: where the files are kept (a shared store's); absent, the directory `<data>/files/`. */
+  constructor(dataDir: string, store?: FileStore) {
     this.root = resolve(dataDir, 'files');
-    mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    this.store = store ?? new LocalFileStore(this.root);
   }
 
   /** The folder of a hub's Azure-surface jobs, relative to the area (`hubs/<hub>`). */
@@ -45,17 +53,9 @@ export class FileArea {
     return `${HUBS_FOLDER}/${hub}`;
   }
 
-  /**
-   * Removes a deleted hub's folder, so a new hub of the same name starts with none of its files (its
-   * jobs' outputs hold device handles). Hub names cannot hold '/' or start with '.', and the path is
-   * checked to be the folder itself.
-   */
-  removeHubFolder(hub: string): void {
-    const base = resolve(this.root, HUBS_FOLDER);
-    for (const name of existingNames(base, hub)) {
-      const folder = resolve(base, name);
-      if (dirname(folder) === base) rmSync(folder, { recursive: true, force: true });
-    }
+  /** Removes a deleted hub's folder, so a new hub of the same name starts with none of its files (its jobs' outputs hold device handles). */
+  removeHubFolder(hub: string): Promise<void> {
+    return this.store.removeHubFolder(hub);
   }
 
   /**
@@ -176,12 +176,3 @@ const FS_REASONS: Record<string, string> = {
   EPERM: 'permission denied',
   ENOSPC: 'the disk is full',
 };
-
-/** The entries of `dir` whose name equals `name` case-insensitively (hub names are; folders may not be). */
-function existingNames(dir: string, name: string): string[] {
-  try {
-    return readdirSync(dir).filter((n) => n.toLowerCase() === name.toLowerCase());
-  } catch {
-    return [];
-  }
-}

@@ -5,17 +5,16 @@
  * import fails only that line: it is reported in Failed.txt with its line number and the reason.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, statSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { FileWriter } from '../files/file-store.ts';
 import type { Logger } from 'pino';
 import type { Clock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord, JobRecord, Store } from '../store/store.ts';
 import { WHOLE_AREA, type FileArea, type FileScope } from './file-area.ts';
 import type { Registration, RegistrationInput } from './model.ts';
-import type { RegistryService } from './registry-service.ts';
+import type { ImportWrite, RegistryService } from './registry-service.ts';
 
 /** The job types of §11.1. */
 export const JOB_TYPES = [
@@ -49,26 +48,6 @@ export interface JobSubmission {
   importFileUri?: string | undefined;
 }
 
-async function write(out: WriteStream, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
-}
-
-async function close(out: WriteStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
-
-/** Job output holds device handles: private to the server's user, like the rest of the data directory. */
-const PRIVATE = { mode: 0o600 } as const;
-
-/** A file that can be read; any error (a file where a folder is needed, a name too long) counts as none. */
-function isFile(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
-  } catch {
-    return false;
-  }
-}
-
 /** Failed.txt keeps one line per row: tabs and line breaks inside a reason or a line are escaped. */
 const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r?\n/g, '\\n');
 
@@ -98,7 +77,7 @@ export class JobService {
     if (type !== 'ExportRegistrations') {
       if (!req.importFileUri) throw new HubError('invalid_request', 'ImportFileUri is required for an import job.', { reason: 'missing_field', field: 'ImportFileUri' });
       input = this.files.resolveUri(req.importFileUri, 'ImportFileUri', scope);
-      if (!isFile(input)) {
+      if (!(await this.files.store.stat(this.files.nameOf(input)))) {
         throw new HubError('invalid_request', `ImportFileUri names no file in Herald's file area (${this.files.nameOf(input)}).`, { reason: 'import_file_missing' });
       }
     }
@@ -158,7 +137,6 @@ export class JobService {
       await this.store.jobs.update({ ...state, progress: Math.min(100, Math.round(fraction * 10000) / 100), updatedAt: now });
     };
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
       await progress(0, true);
       const counts = job.type === 'ExportRegistrations' ? await this.export(hub, job, outputPath, failedPath, progress) : await this.import(hub, job, input!, outputPath, failedPath, progress);
       state.outputProperties = { ...state.outputProperties, SucceededLines: String(counts.ok), FailedLines: String(counts.failed) };
@@ -166,7 +144,8 @@ export class JobService {
       this.logger.info({ hub: hub.name, job: job.id, type: job.type, ...counts }, 'job completed');
     } catch (err) {
       // Paths relative to the file area: the job's owner holds a hub key, not the server's layout.
-      const failure = err instanceof HubError ? err.message : `The job could not run: ${this.files.describe(err)}`;
+      const failure =
+        err instanceof HubError && err.code !== 'file_conflict' ? err.message : `The job could not run: ${err instanceof HubError ? err.message : this.files.describe(err)}`;
       this.logger.warn({ hub: hub.name, job: job.id, err }, 'job failed');
       await this.store.jobs.update({ ...state, status: 'Failed', failure, updatedAt: this.clock.now() }).catch(() => undefined);
     }
@@ -180,59 +159,124 @@ export class JobService {
     if (!(await this.store.jobs.get(hub.name, job.id))) throw new HubError('job_not_found', `The hub '${hub.name}' of job '${job.id}' was deleted while the job ran; the job stopped.`);
   }
 
+  /** Both output files, made before the first line is read: a place that cannot take them fails the job at once. */
+  private async outputs(outputPath: string, failedPath: string): Promise<{ out: FileWriter; failed: FileWriter }> {
+    const out = await this.files.store.create(this.files.nameOf(outputPath), { whole: false });
+    try {
+      return { out, failed: await this.files.store.create(this.files.nameOf(failedPath), { whole: false }) };
+    } catch (err) {
+      await out.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
   private async export(hub: HubRecord, job: JobRecord, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
-    const out = createWriteStream(outputPath, PRIVATE);
-    await close(createWriteStream(failedPath, PRIVATE));
+    const { out, failed } = await this.outputs(outputPath, failedPath);
+    await failed.close();
     const total = Math.max(1, await this.registry.countRegistrations(hub, {}));
     let ok = 0;
     let token: string | undefined;
-    do {
-      await this.stillWanted(hub, job);
-      const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
-      for (const reg of page.items) await write(out, `${this.lines.render(reg)}\n`);
-      ok += page.items.length;
-      token = page.continuationToken;
-      await progress(ok / total);
-    } while (token);
-    await close(out);
+    try {
+      do {
+        await this.stillWanted(hub, job);
+        const page = await this.registry.listRegistrations(hub, 'export', {}, { top: '1000', continuationToken: token ?? null });
+        await out.write(page.items.map((reg) => `${this.lines.render(reg)}\n`).join(''));
+        ok += page.items.length;
+        token = page.continuationToken;
+        await progress(ok / total);
+      } while (token);
+    } finally {
+      await out.close();
+    }
     return { ok, failed: 0 };
   }
 
   private async import(hub: HubRecord, job: JobRecord, input: string, outputPath: string, failedPath: string, progress: (f: number) => Promise<void>) {
-    const size = Math.max(1, statSync(input).size);
-    const out = createWriteStream(outputPath, PRIVATE);
-    const failed = createWriteStream(failedPath, PRIVATE);
+    const inputName = this.files.nameOf(input);
+    const size = Math.max(1, (await this.files.store.stat(inputName))?.bytes ?? 0);
+    const { out, failed } = await this.outputs(outputPath, failedPath);
     const counts = { ok: 0, failed: 0 };
     let bytes = 0;
     let lineNo = 0;
     let chunk: Array<{ n: number; text: string }> = [];
     const flush = async () => {
       await this.stillWanted(hub, job);
-      const results = await Promise.all(chunk.map(({ n, text }) => this.importLine(hub, job.type as JobType, text).then((id) => ({ n, text, id }), (err: unknown) => ({ n, text, err }))));
+      const results = await this.importChunk(hub, job.type as JobType, chunk);
+      let okText = '';
+      let failedText = '';
       for (const r of results) {
         if ('err' in r) {
           counts.failed++;
           const reason = r.err instanceof HubError ? r.err.message : `internal error: ${this.files.describe(r.err)}`;
-          await write(failed, `${r.n}\t${cell(reason)}\t${cell(r.text.slice(0, 2000))}\n`);
+          failedText += `${r.n}\t${cell(reason)}\t${cell(r.text.slice(0, 2000))}\n`;
         } else {
           counts.ok++;
-          await write(out, `${r.n}\tSucceeded\t${r.id}\n`);
+          okText += `${r.n}\tSucceeded\t${r.id}\n`;
         }
       }
+      if (failedText) await failed.write(failedText);
+      if (okText) await out.write(okText);
       chunk = [];
       await progress(bytes / size);
     };
-    const lines = createInterface({ input: createReadStream(input, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) {
-      lineNo++;
-      bytes += Buffer.byteLength(line) + 1;
-      if (line.trim() === '') continue;
-      chunk.push({ n: lineNo, text: line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS + 1) : line });
-      if (chunk.length >= CHUNK) await flush();
+    try {
+      const lines = createInterface({ input: this.files.store.read(inputName).setEncoding('utf8'), crlfDelay: Infinity });
+      for await (const line of lines) {
+        lineNo++;
+        bytes += Buffer.byteLength(line) + 1;
+        if (line.trim() === '') continue;
+        chunk.push({ n: lineNo, text: line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS + 1) : line });
+        if (chunk.length >= CHUNK) await flush();
+      }
+      await flush();
+    } finally {
+      await Promise.all([out.close(), failed.close()]);
     }
-    await flush();
-    await Promise.all([close(out), close(failed)]);
     return counts;
+  }
+
+  /**
+   * One chunk of import lines, each line's registration id or error, in the chunk's order. Creates,
+   * updates and upserts go to the registry as one bulk write (registry-service importRegistrations: on
+   * PostgreSQL, one COPY and one statement per chunk); deletes one by one.
+   */
+  private async importChunk(hub: HubRecord, type: JobType, lines: ReadonlyArray<{ n: number; text: string }>): Promise<Array<{ n: number; text: string; id: string } | { n: number; text: string; err: unknown }>> {
+    if (type === 'ImportDeleteRegistrations') {
+      return Promise.all(lines.map(({ n, text }) => this.importLine(hub, type, text).then((id) => ({ n, text, id }), (err: unknown) => ({ n, text, err }))));
+    }
+    const parsed = lines.map(({ text }) => {
+      try {
+        return this.importWrite(type, text);
+      } catch (err) {
+        return { err };
+      }
+    });
+    const writes = parsed.filter((p): p is ImportWrite => !('err' in p));
+    const written = await this.registry.importRegistrations(hub, writes);
+    let w = 0;
+    return lines.map(({ n, text }, i) => {
+      const p = parsed[i]!;
+      if ('err' in p) return { n, text, err: p.err };
+      const r = written[w++]!;
+      return r instanceof Error ? { n, text, err: r } : { n, text, id: r.id };
+    });
+  }
+
+  /** A create, update or upsert line as the registry's bulk write takes it. */
+  private importWrite(type: JobType, line: string): ImportWrite {
+    if (line.length > MAX_LINE_CHARS) throw new HubError('invalid_request', `The line is longer than ${MAX_LINE_CHARS} characters.`);
+    const { registrationId, input } = this.lines.parse(line);
+    switch (type) {
+      case 'ImportCreateRegistrations':
+        return { input };
+      case 'ImportUpdateRegistrations':
+        if (!registrationId) throw new HubError('invalid_request', `${type} needs a RegistrationId on every line.`);
+        return { id: registrationId, input, ifMatch: '*' };
+      case 'ImportUpsertRegistrations':
+        return registrationId ? { id: registrationId, input } : { input };
+      default:
+        throw new HubError('invalid_request', `${type} is not an import.`);
+    }
   }
 
   /** One line of an import file: one serialized RegistrationDescription (§11.1). Returns the registration id. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
-import type { HubRecord, InstallationFilter, RegistryFilter, Store } from '../store/store.ts';
+import type { HubRecord, InstallationFilter, RegistryFilter, Store, WriteCondition } from '../store/store.ts';
 import { matchesChannelFilter, parseChannelFilter } from './channel-filter.ts';
 import type { ContinuationTokens } from './continuation.ts';
 import { parseInstallation } from './installation.ts';
@@ -21,6 +21,14 @@ import { validateTags } from '../tags/index.ts';
 /** Page size when a listing gives no `$top` (wire spec §6.11: UNCONFIRMED; .NET always asks 100). */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+
+/** One line of an import job that creates or changes a registration (no id: a new one). */
+export interface ImportWrite {
+  id?: string;
+  input: RegistrationInput;
+  /** '*': the registration must exist (an update import). */
+  ifMatch?: '*';
+}
 
 export interface ListRequest {
   top?: string | null;
@@ -102,6 +110,44 @@ export class RegistryService {
       { ...input, id, updatedAt: now, ...(expiresAt === undefined ? {} : { expiresAt }) },
       { now, ...(ifMatch === undefined ? {} : { ifMatch }) },
     );
+  }
+
+  /**
+   * A chunk of an import job's create, update and upsert lines, as createRegistration (no id) and
+   * upsertRegistration would write them one by one, in one bulk write of the store. Answers each write's
+   * registration or error, in order. A later line with the id of an earlier one is written after it (in a
+   * later bulk write), so the file's order decides, as it would line by line.
+   */
+  async importRegistrations(hub: HubRecord, writes: readonly ImportWrite[]): Promise<Array<Registration | Error>> {
+    const now = this.clock.now();
+    const expiresAt = this.expiry(hub, now);
+    const out: Array<Registration | Error> = new Array(writes.length);
+    let round: Array<{ at: number; reg: Omit<Registration, 'etag' | 'createdAt'>; condition: WriteCondition }> = [];
+    let ids = new Set<string>();
+    const flush = async () => {
+      if (round.length === 0) return;
+      const stored = await this.store.registrations.upsertMany(hub.name, round);
+      round.forEach((w, i) => (out[w.at] = stored[i]!));
+      round = [];
+      ids = new Set();
+    };
+    for (const [at, w] of writes.entries()) {
+      const id = w.id ?? newRegistrationId();
+      try {
+        validateId(id, 'RegistrationId');
+        validateTags(w.input.tags, { allowSystemTags: false });
+        this.checkEndpoint(w.input.handle);
+      } catch (err) {
+        out[at] = err as Error;
+        continue;
+      }
+      if (ids.has(id)) await flush();
+      ids.add(id);
+      const reg = { ...w.input, id, updatedAt: now, ...(expiresAt === undefined ? {} : { expiresAt }) };
+      round.push({ at, reg, condition: { now, ...(w.ifMatch === undefined ? {} : { ifMatch: w.ifMatch }) } });
+    }
+    await flush();
+    return out;
   }
 
   async getRegistration(hub: HubRecord, id: string): Promise<Registration> {

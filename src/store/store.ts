@@ -3,6 +3,7 @@
  * contract tests (store-contract.ts). The interface is asynchronous and uses plain records so that a
  * server database (PostgreSQL) fits behind it as well as embedded SQLite.
  */
+import type { FileStore } from '../files/file-store.ts';
 import type { Right } from '../shared/rights.ts';
 import type { TagExpression } from '../tags/index.ts';
 import type { Installation, PlatformName, Registration } from '../registry/model.ts';
@@ -160,6 +161,13 @@ export interface RegistrationStore {
    * `registration_owned_by_installation`, checked in the write, whatever the condition.
    */
   upsert(hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, condition: WriteCondition): Promise<Registration>;
+  /**
+   * A bulk import's chunk: each write as `upsert` would do it, the ids distinct. Answers, in order, each
+   * write's stored registration or the error that refused it (a HubError as `upsert` throws; the other
+   * writes are stored). On PostgreSQL one COPY and a few statements for the whole chunk, instead of a
+   * transaction per row.
+   */
+  upsertMany(hub: string, writes: ReadonlyArray<{ reg: Omit<Registration, 'etag' | 'createdAt'>; condition: WriteCondition }>): Promise<Array<Registration | Error>>;
   /** Same conditions and ownership rule as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
@@ -383,6 +391,11 @@ export interface Store {
   readonly dispatch: DispatchStore;
   /** The plan and deliver jobs: claims, leases, wake-ups; completions are DispatchStore's step commits. */
   readonly queue: Queue;
+  /**
+   * Where the file area is kept, for a store every node shares (PostgreSQL): an upload to one node is a
+   * file for all. Absent: each node's data directory keeps its own (files/local-file-store.ts).
+   */
+  readonly files?: FileStore;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -10,6 +10,7 @@ interface ServeOptions {
   host?: string;
   sandbox?: boolean;
   config?: string;
+  store?: string;
   json?: boolean;
 }
 
@@ -45,6 +46,7 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--sandbox', 'ensure a hub named "sandbox" exists and print its connection strings')
     .option('--config <file>', 'YAML configuration file (or HERALD_CONFIG)')
+    .option('--store <url>', 'postgres://user:password@host:port/db: a shared PostgreSQL store (or HERALD_STORE); default: embedded SQLite in the data directory')
     .option('--json', 'print the start-up facts as one JSON line')
     .action(async (opts: ServeOptions) => {
       let herald: RunningHerald;
@@ -59,6 +61,7 @@ export function registerServe(program: Command): void {
             'server.tlsPort': opts.tlsPort,
             'server.host': opts.host,
             sandbox: opts.sandbox,
+            'store.url': opts.store,
           },
         });
         herald = await startHerald(config);

@@ -4,12 +4,13 @@
  * both win a race. Each store operation is one statement or one short transaction.
  */
 import { HubError } from '../../shared/errors.ts';
-import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RuleRecord, RuleStore, Store } from '../store.ts';
+import type { CredentialStore, HubSettings, HubStore, RegistrationStore, RuleStore, Store } from '../store.ts';
 import { migrate } from './migrate.ts';
 import { inTransaction, listenPg, openPgPool, sqlState, type PgPool } from './pg-database.ts';
 import { JOBS_CHANNEL, postgresQueue } from './queue.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
+import { postgresFileStore } from './file-store.ts';
 import { InstallationWriteGroup } from './write-group.ts';
 import { postgresDispatchStore } from './dispatch-store.ts';
 import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
@@ -161,6 +162,11 @@ function guarded<T extends object>(part: T): T {
   return out as T;
 }
 
+/** A bulk write's refusals, row by row, as guarded() makes a single write's. */
+function eachGuarded(store: RegistrationStore): RegistrationStore {
+  return { ...store, upsertMany: async (hub, writes) => (await store.upsertMany(hub, writes)).map((r) => (r instanceof Error ? (constraintError(r) as Error) : r)) };
+}
+
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`. */
   url: string;
@@ -217,9 +223,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     hubs: guarded(hubStore(pool)),
     rules: guarded(ruleStore(pool)),
     credentials: guarded(credentialStore(pool)),
-    registrations: guarded(postgresRegistrationStore(pool)),
+    registrations: eachGuarded(guarded(postgresRegistrationStore(pool))),
     installations: guarded(postgresInstallationStore(pool, new InstallationWriteGroup(pool))),
     jobs: guarded(postgresJobStore(pool)),
+    files: postgresFileStore(pool),
     dispatch: guarded(postgresDispatchStore(pool)),
     // Not guarded: the queue writes no row a constraint could refuse, and onEnqueue answers synchronously.
     queue: postgresQueue(pool, enqueueListeners),

@@ -11,8 +11,9 @@ import type { InstallationFilter, InstallationStore, Page, PageRequest, Registra
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
+import { upsertMany } from './registry-import.ts';
 
-interface RegistrationRow {
+export interface RegistrationRow {
   seq: number;
   id: string;
   kind: string;
@@ -53,7 +54,7 @@ function toRegistration(row: RegistrationRow): Registration {
 
 const plainHandle = (h: PnsHandle): boolean => Object.keys(h).length === 2;
 
-function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
+export function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
   const doc: RegistrationDocument = plainHandle(reg.handle) ? { tags: reg.tags } : { handle: reg.handle, tags: reg.tags };
   if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
   if (reg.template) doc.template = reg.template;
@@ -64,7 +65,7 @@ function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariab
  * The tags that get rows: each once; for an installation's registration, none of its system tags (the
  * only tags that start with '$'), which are answered from columns instead (systemTagMatch).
  */
-function tagRowsOf(tags: readonly string[], installationId: string | null | undefined): string[] {
+export function tagRowsOf(tags: readonly string[], installationId: string | null | undefined): string[] {
   const unique = [...new Set(tags)];
   return installationId == null ? unique : unique.filter((t) => !t.startsWith('$'));
 }
@@ -137,7 +138,7 @@ const TAG_SCHEMA = {
   outerScopeColumn: 'r.hub_key',
 } as const;
 
-const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
+export const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
 /** The filter as SQL conditions with `?` placeholders (numbered once the statement is whole). */
 function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sql: string[]; params: unknown[] } {
@@ -213,14 +214,14 @@ function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R
   return more ? { items, next: cursor(rows[limit - 1]!.seq) } : { items };
 }
 
-function ownedByInstallation(id: string): HubError {
+export function ownedByInstallation(id: string): HubError {
   return new HubError(
     'registration_owned_by_installation',
     `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
   );
 }
 
-function check(row: RegistrationRow | undefined, c: WriteCondition): void {
+export function check(row: RegistrationRow | undefined, c: WriteCondition): void {
   // Azure: registrations materialised from an installation are managed through the installation API.
   // Checked first and in the write (the row is locked): no condition lets a classic write take an
   // installation's slot.
@@ -299,6 +300,7 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
         return inTransaction(pool, (db) => upsertIn(db, hub, reg, c));
       }
     },
+    upsertMany: (hub, rows) => upsertMany(pool, hub, rows),
     delete: (hub, id, c) =>
       inTransaction(pool, async (db) => {
         const row = await selectForUpdate(db, key(hub), id);

@@ -1,6 +1,6 @@
 /**
- * Group commit for installation PUTs, the registry's hot write: the PUTs that arrive in the same turn of
- * the event loop are written together in one transaction of four statements (registry-store.ts
+ * Group commit for installation PUTs, the registry's hot write: the PUTs that arrive while earlier groups
+ * are being written are written together in one transaction of four statements (registry-store.ts
  * putInstallations), instead of a transaction of their own each. When the scale-out was planned, grouping
  * measured ~5,000 installations/s at 16-64 clients against ~1,700/s with one statement each, on a 2-core
  * machine (bench/ has no PostgreSQL line yet to hold this code to it). Every caller's promise settles only
@@ -20,43 +20,68 @@ interface Pending {
 
 /** Upper bound of one group: keeps a group's statements and its locks small. */
 const MAX_GROUP = 256;
+/**
+ * Groups being written at once. The PUTs that arrive meanwhile wait and go together in the next group:
+ * under load the groups grow instead of multiplying, and a group of 60 costs the hub and the server little
+ * more than a group of 6 (bench/scaleout.bench.ts (a)). Two, so that the hub prepares one group while the
+ * server writes the other.
+ */
+const MAX_IN_FLIGHT = 2;
+
+const idOf = (p: Pending) => `${p.put.hubKey}\u0000${p.put.installation.installationId}`;
 
 export class InstallationWriteGroup {
   private queue: Pending[] = [];
   private scheduled = false;
+  private inFlight = 0;
+  /** Installations in a group being written: a later PUT of one waits for that group to commit. */
+  private readonly writing = new Set<string>();
 
   constructor(private readonly pool: PgPool) {}
 
   put(put: InstallationPut): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ put, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    this.scheduled = true;
+    // The PUTs that arrive in the same turn of the event loop join the group.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
     });
   }
 
   private async flush(): Promise<void> {
-    this.scheduled = false;
-    const pending = this.queue;
-    this.queue = [];
-    // A group holds each installation once; a second PUT of one goes into a later group, after the first
-    // has committed, so the later PUT wins as it would have alone.
-    while (pending.length > 0) {
-      const group: Pending[] = [];
-      const seen = new Set<string>();
-      for (let i = 0; i < pending.length && group.length < MAX_GROUP; ) {
-        const id = `${pending[i]!.put.hubKey}\u0000${pending[i]!.put.installation.installationId}`;
-        if (seen.has(id)) {
-          i++;
-          continue;
-        }
+    // A group holds each installation once, and none that a group in flight holds: a second PUT of one
+    // goes into a later group, after the first has committed, so the later PUT wins as it would have alone.
+    const group: Pending[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < this.queue.length && group.length < MAX_GROUP; ) {
+      const id = idOf(this.queue[i]!);
+      if (seen.has(id) || this.writing.has(id)) {
         seen.add(id);
-        group.push(...pending.splice(i, 1));
+        i++;
+        continue;
       }
-      await this.write(group);
+      seen.add(id);
+      group.push(...this.queue.splice(i, 1));
     }
+    if (group.length === 0) return;
+    this.inFlight++;
+    for (const p of group) this.writing.add(idOf(p));
+    try {
+      await this.write(group);
+    } finally {
+      for (const p of group) this.writing.delete(idOf(p));
+      this.inFlight--;
+      this.schedule();
+    }
+    this.schedule();
   }
 
   private async write(group: Pending[]): Promise<void> {

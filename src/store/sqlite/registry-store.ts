@@ -412,6 +412,9 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
       return out;
     },
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
+    // Concurrent writes: the write batcher commits them in groups, as it does concurrent requests.
+    upsertMany: (hub, many) =>
+      Promise.all(many.map(({ reg, condition }) => writes.run(() => upsert(hub, reg, condition)).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
     list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration, REGISTRATION_CURSOR.encode),
     listIds: async (hub, filter, p: PageRequest) =>

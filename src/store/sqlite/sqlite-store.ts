@@ -11,6 +11,7 @@ import type {
   HubSettings,
   HubStore,
   RuleRecord,
+  RegistrationStore,
   RuleStore,
   Store,
 } from '../store.ts';
@@ -184,6 +185,11 @@ function guarded<T extends object>(part: T): T {
   return out as T;
 }
 
+/** A bulk write's refusals, row by row, as guarded() makes a single write's. */
+function eachGuarded(store: RegistrationStore): RegistrationStore {
+  return { ...store, upsertMany: async (hub, writes) => (await store.upsertMany(hub, writes)).map((r) => (r instanceof Error ? (constraintError(r) as Error) : r)) };
+}
+
 /**
  * Opens (creating if needed) the database, sets WAL and applies pending migrations. A file that is
  * not a SQLite database, or cannot be opened, gives HubError `data_dir_unusable` naming the path.
@@ -222,7 +228,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     hubs: guarded(hubStore(db)),
     rules: guarded(ruleStore(db)),
     credentials: guarded(credentialStore(db)),
-    registrations: guarded(sqliteRegistrationStore(db, writes, options.listingWindow)),
+    registrations: eachGuarded(guarded(sqliteRegistrationStore(db, writes, options.listingWindow))),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),
     dispatch: guarded(sqliteDispatchStore(db, writes, enqueued)),
