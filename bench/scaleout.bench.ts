@@ -121,7 +121,7 @@ async function registryBytes(url: string): Promise<number> {
   }
 }
 
-function startEmulator(dir: string, devices: number): Promise<{ child: ChildProcess; url: string; ca: string }> {
+export function startEmulator(dir: string, devices: number): Promise<{ child: ChildProcess; url: string; ca: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/fixtures/pns-emulator.ts', 'apns', dir, String(devices)], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
@@ -168,7 +168,7 @@ interface BroadcastResult {
 }
 
 /** (b) one store, `nodes` nodes: import N registrations through node 0, broadcast, wait for Completed. */
-async function broadcastRun(dirs: string[], env: NodeJS.ProcessEnv, emulator: { url: string; credentials: object }, importFile: string, serverCpu?: () => number): Promise<BroadcastResult> {
+export async function broadcastRun(dirs: string[], env: NodeJS.ProcessEnv, emulator: { url: string; credentials: object }, importFile: string, serverCpu?: () => number): Promise<BroadcastResult> {
   const nodes: Node[] = [];
   try {
     for (const d of dirs) nodes.push(await startNode(d, env));
