@@ -205,7 +205,7 @@ function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sq
  */
 const REGISTRATION_CURSOR = cursorCodec('p1r', 1, { legacyDecimal: true });
 const INSTALLATION_CURSOR = cursorCodec('p1i', 1, { legacyDecimal: true });
-/** listIds' hints: the seq; getMany does not need them (see there). */
+/** listIds' hints: the seq, which getMany reads a planned batch by (its rows sit side by side in the (hub_key, seq) index). */
 const REGISTRATION_HINT = cursorCodec('p1h', 1);
 
 function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
@@ -293,11 +293,19 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
       const out: Registration[] = [];
       let byId: readonly string[] = ids;
       if (at && at.length === ids.length) {
-        const { rows } = await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.seq = ANY($2::bigint[])`, [key(hub), [...at]]);
-        const found = new Map(rows.map((r) => [r.seq, r]));
+        // Hints are this adapter's opaque positions; a garbled one reads as no position (a lookup by id).
+        const seqs = at.map((hint) => {
+          try {
+            return REGISTRATION_HINT.decode(hint)[0]!;
+          } catch {
+            return -1;
+          }
+        });
+        const { rows } = await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.seq = ANY($2::bigint[])`, [key(hub), seqs.filter((s) => s >= 0)]);
+        const found = new Map(rows.map((r) => [Number(r.seq), r]));
         const missing: string[] = [];
         ids.forEach((id, i) => {
-          const row = found.get(at[i]!);
+          const row = found.get(seqs[i]!);
           if (row && row.id === id) out.push(toRegistration(row));
           else missing.push(id);
         });
