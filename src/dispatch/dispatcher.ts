@@ -253,7 +253,9 @@ export class DispatchWorker {
       const now = this.clock.now();
       const jobs = await this.store.queue.claim(this.nodeId, now, free, this.leaseMs);
       for (const job of jobs) this.launch(job);
-      if (jobs.length === 0) {
+      // Slots left free: a timer for the next due job (a retry, a scheduled send), or the safety poll. Full:
+      // the next job to end looks again.
+      if (jobs.length < free) {
         const next = await this.store.queue.nextRunAt();
         const poll = Math.round(SAFETY_POLL_MS * (1 + Math.random()));
         this.schedule(next === undefined ? poll : Math.min(poll, next - now));
