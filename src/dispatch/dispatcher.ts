@@ -252,9 +252,11 @@ export class DispatchWorker {
       const now = this.clock.now();
       const jobs = await this.store.queue.claim(this.nodeId, now, free, this.leaseMs);
       for (const job of jobs) this.launch(job);
-      if (jobs.length === 0) {
+      // Slots left free: a timer for the next due job (a retry, a scheduled send), or the safety poll. Full:
+      // the next job to end looks again.
+      if (jobs.length < free) {
         const next = await this.store.queue.nextRunAt();
-        const poll = SAFETY_POLL_MS * (1 + Math.random());
+        const poll = Math.round(SAFETY_POLL_MS * (1 + Math.random()));
         this.schedule(next === undefined ? poll : Math.min(poll, next - now));
       }
     } catch (err) {
@@ -271,13 +273,20 @@ export class DispatchWorker {
     this.running++;
     // The lease is renewed while the job runs, so a long batch keeps it; a renewal that finds the job taken
     // (this node stalled past its lease) is logged, and the job's completion will be refused.
+    // One renewal at a time: one that has not answered yet is not doubled.
+    let renewing = false;
     const renew = this.clock.setInterval(() => {
-      this.store.queue.extend(job, this.clock.now() + this.leaseMs).then(
-        (kept) => {
-          if (!kept) this.logger.warn({ notification: job.notificationId, job: job.id }, 'a send job lost its lease while running; its result will be dropped');
-        },
-        (err: unknown) => this.logger.error({ err, notification: job.notificationId, job: job.id }, 'a send job could not renew its lease'),
-      );
+      if (renewing) return;
+      renewing = true;
+      this.store.queue
+        .extend(job, this.clock.now() + this.leaseMs)
+        .then(
+          (kept) => {
+            if (!kept) this.logger.warn({ notification: job.notificationId, job: job.id }, 'a send job lost its lease while running; its result will be dropped');
+          },
+          (err: unknown) => this.logger.error({ err, notification: job.notificationId, job: job.id }, 'a send job could not renew its lease'),
+        )
+        .finally(() => (renewing = false));
     }, Math.max(1, Math.floor(this.leaseMs / 3)));
     renew.unref();
     const p = this.run(job)

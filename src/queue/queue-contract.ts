@@ -7,6 +7,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import type { DeliveryResult, Store } from '../store/store.ts';
 import { batch, OTHER, OWNER, RULES } from '../store/store-contract.ts';
 import { HubService } from '../hubs/hub-service.ts';
@@ -56,11 +57,17 @@ class HeldConnector implements PnsConnector {
 }
 
 /** A send pipeline on `store` (one node), on a ManualClock. */
-function node(store: Store, clock: ManualClock, connector: PnsConnector, leaseMs: number, nodeId: string) {
+function node(store: Store, clock: ManualClock, connector: PnsConnector, leaseMs: number, nodeId: string, logLines: Array<{ msg?: string }> = [], concurrency = 2) {
   const secrets = new SecretBox(randomBytes(32));
   const hubs = new HubService(store, secrets, clock);
   const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), { concurrency: 2, leaseMs, nodeId });
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  });
+  const worker = new DispatchWorker(store, deliverer, clock, createLogger('warn', sink), { concurrency, leaseMs, nodeId });
   // onAccepted does nothing: the worker must be woken by the queue itself.
   const sends = new SendService(store, deliverer, clock, () => undefined, secrets);
   return { hubs, worker, sends };
@@ -177,6 +184,8 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
       const [job] = await a.queue.claim(OWNER, 3, 1, 1000);
       assert.equal(await b.queue.extend({ ...job!, owner: OTHER }, 9000), false, 'only the owner extends');
       assert.equal(await a.queue.extend(job!, 2003), true);
+      assert.equal(await a.queue.extend(job!, 1503), true, 'a renewal that lands late...');
+      assert.equal(await b.queue.resetLapsed(1600), 0, '...does not shorten the lease: it only moves forward');
       assert.equal(await b.queue.resetLapsed(1500), 0, 'the extended lease holds past the first one');
       assert.deepEqual(await b.queue.claim(OTHER, 1500, 10, 1000), []);
       assert.equal(await a.dispatch.finishDelivery(job!, result(1600), RULES), 'done');
@@ -224,7 +233,8 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
     test("a long batch renews its lease on the worker's clock: the reset never takes it, and it completes once", { timeout: 120_000 }, async () => {
       const clock = new ManualClock(1_000_000);
       const connector = new HeldConnector();
-      const { worker, hubs, sends } = node(a, clock, connector, 3000, OWNER);
+      const logLines: Array<{ msg?: string }> = [];
+      const { worker, hubs, sends } = node(a, clock, connector, 3000, OWNER, logLines);
       await a.registrations.upsert('q', { id: 'r1', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-1' }, tags: [], updatedAt: 1 }, { now: 1 });
       try {
         await worker.start();
@@ -234,13 +244,45 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
         // Ten leases pass while the batch is at the PNS; the other node resets now and then.
         for (let i = 0; i < 30; i++) {
           await clock.advanceAsync(1000);
-          assert.equal(await b.queue.resetLapsed(clock.now()), 0, `${i + 1} s in: the lease was renewed`);
+          assert.equal(await b.queue.resetLapsed(clock.now()), 0, `${i + 1} s in: the lease was renewed ${JSON.stringify(logLines)}`);
         }
         connector.answer();
         await worker.idle({ withinMs: 0 });
         const done = await a.dispatch.getNotification('q', n.id);
         assert.equal(done?.state, 'Completed');
         assert.deepEqual(done?.counts, { fcmv1: { Success: 1 } });
+      } finally {
+        connector.answer();
+        await worker.stop();
+      }
+    });
+
+    test('a worker that stalled past its lease logs and drops its result; the node that took the job over counts it once', { timeout: 120_000 }, async () => {
+      const clock = new ManualClock(1_000_000);
+      const connector = new HeldConnector();
+      const logLines: Array<{ msg?: string }> = [];
+      // One job at a time: busy with the held batch, this worker does not claim it again after the reset.
+      const { worker, hubs, sends } = node(a, clock, connector, 3000, OWNER, logLines, 1);
+      await a.registrations.upsert('q', { id: 'r1', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-1' }, tags: [], updatedAt: 1 }, { now: 1 });
+      try {
+        await worker.start();
+        const n = await sends.accept(await hubs.getHub('q'), fcmSend());
+        worker.wake();
+        await connector.sending;
+        // The batch is at the PNS when the other node's clock is past its lease (this node stalled: its
+        // renewals never ran): that node takes it back, claims and completes it.
+        const later = clock.now() + 60_000;
+        assert.equal(await b.queue.resetLapsed(later), 1);
+        const [taken] = await b.queue.claim(OTHER, later, 10, 60_000);
+        assert.equal(taken?.kind, 'deliver');
+        assert.equal(taken?.attempt, 1);
+        assert.equal(await b.dispatch.finishDelivery(taken!, { outcomes: [{ registrationId: 'r1', handle: 'token-1', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: later }], counts: { fcmv1: { Success: 1 } }, expired: [], now: later }, RULES), 'done');
+        connector.answer();
+        await worker.idle({ withinMs: 0 });
+        const done = await a.dispatch.getNotification('q', n.id);
+        assert.deepEqual(done?.counts, { fcmv1: { Success: 1 } }, 'counted once');
+        assert.equal((await a.dispatch.listOutcomes('q', n.id, {}, { limit: 10 })).items.length, 1, 'one outcome');
+        assert.ok(logLines.some((l) => l.msg?.includes('its result was dropped')), JSON.stringify(logLines));
       } finally {
         connector.answer();
         await worker.stop();

@@ -73,8 +73,9 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
           }) as QueuedJob,
       );
     },
+    // A lease only moves forward: a renewal that reaches the server after a later one cannot shorten it.
     extend: async (job, until) =>
-      ((await pool.query('UPDATE dispatch_jobs SET leased_until = $4 WHERE hub_key = $1 AND id = $2 AND owner = $3', [job.hub, job.id, job.owner, until])).rowCount ?? 0) > 0,
+      ((await pool.query('UPDATE dispatch_jobs SET leased_until = greatest(leased_until, $4) WHERE hub_key = $1 AND id = $2 AND owner = $3', [job.hub, job.id, job.owner, until])).rowCount ?? 0) > 0,
     // Hub by hub through each hub's (hub_key, leased_until) index of claimed jobs; a job a completion holds
     // locked is skipped (it is being completed by its owner). Taken-back jobs wake every node.
     resetLapsed: (now) =>

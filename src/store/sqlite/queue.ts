@@ -45,7 +45,8 @@ export function sqliteQueue(db: SqliteDatabase, signal: EnqueueSignal): Queue {
   const started = db.prepare(
     "UPDATE notifications SET state = 'Processing', started_at = coalesce(started_at, ?) WHERE hub_key = ? AND id = ? AND state IN ('Enqueued', 'Scheduled')",
   );
-  const extend = db.prepare('UPDATE dispatch_jobs SET leased_until = ? WHERE id = ? AND owner = ?');
+  // A lease only moves forward: a renewal that lands after a later one cannot shorten it.
+  const extend = db.prepare('UPDATE dispatch_jobs SET leased_until = max(leased_until, ?) WHERE id = ? AND owner = ?');
   const reset = db.prepare('UPDATE dispatch_jobs SET owner = NULL, leased_until = NULL, attempt = attempt + 1 WHERE owner IS NOT NULL AND leased_until < ?');
   const next = db.prepare('SELECT min(run_at) AS t FROM dispatch_jobs WHERE owner IS NULL');
 
