@@ -560,6 +560,36 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
     const codes = (results: PromiseSettledResult<unknown>[]) =>
       results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof HubError ? r.reason.code : String(r.reason)));
 
+    test('changes: each committed write of a hub, its rules or credentials is heard by the other instance (caches drop it)', async () => {
+      const heard: Array<string | null> = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = b.changes.subscribe((c) => {
+        heard.push(c.hub === null ? null : c.hub.toLowerCase());
+        wake?.();
+      });
+      /** Resolves once `b` heard a change of `hub` (null: of everything) after this call. */
+      const hear = async (hub: string | null, write: () => Promise<unknown>) => {
+        heard.length = 0;
+        await write();
+        while (!heard.includes(hub)) await new Promise<void>((r) => (wake = r));
+      };
+      try {
+        await hear('race', () => a.hubs.updateSettings('race', { sendsPerSecond: 3 }, 2));
+        await hear('race', () => a.rules.updateKeys('race', 'r', { primaryKey: 'p9' }, 2));
+        await hear(null, () => a.rules.insert(rule(NAMESPACE_SCOPE, 'ns'), 12));
+        await hear('race', () => a.credentials.put({ hub: 'race', platform: 'apns', sealed: 'x', summary: {}, endpoint: null, updatedAt: 2 }));
+        await hear('other', () => a.hubs.create(hub('other'), []));
+        await hear('other', () => a.hubs.delete('other'));
+        // A write that fails (and rolls back) announces nothing.
+        heard.length = 0;
+        await assert.rejects(a.hubs.create(hub('RACE'), []), isCode('hub_exists'));
+        await hear('race', () => a.hubs.updateSettings('race', { sendsPerSecond: 4 }, 3));
+        assert.deepEqual(heard.filter((h) => h !== 'race'), [], 'nothing of the failed create was heard');
+      } finally {
+        unsubscribe();
+      }
+    });
+
     test('ETag: of two writes conditioned on the same ETag exactly one wins, the other gets etag_mismatch', async () => {
       await a.registrations.upsert('race', reg('r1', ['v0']), { now: 1 });
       for (let round = 1; round <= 5; round++) {

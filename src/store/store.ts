@@ -363,6 +363,21 @@ export interface DispatchStore {
   pruneOutcomes(before: number, limit: number): Promise<number>;
 }
 
+/** What a committed write changed: one hub's settings, rules or credentials; `hub: null` for anything. */
+export interface StoreChange {
+  hub: string | null;
+}
+
+/**
+ * Committed changes of hubs, rules and credentials, from every process on the store, soon after the
+ * commit (caches of each node drop what changed). A subscriber may also hear of changes that change
+ * nothing it holds, and of its own process's writes.
+ */
+export interface ChangeFeed {
+  /** Returns the unsubscribe function. */
+  subscribe(handler: (change: StoreChange) => void): () => void;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -373,6 +388,7 @@ export interface Store {
   readonly installations: InstallationStore;
   readonly jobs: JobStore;
   readonly dispatch: DispatchStore;
+  readonly changes: ChangeFeed;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

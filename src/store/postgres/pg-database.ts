@@ -89,3 +89,96 @@ export async function inTransaction<T>(pool: PgPool, work: (client: PgQueryable)
     }
   }
 }
+
+export interface PgListenerOptions {
+  connectionString: string;
+  channel: string;
+  onNotification(payload: string | undefined): void;
+  /** The connection was lost and is back: notifications sent meanwhile were not heard. */
+  onReconnected(): void;
+  onError(err: Error): void;
+}
+
+export interface PgListener {
+  close(): Promise<void>;
+}
+
+/** Waits between reconnection attempts: a quarter second at first, doubling up to five seconds. */
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * One connection that LISTENs on `channel`, reconnecting by itself when it is lost (the server restarted
+ * or went away), for as long as the store is open. Resolves once the first LISTEN is in place. The waits
+ * between attempts are real time: they pace reconnection to a server, nothing a test steps through.
+ */
+export async function openPgListener(options: PgListenerOptions): Promise<PgListener> {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let delay = RECONNECT_MIN_MS;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: options.connectionString });
+    c.on('notification', (msg) => {
+      if (msg.channel === options.channel) options.onNotification(msg.payload);
+    });
+    c.on('error', (err) => {
+      options.onError(err);
+      lost(c);
+    });
+    c.on('end', () => lost(c));
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${pg.escapeIdentifier(options.channel)}`);
+    } catch (err) {
+      c.removeAllListeners('end');
+      await c.end().catch(() => undefined);
+      throw err;
+    }
+    if (closed) {
+      await c.end().catch(() => undefined);
+      return;
+    }
+    client = c;
+    delay = RECONNECT_MIN_MS;
+  };
+
+  const lost = (c: pg.Client): void => {
+    if (client !== c || closed) return;
+    client = undefined;
+    c.removeAllListeners('end');
+    c.end().catch(() => undefined);
+    schedule();
+  };
+
+  const schedule = (): void => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().then(
+        () => {
+          if (!closed) options.onReconnected();
+        },
+        (err: Error) => {
+          options.onError(err);
+          delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+          schedule();
+        },
+      );
+    }, delay);
+    retry.unref();
+  };
+
+  await connect();
+  return {
+    close: async () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      c?.removeAllListeners('end');
+      await c?.end().catch(() => undefined);
+    },
+  };
+}

@@ -18,6 +18,7 @@ import { migrate } from './migrate.ts';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
 import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore } from './registry-store.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { announcing, ChangeSubscribers, ruleScopeChange } from '../changes.ts';
 import { sqliteJobStore } from './job-store.ts';
 import { sqliteDispatchStore } from './dispatch-store.ts';
 import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
@@ -214,12 +215,25 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const writes = new WriteBatcher(db);
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(options.path, options.onCheckpointError);
   let open = true;
+  const changes = new ChangeSubscribers();
   return {
     kind: 'sqlite',
     capabilities: { sharedAcrossProcesses: false },
-    hubs: guarded(hubStore(db)),
-    rules: guarded(ruleStore(db)),
-    credentials: guarded(credentialStore(db)),
+    hubs: announcing(guarded(hubStore(db)), changes, {
+      create: (hub: HubRecord) => ({ hub: hub.name }),
+      updateSettings: (name: string) => ({ hub: name }),
+      delete: (name: string) => ({ hub: name }),
+    }),
+    rules: announcing(guarded(ruleStore(db)), changes, {
+      insert: (rule: RuleRecord) => ruleScopeChange(rule.scope),
+      updateKeys: (scope: string) => ruleScopeChange(scope),
+      delete: (scope: string) => ruleScopeChange(scope),
+    }),
+    credentials: announcing(guarded(credentialStore(db)), changes, {
+      put: (record: CredentialRecord) => ({ hub: record.hub }),
+      delete: (hub: string) => ({ hub }),
+    }),
+    changes,
     registrations: guarded(sqliteRegistrationStore(db, writes, options.listingWindow)),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),
