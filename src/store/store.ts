@@ -312,12 +312,29 @@ export interface DeliveryResult {
   now: number;
 }
 
+/** A send's Idempotency-Key, kept with its notification until `expiresAt`. */
+export interface IdempotencyKey {
+  key: string;
+  expiresAt: number;
+  now: number;
+}
+
 export interface DispatchStore {
   /**
    * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
    * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
+   * With `idempotency`: when the hub has that key unexpired (from any process), nothing is stored and the
+   * id of the key's notification is returned; otherwise the key is stored with this notification in the
+   * same write. Of concurrent writes with one key exactly one stores. Returns the notification's id.
    */
-  createNotification(n: NotificationRecord, firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number }, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  createNotification(
+    n: NotificationRecord,
+    firstJob: { kind: 'plan' | 'deliver'; payload: unknown; runAt: number },
+    secure?: { sealed: string; expiresAt: number },
+    idempotency?: IdempotencyKey,
+  ): Promise<string>;
+  /** Deletes idempotency keys expired at or before `now`, at most `limit`; returns how many. */
+  pruneIdempotencyKeys(now: number, limit: number): Promise<number>;
   /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
   securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
   /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
@@ -378,6 +395,15 @@ export interface ChangeFeed {
   subscribe(handler: (change: StoreChange) => void): () => void;
 }
 
+/** The schedule of periodic tasks that run once per interval among all processes on the store. */
+export interface TaskSchedule {
+  /**
+   * True for exactly one caller when task `name` is due at `now` (never run, or its next run has come),
+   * which moves its next run to `now + intervalMs`; false for everyone else.
+   */
+  claimDue(name: string, now: number, intervalMs: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -389,6 +415,7 @@ export interface Store {
   readonly jobs: JobStore;
   readonly dispatch: DispatchStore;
   readonly changes: ChangeFeed;
+  readonly tasks: TaskSchedule;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

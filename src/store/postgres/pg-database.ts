@@ -56,6 +56,20 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * Whether `err` means the server cannot be reached right now (refused, reset, shut down, starting up),
+ * rather than that a statement failed: SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down,
+ * crash shut down, cannot connect now), a socket error, or pg's own "Connection terminated".
+ */
+export function isConnectionError(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state !== undefined) return state.startsWith('08') || ['57P01', '57P02', '57P03'].includes(state);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error|Connection closed/i.test(message);
+}
+
 /** unique_violation: a row with that key exists (or was inserted by a transaction that committed first). */
 export const UNIQUE_VIOLATION = '23505';
 /** deadlock_detected, serialization_failure: the transaction did nothing and may simply run again. */

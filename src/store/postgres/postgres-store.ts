@@ -7,7 +7,7 @@ import { HubError } from '../../shared/errors.ts';
 import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RuleRecord, RuleStore, Store, StoreChange } from '../store.ts';
 import { ChangeSubscribers, EVERYTHING, ruleScopeChange } from '../changes.ts';
 import { migrate } from './migrate.ts';
-import { inTransaction, openPgListener, openPgPool, sqlState, type PgPool, type PgQueryable } from './pg-database.ts';
+import { inTransaction, isConnectionError, openPgListener, openPgPool, sqlState, type PgPool, type PgQueryable } from './pg-database.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
 import { InstallationWriteGroup } from './write-group.ts';
@@ -181,11 +181,16 @@ function credentialStore(pool: PgPool): CredentialStore {
  * the stored state.
  */
 function constraintError(err: unknown): unknown {
+  // The server went away (or is restarting): 503 with Retry-After; nothing of the request was acknowledged.
+  if (isConnectionError(err)) return new HubError('store_unavailable', 'The store cannot be reached right now; retry shortly.', { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS });
   const state = sqlState(err);
   if (state === undefined || !state.startsWith('23')) return err;
   if (state === '23503') return new HubError('hub_not_found', 'The notification hub was deleted while this request ran.');
   return new HubError('write_conflict', 'The write collided with data stored at the same time; read the current state and try again.');
 }
+
+/** What a client is told to wait when the database cannot be reached. */
+const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** Every method of `part`, with constraint failures turned into HubErrors (constraintError). */
 function guarded<T extends object>(part: T): T {
@@ -262,6 +267,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     jobs: guarded(postgresJobStore(pool)),
     dispatch: guarded(postgresDispatchStore(pool)),
     changes,
+    // The row's lock orders concurrent claims and the WHERE is checked again on the row as the first
+    // claim left it: of the nodes that find a task due, one moves its next run on.
+    tasks: {
+      claimDue: async (name, now, intervalMs) =>
+        ((
+          await pool.query(
+            `INSERT INTO cluster_tasks (name, next_run) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run
+             WHERE cluster_tasks.next_run <= $3`,
+            [name, now + intervalMs, now],
+          )
+        ).rowCount ?? 0) > 0,
+    },
     ping: async () => {
       await pool.query('SELECT 1');
     },

@@ -216,6 +216,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(options.path, options.onCheckpointError);
   let open = true;
   const changes = new ChangeSubscribers();
+  const claimTask = db.prepare(
+    'INSERT INTO cluster_tasks (name, next_run) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run WHERE cluster_tasks.next_run <= ?',
+  );
   return {
     kind: 'sqlite',
     capabilities: { sharedAcrossProcesses: false },
@@ -234,6 +237,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       delete: (hub: string) => ({ hub }),
     }),
     changes,
+    tasks: { claimDue: (name, now, intervalMs) => writes.run(() => claimTask.run(name, now + intervalMs, now).changes > 0) },
     registrations: guarded(sqliteRegistrationStore(db, writes, options.listingWindow)),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),
