@@ -301,12 +301,14 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     retention.start();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.
+    // Once per interval across a cluster: the node whose claim moves the task's schedule on runs it.
+    const purgeEveryMs = config.registry.purgeIntervalSeconds * 1000;
     const purge = clock.setInterval(() => {
-      registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000).then(
+      store.tasks.claimDue('registry-purge', clock.now(), purgeEveryMs).then((due) => (due ? registry.purgeExpired(config.registry.expiredRetentionSeconds * 1000) : 0)).then(
         (n) => n > 0 && logger.info({ purged: n }, 'expired registrations purged'),
         (err) => logger.error({ err }, 'purging expired registrations failed'),
       );
-    }, config.registry.purgeIntervalSeconds * 1000).unref();
+    }, purgeEveryMs).unref();
 
     let closing: Promise<void> | undefined;
     const close = () =>

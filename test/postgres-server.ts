@@ -20,6 +20,9 @@ export interface PostgresTestServer {
   readonly port: number;
   /** A new empty database; answers its `postgres://` URL. */
   createDatabase(): Promise<string>;
+  /** Stops the server keeping its data (a database going away under running nodes); `resume` starts it again. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,7 +69,8 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
         port,
         user: USER,
         password,
-        persistent: false,
+        // Kept across pause/resume; the whole parent directory goes at the end anyway.
+        persistent: true,
         createPostgresUser: root,
         // UTF8 whatever the machine's locale; no fsync: the data is thrown away.
         initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-sync'],
@@ -87,17 +91,31 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
         if (attempt >= 3) throw new Error('PostgreSQL did not start');
       }
     }
-    admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
-    await admin.connect();
+    const connectAdmin = async () => {
+      const c = new pg.Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres' });
+      // The server may go away (pause): the client's error must not end the test process.
+      c.on('error', remember);
+      await c.connect();
+      return c;
+    };
+    admin = await connectAdmin();
     let n = 0;
-    const client = admin;
     return {
       port,
       createDatabase: async () => {
         const name = `herald_test_${++n}`;
         // FILE_COPY: a copy of template1's few files, faster than WAL_LOG's block-by-block copy for a small database.
-        await client.query(`CREATE DATABASE ${name} STRATEGY FILE_COPY`);
+        await admin!.query(`CREATE DATABASE ${name} STRATEGY FILE_COPY`);
         return `postgres://${USER}:${password}@127.0.0.1:${port}/${name}`;
+      },
+      pause: async () => {
+        await admin?.end().catch(() => undefined);
+        admin = undefined;
+        await server!.stop();
+      },
+      resume: async () => {
+        await server!.start();
+        admin = await connectAdmin();
       },
       stop: cleanUp,
     };

@@ -112,7 +112,7 @@ function defaultContentType(req: FastifyRequest): void {
 
 function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clock: Clock) {
   const retryAfter = a.details?.retryAfterSeconds;
-  if (a.status === 429 && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
+  if ((a.status === 429 || a.status === 503) && typeof retryAfter === 'number') reply.header('Retry-After', String(retryAfter));
   if (a.status === 401 && req.url.startsWith('/_admin')) reply.header('WWW-Authenticate', 'Bearer realm="herald-admin"');
   if (isAzureSurface(req.url)) {
     return reply

@@ -63,6 +63,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   data_dir_in_use: 409,
   // An upload's path runs into a file where a folder is needed, or a folder where the file would go.
   file_conflict: 409,
+  // An Idempotency-Key header that is empty, too long or carries control characters (issue 11).
+  invalid_idempotency_key: 400,
+  // The shared store (PostgreSQL) cannot be reached right now: 503 with Retry-After; nothing was acknowledged.
+  store_unavailable: 503,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

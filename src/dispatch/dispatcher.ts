@@ -31,6 +31,9 @@ export const DEFAULT_LEASE_MS = 30_000;
  */
 const SAFETY_POLL_MS = 5_000;
 
+/** How long a send's Idempotency-Key names its notification (contract: 24 hours). */
+export const IDEMPOTENCY_KEY_MS = 24 * 3_600_000;
+
 /** What a sealed payload is bound to: a copy in another notification's row fails to open. */
 const securePayloadScope = (hub: string, id: string) => `${hub.toLowerCase()}/${id}/secure`;
 
@@ -58,7 +61,7 @@ export class SendService {
    * Stores the notification with its first job; answers only after the write (nothing lives only in
    * memory). A secure send keeps its payload sealed and nothing of it in the clear.
    */
-  async accept(hub: HubRecord, req: SendRequest, secure?: { ttlMs: number }): Promise<NotificationRecord> {
+  async accept(hub: HubRecord, req: SendRequest, secure?: { ttlMs: number }, options: { idempotencyKey?: string } = {}): Promise<NotificationRecord> {
     const now = this.clock.now();
     const id = newNotificationId(now);
     let stored = toStoredRequest(req, req.scheduledAtMs ?? now);
@@ -87,7 +90,14 @@ export class SendService {
       stored.target.kind === 'direct'
         ? { kind: 'deliver' as const, payload: { targets: stored.target.handles.map((d) => ({ d })), retry: initialRetryState(now) } satisfies BatchPayload, runAt }
         : { kind: 'plan' as const, payload: { after: null } satisfies PlanCursor, runAt };
-    await this.store.dispatch.createNotification(n, first, sealed);
+    const idempotency = options.idempotencyKey === undefined ? undefined : { key: options.idempotencyKey, expiresAt: now + IDEMPOTENCY_KEY_MS, now };
+    const storedId = await this.store.dispatch.createNotification(n, first, sealed, idempotency);
+    if (storedId !== n.id) {
+      // The key was used within its lifetime (on any node): the first send's notification, nothing sent again.
+      const earlier = await this.store.dispatch.getNotification(hub.name, storedId);
+      if (earlier) return earlier;
+      throw new HubError('notification_not_found', `The notification of this Idempotency-Key ('${storedId}') is gone.`);
+    }
     this.onAccepted();
     return n;
   }

@@ -62,3 +62,27 @@ test('the purge erases secure payloads at their TTL and deletes notifications af
     await store.close();
   }
 });
+
+test('nodes sharing a store run the retention once per interval between them, not once each', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = openSqliteStore({ path: ':memory:' });
+  let runs = 0;
+  class Counted extends Retention {
+    override async runOnce() {
+      runs++;
+      return super.runOnce();
+    }
+  }
+  const nodes = [1, 2, 3].map(() => new Counted(store, clock, createLogger('silent'), { outcomeRetentionDays: 7, notificationRetentionDays: 30 }));
+  try {
+    for (const n of nodes) n.start();
+    for (let i = 0; i < 5; i++) {
+      await clock.advanceAsync(RETENTION_INTERVAL_MS);
+      await Promise.all(nodes.map((n) => n.idle()));
+    }
+    assert.equal(runs, 5);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await store.close();
+  }
+});

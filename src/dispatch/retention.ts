@@ -2,7 +2,8 @@
  * What the send pipeline keeps, and for how long: secure payloads are erased at their TTL (a read after
  * it is refused even before the purge ran), per-device outcomes after `outcomeRetentionDays`, and
  * notifications with everything of theirs `notificationRetentionDays` after they end (feedback after as
- * long). One timer on the injected Clock runs it all, so tests drive it on virtual time.
+ * long), and expired send idempotency keys. One timer on the injected Clock runs it all, so tests drive it
+ * on virtual time; on a store shared by many nodes one of them runs it per interval (Store.tasks).
  */
 import type { Logger } from 'pino';
 import type { Clock, TimerHandle } from '../shared/clock.ts';
@@ -10,6 +11,8 @@ import type { Store } from '../store/store.ts';
 
 /** How often the purge runs: a secure payload outlives its TTL by at most this long in the store. */
 export const RETENTION_INTERVAL_MS = 10_000;
+/** The retention's name in the store's schedule of periodic tasks (once per interval across a cluster). */
+export const RETENTION_TASK = 'retention';
 /** Rows deleted per kind and run: a backlog is worked off over several runs, never in one long write. */
 const PER_RUN = 10_000;
 const DAY_MS = 86_400_000;
@@ -33,7 +36,8 @@ export class Retention {
   start(): void {
     this.timer ??= this.clock.setInterval(() => {
       // A run that is still going (a slow disk) is not started twice.
-      this.running ??= this.runOnce().then(
+      // On a shared store every node has this timer; the one whose claim moves the schedule on runs it.
+      this.running ??= this.store.tasks.claimDue(RETENTION_TASK, this.clock.now(), RETENTION_INTERVAL_MS).then((due) => (due ? this.runOnce() : undefined)).then(
         () => (this.running = undefined),
         (err) => {
           this.running = undefined;
@@ -60,6 +64,7 @@ export class Retention {
     const securePayloads = await this.store.dispatch.purgeSecurePayloads(now, PER_RUN);
     const outcomes = await this.store.dispatch.pruneOutcomes(now - this.policy.outcomeRetentionDays * DAY_MS, PER_RUN);
     const notifications = await this.store.dispatch.pruneNotifications(now - this.policy.notificationRetentionDays * DAY_MS, PER_RUN);
+    await this.store.dispatch.pruneIdempotencyKeys(now, PER_RUN);
     if (securePayloads + notifications > 0) this.logger.info({ securePayloads, outcomes, notifications }, 'expired secure payloads erased, old notifications deleted');
     return { securePayloads, outcomes, notifications };
   }

@@ -108,7 +108,8 @@ export function connectionString(
 /**
  * How long a hub and its signing rules are served from memory. Every request on the Azure surface
  * needs them; a change made through this process takes effect at once (the entry is dropped), a change
- * made by another process sharing the store within this many milliseconds.
+ * made by another process sharing the store as soon as the store's change signal reaches this one
+ * (store.changes, under a second), and in any case within this many milliseconds.
  */
 export const AUTH_CACHE_MS = 5_000;
 
@@ -140,7 +141,10 @@ export class HubService {
     private readonly store: Store,
     private readonly secrets: SecretBox,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    // Writes by any process on the store (another node of a cluster, or this one) drop what they changed.
+    store.changes.subscribe((change) => this.invalidate(change.hub));
+  }
 
   /** Forget what is cached about a hub (all hubs for a namespace rule change). */
   private invalidate(hub: string | null): void {

@@ -51,7 +51,9 @@ export type ErrorCode =
   | 'registration_owned_by_installation'
   | 'write_conflict'
   | 'data_dir_in_use'
-  | 'file_conflict';
+  | 'file_conflict'
+  | 'invalid_idempotency_key'
+  | 'store_unavailable';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

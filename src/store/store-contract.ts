@@ -404,6 +404,37 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.deepEqual(await ids('$UserId:{bob} || $InstallationId:{b}'), []);
     });
 
+    test('idempotency keys: a live key names the first notification and stores nothing; an expired one is replaced, then pruned', async () => {
+      await store.hubs.create(hub('idem'), []);
+      await store.hubs.create(hub('idem2'), []);
+      const n = (id: string, h = 'idem') => ({ hub: h, id, state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 });
+      const first = { kind: 'plan' as const, payload: { after: null }, runAt: 1 };
+      const k = (key: string, now: number) => ({ key, now, expiresAt: now + 1000 });
+      assert.equal(await store.dispatch.createNotification(n('n1'), first, undefined, k('K', 1)), 'n1');
+      assert.equal(await store.dispatch.createNotification(n('n2'), first, undefined, k('K', 500)), 'n1', 'the live key names the first');
+      assert.equal(await store.dispatch.getNotification('idem', 'n2'), undefined, 'nothing stored for the repeat');
+      assert.equal(await store.dispatch.createNotification(n('n3', 'idem2'), first, undefined, k('K', 500)), 'n3', 'keys are per hub');
+      assert.equal(await store.dispatch.createNotification(n('n4'), first, undefined, k('k', 500)), 'n4', 'keys compare exactly');
+      assert.equal(await store.dispatch.createNotification(n('n5'), first, undefined, k('K', 1001)), 'n5', 'an expired key is taken again');
+      assert.equal(await store.dispatch.createNotification(n('n6'), first, undefined, k('K', 1500)), 'n5');
+      assert.equal(await store.dispatch.createNotification(n('n7'), first), 'n7', 'without a key');
+      assert.equal(await store.dispatch.pruneIdempotencyKeys(1500, 100), 2, 'the keys of n3 and n4 expired at 1500');
+      assert.equal(await store.dispatch.pruneIdempotencyKeys(10_000, 100), 1);
+      assert.equal(await store.dispatch.createNotification(n('n8'), first, undefined, k('K', 1502)), 'n8');
+      assert.equal(await store.hubs.delete('idem'), true);
+      await store.hubs.create(hub('idem'), []);
+      assert.equal(await store.dispatch.createNotification(n('n9'), first, undefined, k('K', 1503)), 'n9', "a deleted hub's keys go with it");
+    });
+
+    test('periodic tasks: due once per interval', async () => {
+      assert.equal(await store.tasks.claimDue('purge', 1000, 60), true, 'never run: due');
+      assert.equal(await store.tasks.claimDue('purge', 1000, 60), false);
+      assert.equal(await store.tasks.claimDue('purge', 1059, 60), false);
+      assert.equal(await store.tasks.claimDue('prune', 1059, 60), true, 'each task has its own schedule');
+      assert.equal(await store.tasks.claimDue('purge', 1060, 60), true);
+      assert.equal(await store.tasks.claimDue('purge', 1061, 60), false);
+    });
+
     test('per-device outcomes: paged in write order across batches, filtered by outcome, secure-read check, pruned by time', async () => {
       await store.hubs.create(hub('outs'), []);
       const n = { hub: 'outs', id: 'n1', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 };
@@ -635,6 +666,51 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
     const settled = async (...writes: Promise<unknown>[]) => Promise.allSettled(writes);
     const codes = (results: PromiseSettledResult<unknown>[]) =>
       results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof HubError ? r.reason.code : String(r.reason)));
+
+    test('changes: each committed write of a hub, its rules or credentials is heard by the other instance (caches drop it)', async () => {
+      const heard: Array<string | null> = [];
+      let wake: (() => void) | undefined;
+      const unsubscribe = b.changes.subscribe((c) => {
+        heard.push(c.hub === null ? null : c.hub.toLowerCase());
+        wake?.();
+      });
+      /** Resolves once `b` heard a change of `hub` (null: of everything) after this call. */
+      const hear = async (hub: string | null, write: () => Promise<unknown>) => {
+        heard.length = 0;
+        await write();
+        while (!heard.includes(hub)) await new Promise<void>((r) => (wake = r));
+      };
+      try {
+        await hear('race', () => a.hubs.updateSettings('race', { sendsPerSecond: 3 }, 2));
+        await hear('race', () => a.rules.updateKeys('race', 'r', { primaryKey: 'p9' }, 2));
+        await hear(null, () => a.rules.insert(rule(NAMESPACE_SCOPE, 'ns'), 12));
+        await hear('race', () => a.credentials.put({ hub: 'race', platform: 'apns', sealed: 'x', summary: {}, endpoint: null, updatedAt: 2 }));
+        await hear('other', () => a.hubs.create(hub('other'), []));
+        await hear('other', () => a.hubs.delete('other'));
+        // A write that fails (and rolls back) announces nothing.
+        heard.length = 0;
+        await assert.rejects(a.hubs.create(hub('RACE'), []), isCode('hub_exists'));
+        await hear('race', () => a.hubs.updateSettings('race', { sendsPerSecond: 4 }, 3));
+        assert.deepEqual(heard.filter((h) => h !== 'race'), [], 'nothing of the failed create was heard');
+      } finally {
+        unsubscribe();
+      }
+    });
+
+    test('idempotency key: of ten concurrent sends with one key one notification is stored, and all name it', async () => {
+      const n = (id: string) => ({ hub: 'race', id, state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 });
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).dispatch.createNotification(n(`n${i}`), { kind: 'plan', payload: { after: null }, runAt: 1 }, undefined, { key: 'same', now: 1, expiresAt: 1000 })),
+      );
+      assert.equal(new Set(ids).size, 1, ids.join());
+      const stored = await Promise.all(Array.from({ length: 10 }, (_, i) => a.dispatch.getNotification('race', `n${i}`)));
+      assert.deepEqual(stored.filter(Boolean).map((x) => x!.id), [ids[0]]);
+    });
+
+    test('periodic task: of concurrent claims exactly one wins', async () => {
+      const won = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).tasks.claimDue('race-task', 5000, 1000)));
+      assert.equal(won.filter(Boolean).length, 1);
+    });
 
     test('ETag: of two writes conditioned on the same ETag exactly one wins, the other gets etag_mismatch', async () => {
       await a.registrations.upsert('race', reg('r1', ['v0']), { now: 1 });

@@ -331,12 +331,24 @@ export interface StepRules {
   expireChannel(installation: Installation, storedHandle: string, deadHandle: string): Installation | undefined;
 }
 
+/** A send's Idempotency-Key, kept with its notification until `expiresAt`. */
+export interface IdempotencyKey {
+  key: string;
+  expiresAt: number;
+  now: number;
+}
+
 export interface DispatchStore {
   /**
    * Stores the notification and its first job in one write: nothing accepted lives only in memory. A
    * secure send's sealed payload is kept beside it until `expiresAt` (never in `request`).
+   * With `idempotency`: when the hub has that key unexpired (from any process), nothing is stored and the
+   * id of the key's notification is returned; otherwise the key is stored with this notification in the
+   * same write. Of concurrent writes with one key exactly one stores. Returns the notification's id.
    */
-  createNotification(n: NotificationRecord, firstJob: NewJob, secure?: { sealed: string; expiresAt: number }): Promise<void>;
+  createNotification(n: NotificationRecord, firstJob: NewJob, secure?: { sealed: string; expiresAt: number }, idempotency?: IdempotencyKey): Promise<string>;
+  /** Deletes idempotency keys expired at or before `now`, at most `limit`; returns how many. */
+  pruneIdempotencyKeys(now: number, limit: number): Promise<number>;
   /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
   securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
   /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
@@ -379,6 +391,30 @@ export interface DispatchStore {
   pruneOutcomes(before: number, limit: number): Promise<number>;
 }
 
+/** What a committed write changed: one hub's settings, rules or credentials; `hub: null` for anything. */
+export interface StoreChange {
+  hub: string | null;
+}
+
+/**
+ * Committed changes of hubs, rules and credentials, from every process on the store, soon after the
+ * commit (caches of each node drop what changed). A subscriber may also hear of changes that change
+ * nothing it holds, and of its own process's writes.
+ */
+export interface ChangeFeed {
+  /** Returns the unsubscribe function. */
+  subscribe(handler: (change: StoreChange) => void): () => void;
+}
+
+/** The schedule of periodic tasks that run once per interval among all processes on the store. */
+export interface TaskSchedule {
+  /**
+   * True for exactly one caller when task `name` is due at `now` (never run, or its next run has come),
+   * which moves its next run to `now + intervalMs`; false for everyone else.
+   */
+  claimDue(name: string, now: number, intervalMs: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly capabilities: StoreCapabilities;
@@ -396,6 +432,8 @@ export interface Store {
    * file for all. Absent: each node's data directory keeps its own (files/local-file-store.ts).
    */
   readonly files?: FileStore;
+  readonly changes: ChangeFeed;
+  readonly tasks: TaskSchedule;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;

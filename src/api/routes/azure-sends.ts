@@ -25,6 +25,23 @@ const FEEDBACK_URL_TTL_MS = 60 * 60_000;
 /** How long a device's credential for reading secure payloads lasts (its backend issues a new one at sign-in). */
 const DEVICE_CREDENTIAL_TTL_MS = 30 * 86_400_000;
 
+/** Longest Idempotency-Key taken (Stripe and the IETF draft's examples are UUIDs; 255 leaves room). */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+/**
+ * The send's `Idempotency-Key` header (contract: the same key on the same hub within 24 hours returns the
+ * first send's notification), or undefined. Printable ASCII only: a key is compared byte for byte.
+ */
+export function parseIdempotencyKey(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const raw = headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const value = Array.isArray(raw) ? raw : [raw];
+  if (value.length !== 1 || !/^[\x20-\x7e]{1,255}$/.test(value[0]!) || value[0]!.trim() === '') {
+    throw new HubError('invalid_idempotency_key', `Idempotency-Key must be one header of 1 to ${MAX_IDEMPOTENCY_KEY} printable ASCII characters.`);
+  }
+  return value[0]!;
+}
+
 function sendInput(ctx: AzureRequestContext, batch: boolean, scheduled: boolean) {
   return { headers: ctx.req.headers as Record<string, string | string[] | undefined>, query: ctx.query, body: ctx.body, batch, scheduled };
 }
@@ -56,6 +73,7 @@ export class FeedbackUrls {
 export function sendHandlers(sends: SendService, store: Store, feedback: FeedbackUrls, devices: DeviceCredentials): AzureOperationHandlers {
   const location = (ctx: AzureRequestContext, collection: string, id: string) => `${requestOrigin(ctx)}/${encodeURIComponent(ctx.hub.name)}/${collection}/${id}?api-version=2020-06`;
   const send = async (ctx: AzureRequestContext, batch: boolean) => {
+    const idempotencyKey = parseIdempotencyKey(ctx.req.headers as Record<string, string | string[] | undefined>);
     const req = parseSendRequest(sendInput(ctx, batch, false));
     const secure = parseSecureOptions(ctx.req.headers);
     if (secure && req.test) throw new HubError('invalid_request', 'A test send answers its payload in the clear; it cannot be secure.', { reason: 'secure_test' });
@@ -74,14 +92,15 @@ export function sendHandlers(sends: SendService, store: Store, feedback: Feedbac
       });
       return ctx.reply.code(201).header('Location', location(ctx, 'messages', r.id)).type(XML).send(body);
     }
-    const n = await sends.accept(ctx.hub, req, secure);
+    const n = await sends.accept(ctx.hub, req, secure, idempotencyKey === undefined ? {} : { idempotencyKey });
     return ctx.reply.code(201).header('Location', location(ctx, 'messages', n.id)).send();
   };
   return {
     sendNotification: (ctx) => send(ctx, false),
     sendBatchNotification: (ctx) => send(ctx, true),
     scheduleNotification: async (ctx) => {
-      const n = await sends.accept(ctx.hub, parseSendRequest(sendInput(ctx, false, true)), parseSecureOptions(ctx.req.headers));
+      const idempotencyKey = parseIdempotencyKey(ctx.req.headers as Record<string, string | string[] | undefined>);
+      const n = await sends.accept(ctx.hub, parseSendRequest(sendInput(ctx, false, true)), parseSecureOptions(ctx.req.headers), idempotencyKey === undefined ? {} : { idempotencyKey });
       return ctx.reply.code(201).header('Location', location(ctx, 'schedulednotifications', n.id)).send();
     },
     cancelScheduledNotification: async (ctx) => {

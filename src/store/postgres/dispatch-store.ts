@@ -205,8 +205,22 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     (await db.query<NotificationRow>(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.id = $2`, [key(hub), id])).rows[0];
 
   return {
-    createNotification: (n, first, secure) =>
+    createNotification: (n, first, secure, idempotency) =>
       inTransaction(pool, async (db) => {
+        if (idempotency) {
+          // The key's row first: a live one (committed by anyone) means the earlier send's notification;
+          // a concurrent insert of the same key waits here for the other transaction, then sees its row.
+          const taken = await db.query(
+            `INSERT INTO idempotency_keys (hub_key, key, notification_id, expires_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (hub_key, key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
+             WHERE idempotency_keys.expires_at <= $5`,
+            [key(n.hub), idempotency.key, n.id, idempotency.expiresAt, idempotency.now],
+          );
+          if ((taken.rowCount ?? 0) === 0) {
+            const earlier = await db.query<{ notification_id: string }>('SELECT notification_id FROM idempotency_keys WHERE hub_key = $1 AND key = $2', [key(n.hub), idempotency.key]);
+            return earlier.rows[0]!.notification_id;
+          }
+        }
         await db.query(
           `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`,
           [key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null],
@@ -215,7 +229,20 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         await insertJobs(db, key(n.hub), n.id, first.kind, [first.payload], first.runAt);
         await notifyEnqueued(db);
         if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
+        return n.id;
       }),
+    // Hub by hub through each hub's (hub_key, expires_at) index.
+    pruneIdempotencyKeys: async (now, limit) =>
+      (
+        await pool.query(
+          `WITH doomed AS (
+             SELECT k.hub_key, k.key FROM hubs h CROSS JOIN LATERAL (
+               SELECT hub_key, key FROM idempotency_keys WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) k
+             LIMIT $2)
+           DELETE FROM idempotency_keys i USING doomed d WHERE i.hub_key = d.hub_key AND i.key = d.key AND i.expires_at <= $1`,
+          [now, limit],
+        )
+      ).rowCount ?? 0,
     securePayload: async (hub, id, now) =>
       (await pool.query<{ sealed: string }>('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3', [key(hub), id, now])).rows[0]?.sealed,
     // Hub by hub through each hub's (hub_key, expires_at) index.

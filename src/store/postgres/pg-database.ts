@@ -56,6 +56,20 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
+/**
+ * Whether `err` means the server cannot be reached right now (refused, reset, shut down, starting up),
+ * rather than that a statement failed: SQLSTATE class 08 (connection exception), 57P01-57P03 (shut down,
+ * crash shut down, cannot connect now), a socket error, or pg's own "Connection terminated".
+ */
+export function isConnectionError(err: unknown): boolean {
+  const state = sqlState(err);
+  if (state !== undefined) return state.startsWith('08') || ['57P01', '57P02', '57P03'].includes(state);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error|Connection closed/i.test(message);
+}
+
 /** unique_violation: a row with that key exists (or was inserted by a transaction that committed first). */
 export const UNIQUE_VIOLATION = '23505';
 /** deadlock_detected, serialization_failure: the transaction did nothing and may simply run again. */
@@ -90,70 +104,95 @@ export async function inTransaction<T>(pool: PgPool, work: (client: PgQueryable)
   }
 }
 
-export interface PgListener {
-  /** Resolves once LISTEN is in place (or its first attempt failed; it is retried). */
-  readonly ready: Promise<void>;
-  close(): Promise<void>;
-}
-
 export interface PgListenerOptions {
   connectionString: string;
   channel: string;
-  /** A notification on the channel; also once after a lost connection is back (some may have been missed). */
-  onNotify: () => void;
-  onError?: (err: Error) => void;
-  /** Wait before connecting again after the connection failed (ms). */
-  reconnectMs?: number;
+  onNotification(payload: string | undefined): void;
+  /** The connection was lost and is back: notifications sent meanwhile were not heard. */
+  onReconnected(): void;
+  onError(err: Error): void;
 }
 
+export interface PgListener {
+  close(): Promise<void>;
+}
+
+/** Waits between reconnection attempts: a quarter second at first, doubling up to five seconds. */
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5_000;
+
 /**
- * One dedicated connection that LISTENs on `channel` (a pooled connection cannot: the pool hands it to other
- * queries and LISTEN is per session). A lost connection is opened again after `reconnectMs`.
+ * One connection that LISTENs on `channel`, reconnecting by itself when it is lost (the server restarted
+ * or went away), for as long as the store is open. Resolves once the first LISTEN is in place. The waits
+ * between attempts are real time: they pace reconnection to a server, nothing a test steps through.
  */
-export function listenPg(options: PgListenerOptions): PgListener {
+export async function openPgListener(options: PgListenerOptions): Promise<PgListener> {
   let closed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
-  let resolveReady!: () => void;
-  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
-  const connect = async (again: boolean): Promise<void> => {
-    if (closed) return;
+  let delay = RECONNECT_MIN_MS;
+
+  const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString: options.connectionString });
-    client = c;
-    let failed = false;
-    const fail = (err: Error) => {
-      if (failed) return;
-      failed = true;
-      // Start-up does not wait for a connection that fails: the worker's safety poll covers the gap.
-      resolveReady();
-      c.end().catch(() => undefined);
-      if (closed) return;
-      options.onError?.(err);
-      retry = setTimeout(() => void connect(true), options.reconnectMs ?? 1000);
-      retry.unref();
-    };
-    c.on('error', fail);
-    c.on('end', () => fail(new Error('the LISTEN connection ended')));
-    c.on('notification', (m) => {
-      if (m.channel === options.channel) options.onNotify();
+    c.on('notification', (msg) => {
+      if (msg.channel === options.channel) options.onNotification(msg.payload);
     });
+    c.on('error', (err) => {
+      options.onError(err);
+      lost(c);
+    });
+    c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${options.channel}`);
-      resolveReady();
-      if (again) options.onNotify();
+      await c.query(`LISTEN ${pg.escapeIdentifier(options.channel)}`);
     } catch (err) {
-      fail(err as Error);
+      c.removeAllListeners('end');
+      await c.end().catch(() => undefined);
+      throw err;
     }
+    if (closed) {
+      await c.end().catch(() => undefined);
+      return;
+    }
+    client = c;
+    delay = RECONNECT_MIN_MS;
   };
-  void connect(false);
+
+  const lost = (c: pg.Client): void => {
+    if (client !== c || closed) return;
+    client = undefined;
+    c.removeAllListeners('end');
+    c.end().catch(() => undefined);
+    schedule();
+  };
+
+  const schedule = (): void => {
+    if (closed || retry) return;
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect().then(
+        () => {
+          if (!closed) options.onReconnected();
+        },
+        (err: Error) => {
+          options.onError(err);
+          delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+          schedule();
+        },
+      );
+    }, delay);
+    retry.unref();
+  };
+
+  await connect();
   return {
-    ready,
     close: async () => {
       closed = true;
-      clearTimeout(retry);
-      resolveReady();
-      await client?.end().catch(() => undefined);
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      c?.removeAllListeners('end');
+      await c?.end().catch(() => undefined);
     },
   };
 }

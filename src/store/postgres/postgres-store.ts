@@ -4,9 +4,10 @@
  * both win a race. Each store operation is one statement or one short transaction.
  */
 import { HubError } from '../../shared/errors.ts';
-import type { CredentialStore, HubSettings, HubStore, RegistrationStore, RuleStore, Store } from '../store.ts';
+import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RegistrationStore, RuleRecord, RuleStore, Store, StoreChange } from '../store.ts';
+import { ChangeSubscribers, EVERYTHING, ruleScopeChange } from '../changes.ts';
 import { migrate } from './migrate.ts';
-import { inTransaction, listenPg, openPgPool, sqlState, type PgPool } from './pg-database.ts';
+import { inTransaction, isConnectionError, openPgListener, openPgPool, sqlState, type PgPool, type PgQueryable } from './pg-database.ts';
 import { JOBS_CHANNEL, postgresQueue } from './queue.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
@@ -19,6 +20,25 @@ import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type
 /** Tables of a hub's send pipeline and tags: no foreign key to cascade from, so a hub's delete clears them. */
 const HUB_ROWS_WITHOUT_CASCADE = ['registration_tags', 'dispatch_jobs', 'device_outcome_batches', 'pns_feedback', 'secure_reads'];
 
+/** The channel of the change signal (changes.ts); a NOTIFY is delivered to the listeners when its transaction commits. */
+export const CHANGES_CHANNEL = 'herald_changes';
+
+/** Announces a change from inside the writing transaction: nothing is heard of a write that rolls back. */
+async function announce(db: PgQueryable, change: StoreChange): Promise<void> {
+  await db.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(change)]);
+}
+
+/** A change as NOTIFY carried it; anything unreadable is taken as "anything may have changed". */
+function parseChange(payload: string | undefined): StoreChange {
+  try {
+    const v = JSON.parse(payload ?? '') as { hub?: unknown };
+    if (typeof v.hub === 'string' || v.hub === null) return { hub: v.hub };
+  } catch {
+    // below
+  }
+  return EVERYTHING;
+}
+
 function hubStore(pool: PgPool): HubStore {
   const hubCols = 'name, settings, created_at, updated_at';
   return {
@@ -29,6 +49,7 @@ function hubStore(pool: PgPool): HubStore {
           [key(hub.name), hub.name, JSON.stringify(hub.settings), hub.createdAt, hub.updatedAt],
         );
         if (rowCount === 0) throw new HubError('hub_exists', `A hub named '${hub.name}' already exists.`);
+        await announce(db, { hub: hub.name });
         if (rules.length === 0) return;
         // One statement for all rules; a repeated name fails it (and the transaction: no hub either).
         await db.query(
@@ -57,6 +78,7 @@ function hubStore(pool: PgPool): HubStore {
         const stored = (await db.query<{ settings: string }>('SELECT settings FROM hubs WHERE name_key = $1 FOR UPDATE', [key(name)])).rows[0];
         if (!stored) return undefined;
         const settings = { ...(JSON.parse(stored.settings) as HubSettings), ...changes };
+        await announce(db, { hub: name });
         const row = (await db.query<HubRow>(`UPDATE hubs SET settings = $1, updated_at = $2 WHERE name_key = $3 RETURNING ${hubCols}`, [JSON.stringify(settings), at, key(name)])).rows[0];
         return row && toHub(row);
       }),
@@ -68,6 +90,7 @@ function hubStore(pool: PgPool): HubStore {
         const deleted = ((await db.query('DELETE FROM hubs WHERE name_key = $1', [key(name)])).rowCount ?? 0) > 0;
         for (const table of HUB_ROWS_WITHOUT_CASCADE) await db.query(`DELETE FROM ${table} WHERE hub_key = $1`, [key(name)]);
         await db.query('DELETE FROM authorization_rules WHERE scope_key = $1', [key(name)]);
+        await announce(db, { hub: name });
         return deleted;
       }),
   };
@@ -93,18 +116,26 @@ function ruleStore(pool: PgPool): RuleStore {
           [scope, r.name, r.rights.join(','), r.primaryKey, r.secondaryKey, r.createdAt, r.updatedAt],
         );
         if (rowCount === 0) throw new HubError('rule_exists', `An authorization rule named '${r.name}' already exists.`);
+        await announce(db, ruleScopeChange(r.scope));
       }),
-    updateKeys: async (scope, name, keys, at) => {
-      const row = (
-        await pool.query<RuleRow>(
-          `UPDATE authorization_rules SET primary_key = coalesce($1, primary_key), secondary_key = coalesce($2, secondary_key), updated_at = $3
-           WHERE scope_key = $4 AND name = $5 RETURNING ${cols}`,
-          [keys.primaryKey ?? null, keys.secondaryKey ?? null, at, key(scope), name],
-        )
-      ).rows[0];
-      return row && toRule(row);
-    },
-    delete: async (scope, name) => ((await pool.query('DELETE FROM authorization_rules WHERE scope_key = $1 AND name = $2', [key(scope), name])).rowCount ?? 0) > 0,
+    updateKeys: (scope, name, keys, at) =>
+      inTransaction(pool, async (db) => {
+        const row = (
+          await db.query<RuleRow>(
+            `UPDATE authorization_rules SET primary_key = coalesce($1, primary_key), secondary_key = coalesce($2, secondary_key), updated_at = $3
+             WHERE scope_key = $4 AND name = $5 RETURNING ${cols}`,
+            [keys.primaryKey ?? null, keys.secondaryKey ?? null, at, key(scope), name],
+          )
+        ).rows[0];
+        await announce(db, ruleScopeChange(scope));
+        return row && toRule(row);
+      }),
+    delete: (scope, name) =>
+      inTransaction(pool, async (db) => {
+        const deleted = ((await db.query('DELETE FROM authorization_rules WHERE scope_key = $1 AND name = $2', [key(scope), name])).rowCount ?? 0) > 0;
+        await announce(db, ruleScopeChange(scope));
+        return deleted;
+      }),
   };
 }
 
@@ -113,12 +144,15 @@ function credentialStore(pool: PgPool): CredentialStore {
   return {
     put: async (r) => {
       try {
-        await pool.query(
-          `INSERT INTO pns_credentials (hub_key, platform, sealed, summary, endpoint, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (hub_key, platform) DO UPDATE SET sealed = excluded.sealed, summary = excluded.summary,
-             endpoint = excluded.endpoint, updated_at = excluded.updated_at`,
-          [key(r.hub), r.platform, r.sealed, JSON.stringify(r.summary), r.endpoint, r.updatedAt],
-        );
+        await inTransaction(pool, async (db) => {
+          await db.query(
+            `INSERT INTO pns_credentials (hub_key, platform, sealed, summary, endpoint, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (hub_key, platform) DO UPDATE SET sealed = excluded.sealed, summary = excluded.summary,
+               endpoint = excluded.endpoint, updated_at = excluded.updated_at`,
+            [key(r.hub), r.platform, r.sealed, JSON.stringify(r.summary), r.endpoint, r.updatedAt],
+          );
+          await announce(db, { hub: r.hub });
+        });
       } catch (err) {
         // foreign_key_violation: the hub is not there (or was deleted meanwhile).
         if (sqlState(err) === '23503') throw new HubError('hub_not_found', `Notification hub '${r.hub}' was not found.`);
@@ -133,7 +167,12 @@ function credentialStore(pool: PgPool): CredentialStore {
     },
     list: async (hub) =>
       (await pool.query<CredentialRow>(`SELECT ${cols} FROM pns_credentials c JOIN hubs h ON h.name_key = c.hub_key WHERE c.hub_key = $1 ORDER BY c.platform`, [key(hub)])).rows.map(toCredential),
-    delete: async (hub, platform) => ((await pool.query('DELETE FROM pns_credentials WHERE hub_key = $1 AND platform = $2', [key(hub), platform])).rowCount ?? 0) > 0,
+    delete: (hub, platform) =>
+      inTransaction(pool, async (db) => {
+        const deleted = ((await db.query('DELETE FROM pns_credentials WHERE hub_key = $1 AND platform = $2', [key(hub), platform])).rowCount ?? 0) > 0;
+        await announce(db, { hub });
+        return deleted;
+      }),
   };
 }
 
@@ -144,11 +183,16 @@ function credentialStore(pool: PgPool): CredentialStore {
  * the stored state.
  */
 function constraintError(err: unknown): unknown {
+  // The server went away (or is restarting): 503 with Retry-After; nothing of the request was acknowledged.
+  if (isConnectionError(err)) return new HubError('store_unavailable', 'The store cannot be reached right now; retry shortly.', { retryAfterSeconds: STORE_RETRY_AFTER_SECONDS });
   const state = sqlState(err);
   if (state === undefined || !state.startsWith('23')) return err;
   if (state === '23503') return new HubError('hub_not_found', 'The notification hub was deleted while this request ran.');
   return new HubError('write_conflict', 'The write collided with data stored at the same time; read the current state and try again.');
 }
+
+/** What a client is told to wait when the database cannot be reached. */
+const STORE_RETRY_AFTER_SECONDS = 2;
 
 /** Every method of `part`, with constraint failures turned into HubErrors (constraintError). */
 function guarded<T extends object>(part: T): T {
@@ -205,17 +249,36 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (err instanceof HubError) throw err;
     throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${(err as Error).message}`);
   }
-  // One dedicated connection per store LISTENs for enqueued jobs (any node's NOTIFY, on commit).
+  const changes = new ChangeSubscribers();
+  // One LISTEN connection per store. After it reconnects, changes made meanwhile were not heard: every
+  // cache drops everything.
+  const listener = await openPgListener({
+    connectionString: options.url,
+    channel: CHANGES_CHANNEL,
+    onNotification: (payload) => changes.emit(parseChange(payload)),
+    onReconnected: () => changes.emit(EVERYTHING),
+    onError: (err) => options.onConnectionError?.(`change listener: ${err.message}`),
+  }).catch(async (err: Error) => {
+    await pool.end().catch(() => undefined);
+    throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${err.message}`);
+  });
+  // Enqueued jobs (any node's NOTIFY, on commit) wake this node's workers; after a reconnection too, as
+  // a NOTIFY may have been missed meanwhile.
   const enqueueListeners = new Set<() => void>();
-  const listener = listenPg({
+  const wakeWorkers = () => {
+    for (const l of [...enqueueListeners]) l();
+  };
+  const jobsListener = await openPgListener({
     connectionString: options.url,
     channel: JOBS_CHANNEL,
-    onNotify: () => {
-      for (const l of [...enqueueListeners]) l();
-    },
-    onError: (err) => options.onConnectionError?.(err.message),
+    onNotification: wakeWorkers,
+    onReconnected: wakeWorkers,
+    onError: (err) => options.onConnectionError?.(`job listener: ${err.message}`),
+  }).catch(async (err: Error) => {
+    await listener.close();
+    await pool.end().catch(() => undefined);
+    throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${err.message}`);
   });
-  await listener.ready;
   let open = true;
   return {
     kind: 'postgres',
@@ -230,13 +293,26 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     dispatch: guarded(postgresDispatchStore(pool)),
     // Not guarded: the queue writes no row a constraint could refuse, and onEnqueue answers synchronously.
     queue: postgresQueue(pool, enqueueListeners),
+    changes,
+    // The row's lock orders concurrent claims and the WHERE is checked again on the row as the first
+    // claim left it: of the nodes that find a task due, one moves its next run on.
+    tasks: {
+      claimDue: async (name, now, intervalMs) =>
+        ((
+          await pool.query(
+            `INSERT INTO cluster_tasks (name, next_run) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run
+             WHERE cluster_tasks.next_run <= $3`,
+            [name, now + intervalMs, now],
+          )
+        ).rowCount ?? 0) > 0,
+    },
     ping: async () => {
       await pool.query('SELECT 1');
     },
     close: async () => {
       if (!open) return;
       open = false;
-      await listener.close();
+      await Promise.all([listener.close(), jobsListener.close()]);
       await pool.end();
     },
   };

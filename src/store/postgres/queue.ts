@@ -3,7 +3,7 @@
  * notifications, so a job's completion commits with its results (dispatch-store.ts). Claims take several
  * jobs per statement with FOR UPDATE SKIP LOCKED (concurrent claimers never wait for or share a job).
  * Wake-ups: every transaction that enqueues sends NOTIFY on JOBS_CHANNEL (delivered on commit), and the
- * store LISTENs on one dedicated connection (pg-database.ts listenPg).
+ * store LISTENs on one dedicated connection (pg-database.ts openPgListener).
  */
 import type { Queue, QueuedJob } from '../../queue/queue.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';

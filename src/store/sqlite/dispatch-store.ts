@@ -203,6 +203,14 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
   };
 
   // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
+  const selectIdempotencyKey = db.prepare('SELECT notification_id FROM idempotency_keys WHERE hub_key = ? AND key = ? AND expires_at > ?');
+  const upsertIdempotencyKey = db.prepare(
+    `INSERT INTO idempotency_keys (hub_key, key, notification_id, expires_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (hub_key, key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at`,
+  );
+  const pruneIdempotencyKeys = db.prepare(
+    'DELETE FROM idempotency_keys WHERE (hub_key, key) IN (SELECT hub_key, key FROM idempotency_keys WHERE expires_at <= ? LIMIT ?)',
+  );
   const insertSecure = db.prepare('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES (?, ?, ?, ?)');
   const selectSecure = db.prepare('SELECT sealed FROM secure_payloads WHERE hub_key = ? AND notification_id = ? AND expires_at > ?');
   const purgeSecure = db.prepare('DELETE FROM secure_payloads WHERE (hub_key, notification_id) IN (SELECT hub_key, notification_id FROM secure_payloads WHERE expires_at <= ? LIMIT ?)');
@@ -212,15 +220,23 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
   const oldFeedback = db.prepare('DELETE FROM pns_feedback WHERE seq IN (SELECT seq FROM pns_feedback WHERE at < ? LIMIT ?)');
 
   return {
-    createNotification: async (n, first, secure) => {
-      await writes.run(() => {
+    createNotification: async (n, first, secure, idempotency) => {
+      const id = await writes.run(() => {
+        if (idempotency) {
+          const earlier = selectIdempotencyKey.get(key(n.hub), idempotency.key, idempotency.now) as { notification_id: string } | undefined;
+          if (earlier) return earlier.notification_id;
+          upsertIdempotencyKey.run(key(n.hub), idempotency.key, n.id, idempotency.expiresAt);
+        }
         insertNotification.run(key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null);
         addCounts(key(n.hub), n.id, 0, n.counts);
         insertJob.run(key(n.hub), n.id, first.kind, JSON.stringify(first.payload), first.runAt);
         if (secure) insertSecure.run(key(n.hub), n.id, secure.sealed, secure.expiresAt);
+        return n.id;
       });
-      enqueued.fire();
+      if (id === n.id) enqueued.fire();
+      return id;
     },
+    pruneIdempotencyKeys: (now, limit) => writes.run(() => pruneIdempotencyKeys.run(now, limit).changes),
     securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
     purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
     pruneNotifications: (before, limit) =>

@@ -19,6 +19,7 @@ import { migrate } from './migrate.ts';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.ts';
 import { registrationInserter, sqliteInstallationStore, sqliteRegistrationStore } from './registry-store.ts';
 import { WriteBatcher } from './write-batcher.ts';
+import { announcing, ChangeSubscribers, ruleScopeChange } from '../changes.ts';
 import { sqliteJobStore } from './job-store.ts';
 import { sqliteDispatchStore } from './dispatch-store.ts';
 import { EnqueueSignal, sqliteQueue } from './queue.ts';
@@ -222,12 +223,29 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const enqueued = new EnqueueSignal();
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(options.path, options.onCheckpointError);
   let open = true;
+  const changes = new ChangeSubscribers();
+  const claimTask = db.prepare(
+    'INSERT INTO cluster_tasks (name, next_run) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET next_run = excluded.next_run WHERE cluster_tasks.next_run <= ?',
+  );
   return {
     kind: 'sqlite',
     capabilities: { sharedAcrossProcesses: false },
-    hubs: guarded(hubStore(db)),
-    rules: guarded(ruleStore(db)),
-    credentials: guarded(credentialStore(db)),
+    hubs: announcing(guarded(hubStore(db)), changes, {
+      create: (hub: HubRecord) => ({ hub: hub.name }),
+      updateSettings: (name: string) => ({ hub: name }),
+      delete: (name: string) => ({ hub: name }),
+    }),
+    rules: announcing(guarded(ruleStore(db)), changes, {
+      insert: (rule: RuleRecord) => ruleScopeChange(rule.scope),
+      updateKeys: (scope: string) => ruleScopeChange(scope),
+      delete: (scope: string) => ruleScopeChange(scope),
+    }),
+    credentials: announcing(guarded(credentialStore(db)), changes, {
+      put: (record: CredentialRecord) => ({ hub: record.hub }),
+      delete: (hub: string) => ({ hub }),
+    }),
+    changes,
+    tasks: { claimDue: (name, now, intervalMs) => writes.run(() => claimTask.run(name, now + intervalMs, now).changes > 0) },
     registrations: eachGuarded(guarded(sqliteRegistrationStore(db, writes, options.listingWindow))),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),

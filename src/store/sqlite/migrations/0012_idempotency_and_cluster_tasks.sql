@@ -1,0 +1,17 @@
+-- Idempotency keys of sends (issue 11 item 3): the same key on the same hub within its lifetime (24 h)
+-- names the first send's notification; written in the transaction that stores the notification.
+CREATE TABLE idempotency_keys (
+  hub_key         TEXT NOT NULL REFERENCES hubs (name_key) ON DELETE CASCADE,
+  key             TEXT NOT NULL,
+  notification_id TEXT NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  PRIMARY KEY (hub_key, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at);
+
+-- Periodic tasks (registry purge, retention): next run of each. One process owns an embedded store, so
+-- this only keeps the schedule beside the PostgreSQL store's, where it makes a task run once per cluster.
+CREATE TABLE cluster_tasks (
+  name     TEXT PRIMARY KEY,
+  next_run INTEGER NOT NULL
+) WITHOUT ROWID;
