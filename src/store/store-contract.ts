@@ -592,9 +592,11 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof HubError ? r.reason.code : String(r.reason)));
 
     test('changes: each committed write of a hub, its rules or credentials is heard by the other instance (caches drop it)', async () => {
+      // An embedded store is one process's: it announces its changes within its own instance.
+      const listener = b.capabilities.sharedAcrossProcesses ? b : a;
       const heard: Array<string | null> = [];
       let wake: (() => void) | undefined;
-      const unsubscribe = b.changes.subscribe((c) => {
+      const unsubscribe = listener.changes.subscribe((c) => {
         heard.push(c.hub === null ? null : c.hub.toLowerCase());
         wake?.();
       });
@@ -629,6 +631,16 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       assert.equal(new Set(ids).size, 1, ids.join());
       const stored = await Promise.all(Array.from({ length: 10 }, (_, i) => a.dispatch.getNotification('race', `n${i}`)));
       assert.deepEqual(stored.filter(Boolean).map((x) => x!.id), [ids[0]]);
+    });
+
+    test('node heartbeats: each instance counts the live nodes; a silent one drops out, one that leaves goes at once', async () => {
+      assert.equal(await a.tasks.heartbeat('node-a', 10_000, 3000), 1);
+      assert.equal(await b.tasks.heartbeat('node-b', 11_000, 3000), 2);
+      assert.equal(await a.tasks.heartbeat('node-a', 12_000, 3000), 2);
+      assert.equal(await a.tasks.heartbeat('node-a', 14_500, 3000), 1, 'node-b silent for 3.5 s');
+      await b.tasks.heartbeat('node-b', 14_600, 3000);
+      await b.tasks.leave('node-b');
+      assert.equal(await a.tasks.heartbeat('node-a', 14_700, 3000), 1);
     });
 
     test('periodic task: of concurrent claims exactly one wins', async () => {

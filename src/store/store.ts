@@ -402,6 +402,13 @@ export interface TaskSchedule {
    * which moves its next run to `now + intervalMs`; false for everyone else.
    */
   claimDue(name: string, now: number, intervalMs: number): Promise<boolean>;
+  /**
+   * Records that node `nodeId` is alive at `now`, forgets nodes not seen for `staleMs`, and returns how
+   * many nodes are alive (this one included).
+   */
+  heartbeat(nodeId: string, now: number, staleMs: number): Promise<number>;
+  /** Removes the node (it is shutting down). */
+  leave(nodeId: string): Promise<void>;
 }
 
 export interface Store {

@@ -16,3 +16,9 @@ CREATE TABLE cluster_tasks (
   name     text COLLATE "C" PRIMARY KEY,
   next_run bigint NOT NULL
 );
+
+-- The nodes of a cluster, each writing its heartbeat: a hub's rate limit is shared among the live ones.
+CREATE TABLE cluster_nodes (
+  node_id   text COLLATE "C" PRIMARY KEY,
+  last_seen bigint NOT NULL
+);

@@ -15,3 +15,9 @@ CREATE TABLE cluster_tasks (
   name     TEXT PRIMARY KEY,
   next_run INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The nodes on the store with their heartbeat (one on an embedded store): rate limits are shared among them.
+CREATE TABLE cluster_nodes (
+  node_id   TEXT PRIMARY KEY,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
