@@ -352,6 +352,19 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.dispatch.createNotification(n('n9'), first, undefined, k('K', 1503)), 'n9', "a deleted hub's keys go with it");
     });
 
+    test('PNS back-off: kept per hub and platform until its time, a later one wins, gone with the hub', async () => {
+      await store.hubs.create(hub('backoff'), []);
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 0), undefined);
+      await store.dispatch.setPnsBackoff('backoff', 'apns', 5000);
+      await store.dispatch.setPnsBackoff('backoff', 'apns', 4000);
+      assert.equal(await store.dispatch.pnsBackoffUntil('BACKOFF', 'apns', 4999), 5000, 'the later until stays');
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 5000), undefined, 'over at its time');
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'fcmv1', 0), undefined);
+      await store.hubs.delete('backoff');
+      await store.hubs.create(hub('backoff'), []);
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 0), undefined);
+    });
+
     test('periodic tasks: due once per interval', async () => {
       assert.equal(await store.tasks.claimDue('purge', 1000, 60), true, 'never run: due');
       assert.equal(await store.tasks.claimDue('purge', 1000, 60), false);

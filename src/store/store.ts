@@ -335,6 +335,10 @@ export interface DispatchStore {
   ): Promise<string>;
   /** Deletes idempotency keys expired at or before `now`, at most `limit`; returns how many. */
   pruneIdempotencyKeys(now: number, limit: number): Promise<number>;
+  /** Records that the hub's PNS of `platform` asked for no sends before `until` (a later `until` wins). */
+  setPnsBackoff(hub: string, platform: string, until: number): Promise<void>;
+  /** Until when the hub's PNS of `platform` asked to be left alone, if that is after `now`. */
+  pnsBackoffUntil(hub: string, platform: string, now: number): Promise<number | undefined>;
   /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
   securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
   /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
