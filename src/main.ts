@@ -2,6 +2,7 @@
  * The composition root: config -> data directory, store, hub service -> HTTP app -> servers. The only
  * module that imports concrete adapters (store/sqlite).
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -53,6 +54,9 @@ import { WnsConnector } from './pns/wns/wns-connector.ts';
 import { endpointPolicy } from './pns/endpoint-policy.ts';
 
 export const SANDBOX_HUB = 'sandbox';
+/** How often a node writes its heartbeat, and after how long without one it no longer counts as alive. */
+const NODE_HEARTBEAT_MS = 5_000;
+const NODE_STALE_MS = 15_000;
 
 export interface RunningHerald {
   dataDir: string;
@@ -219,6 +223,14 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
+  // Each node's heartbeat row tells the others how many share the hubs' rate limits (api/rate-limits.ts).
+  const nodeId = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  let liveNodes = 1;
+  const beat = () =>
+    store.tasks.heartbeat(nodeId, clock.now(), NODE_STALE_MS).then(
+      (n) => (liveNodes = Math.max(1, n)),
+      (err) => logger.warn({ err }, 'the node heartbeat could not be written; the next one retries'),
+    );
 
   try {
     // On a shared store another node may be running them: only a store this process owns has jobs that
@@ -259,7 +271,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       feedback,
       sends,
       devices,
-      rateLimits: new RateLimits(clock),
+      rateLimits: new RateLimits(clock, () => liveNodes),
       azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback, devices) },
       clock,
       logger,
@@ -295,6 +307,8 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     });
     logger.info({ httpUrl, httpsUrl, dataDir, store: store.kind }, 'herald is listening');
 
+    await beat();
+    const heartbeat = clock.setInterval(() => void beat(), NODE_HEARTBEAT_MS).unref();
     await worker.start();
     // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
     const retention = new Retention(store, clock, logger, config.dispatch);
@@ -315,6 +329,8 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       (closing ??= (async () => {
         logger.info('shutting down: no new connections, finishing requests in flight');
         clock.clearTimer(purge);
+        clock.clearTimer(heartbeat);
+        await store.tasks.leave(nodeId).catch(() => undefined);
         await retention.stop();
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);
         const grace = setTimeout(() => {

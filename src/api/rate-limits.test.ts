@@ -57,3 +57,20 @@ test('bounded: buckets of 100,000 hubs keep at most MAX_BUCKETS, and a throttled
   // Dropping every bucket at a cap would have let the throttled hub through here.
   assert.throws(() => limits.take(busy, 'sendNotification'), (e: unknown) => e instanceof HubError && e.code === 'throttled');
 });
+
+test('in a cluster each node takes its share: the hub rate divided by the live nodes', () => {
+  const clock = new ManualClock(0);
+  let nodes = 2;
+  const limits = new RateLimits(clock, () => nodes);
+  const h = hub({ sendsPerSecond: 4 });
+  limits.take(h, 'sendNotification');
+  limits.take(h, 'sendNotification');
+  assert.throws(() => limits.take(h, 'sendNotification'), (e: unknown) => e instanceof HubError && e.code === 'throttled' && /rate limit of 4 per second/.test(e.message));
+  clock.advance(500);
+  limits.take(h, 'sendNotification');
+  assert.throws(() => limits.take(h, 'sendNotification'), 'two per second on this node of two');
+  nodes = 1;
+  clock.advance(500);
+  limits.take(h, 'sendNotification');
+  limits.take(h, 'sendNotification');
+});

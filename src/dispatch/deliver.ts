@@ -25,6 +25,11 @@ export interface BatchPayload {
 
 export type Connectors = Partial<Record<Platform, PnsConnector>>;
 
+/** How long a node trusts its read of a PNS back-off (another node's 429 is seen within this). */
+const BACKOFF_CACHE_MS = 1_000;
+/** Hubs and platforms whose back-off read is kept (a few per hub at most). */
+const MAX_CACHED_BACKOFFS = 10_000;
+
 /** What one device got, for a test send's NotificationOutcome (§7.5) and for counting. */
 export interface TargetOutcome {
   target: RenderedTarget | { platform: string; handle: string; registrationId?: string };
@@ -44,6 +49,26 @@ export class Deliverer {
     private readonly retry: RetryPolicy,
     private readonly clock: Clock,
   ) {}
+
+  /** Back-offs read from the store, kept briefly: one read per hub and platform per second at most. */
+  private readonly backoffs = new Map<string, { until: number | undefined; readAt: number }>();
+
+  private async backoffUntil(hub: string, platform: string): Promise<number | undefined> {
+    const k = `${hub.toLowerCase()}\n${platform}`;
+    const now = this.clock.now();
+    let entry = this.backoffs.get(k);
+    if (!entry || now - entry.readAt >= BACKOFF_CACHE_MS) {
+      entry = { until: await this.store.dispatch.pnsBackoffUntil(hub, platform, now), readAt: now };
+      if (this.backoffs.size >= MAX_CACHED_BACKOFFS) this.backoffs.clear();
+      this.backoffs.set(k, entry);
+    }
+    return entry.until !== undefined && entry.until > now ? entry.until : undefined;
+  }
+
+  private async backOff(hub: string, platform: string, until: number): Promise<void> {
+    await this.store.dispatch.setPnsBackoff(hub, platform, until);
+    this.backoffs.set(`${hub.toLowerCase()}\n${platform}`, { until, readAt: this.clock.now() });
+  }
 
   /** Renders and sends to these targets; one outcome per target, never throws for one target. */
   async sendNow(hub: string, req: StoredRequest, regs: readonly Registration[], direct: readonly PnsHandle[]): Promise<TargetOutcome[]> {
@@ -77,11 +102,20 @@ export class Deliverer {
         } catch {
           credentials = undefined; // the connector answers InvalidCredentials for every target, no network call
         }
+        // A PNS that asked this hub to back off (429 with Retry-After, seen by any node) gets nothing until then.
+        const until = await this.backoffUntil(hub, platform);
+        if (until !== undefined) {
+          const wait: DeliveryOutcome = { ...outcomeOf('retry', 'Throttled', 'the PNS asked to back off (Retry-After)'), retryAfterMs: until - this.clock.now() };
+          for (const t of targets) results.push({ target: t, outcome: wait });
+          return;
+        }
         const outcomes = await this.connectors[platform]!.send({
           credentials,
           targets: targets.map((t) => ({ handle: t.connectorHandle, payload: t.payload, headers: t.headers })),
         });
         targets.forEach((t, i) => results.push({ target: t, outcome: outcomes[i] ?? outcomeOf('retry', 'PnsUnreachable', 'no outcome from the connector') }));
+        const throttled = Math.max(0, ...outcomes.map((o) => (o.kind === 'retry' && o.status === 429 && o.retryAfterMs !== undefined ? o.retryAfterMs : 0)));
+        if (throttled > 0) await this.backOff(hub, platform, this.clock.now() + throttled);
       }),
     );
     return results;

@@ -426,6 +426,19 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.dispatch.createNotification(n('n9'), first, undefined, k('K', 1503)), 'n9', "a deleted hub's keys go with it");
     });
 
+    test('PNS back-off: kept per hub and platform until its time, a later one wins, gone with the hub', async () => {
+      await store.hubs.create(hub('backoff'), []);
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 0), undefined);
+      await store.dispatch.setPnsBackoff('backoff', 'apns', 5000);
+      await store.dispatch.setPnsBackoff('backoff', 'apns', 4000);
+      assert.equal(await store.dispatch.pnsBackoffUntil('BACKOFF', 'apns', 4999), 5000, 'the later until stays');
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 5000), undefined, 'over at its time');
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'fcmv1', 0), undefined);
+      await store.hubs.delete('backoff');
+      await store.hubs.create(hub('backoff'), []);
+      assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 0), undefined);
+    });
+
     test('periodic tasks: due once per interval', async () => {
       assert.equal(await store.tasks.claimDue('purge', 1000, 60), true, 'never run: due');
       assert.equal(await store.tasks.claimDue('purge', 1000, 60), false);
@@ -668,9 +681,11 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       results.map((r) => (r.status === 'fulfilled' ? 'ok' : r.reason instanceof HubError ? r.reason.code : String(r.reason)));
 
     test('changes: each committed write of a hub, its rules or credentials is heard by the other instance (caches drop it)', async () => {
+      // An embedded store is one process's: it announces its changes within its own instance.
+      const listener = b.capabilities.sharedAcrossProcesses ? b : a;
       const heard: Array<string | null> = [];
       let wake: (() => void) | undefined;
-      const unsubscribe = b.changes.subscribe((c) => {
+      const unsubscribe = listener.changes.subscribe((c) => {
         heard.push(c.hub === null ? null : c.hub.toLowerCase());
         wake?.();
       });
@@ -705,6 +720,16 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       assert.equal(new Set(ids).size, 1, ids.join());
       const stored = await Promise.all(Array.from({ length: 10 }, (_, i) => a.dispatch.getNotification('race', `n${i}`)));
       assert.deepEqual(stored.filter(Boolean).map((x) => x!.id), [ids[0]]);
+    });
+
+    test('node heartbeats: each instance counts the live nodes; a silent one drops out, one that leaves goes at once', async () => {
+      assert.equal(await a.tasks.heartbeat('node-a', 10_000, 3000), 1);
+      assert.equal(await b.tasks.heartbeat('node-b', 11_000, 3000), 2);
+      assert.equal(await a.tasks.heartbeat('node-a', 12_000, 3000), 2);
+      assert.equal(await a.tasks.heartbeat('node-a', 14_500, 3000), 1, 'node-b silent for 3.5 s');
+      await b.tasks.heartbeat('node-b', 14_600, 3000);
+      await b.tasks.leave('node-b');
+      assert.equal(await a.tasks.heartbeat('node-a', 14_700, 3000), 1);
     });
 
     test('periodic task: of concurrent claims exactly one wins', async () => {

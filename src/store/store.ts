@@ -349,6 +349,10 @@ export interface DispatchStore {
   createNotification(n: NotificationRecord, firstJob: NewJob, secure?: { sealed: string; expiresAt: number }, idempotency?: IdempotencyKey): Promise<string>;
   /** Deletes idempotency keys expired at or before `now`, at most `limit`; returns how many. */
   pruneIdempotencyKeys(now: number, limit: number): Promise<number>;
+  /** Records that the hub's PNS of `platform` asked for no sends before `until` (a later `until` wins). */
+  setPnsBackoff(hub: string, platform: string, until: number): Promise<void>;
+  /** Until when the hub's PNS of `platform` asked to be left alone, if that is after `now`. */
+  pnsBackoffUntil(hub: string, platform: string, now: number): Promise<number | undefined>;
   /** A secure notification's sealed payload; undefined from its expiry on (purged or not), or if there is none. */
   securePayload(hub: string, notificationId: string, now: number): Promise<string | undefined>;
   /** Erases secure payloads whose expiry is at or before `now`, at most `limit`; returns how many. */
@@ -413,6 +417,13 @@ export interface TaskSchedule {
    * which moves its next run to `now + intervalMs`; false for everyone else.
    */
   claimDue(name: string, now: number, intervalMs: number): Promise<boolean>;
+  /**
+   * Records that node `nodeId` is alive at `now`, forgets nodes not seen for `staleMs`, and returns how
+   * many nodes are alive (this one included).
+   */
+  heartbeat(nodeId: string, now: number, staleMs: number): Promise<number>;
+  /** Removes the node (it is shutting down). */
+  leave(nodeId: string): Promise<void>;
 }
 
 export interface Store {

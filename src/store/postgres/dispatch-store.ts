@@ -231,6 +231,15 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
         return n.id;
       }),
+    setPnsBackoff: async (hub, platform, until) => {
+      await pool.query(
+        `INSERT INTO pns_backoff (hub_key, platform, until) VALUES ($1, $2, $3)
+         ON CONFLICT (hub_key, platform) DO UPDATE SET until = greatest(pns_backoff.until, excluded.until)`,
+        [key(hub), platform, until],
+      );
+    },
+    pnsBackoffUntil: async (hub, platform, now) =>
+      (await pool.query<{ until: number }>('SELECT until FROM pns_backoff WHERE hub_key = $1 AND platform = $2 AND until > $3', [key(hub), platform, now])).rows[0]?.until,
     // Hub by hub through each hub's (hub_key, expires_at) index.
     pruneIdempotencyKeys: async (now, limit) =>
       (

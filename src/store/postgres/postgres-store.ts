@@ -305,6 +305,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
             [name, now + intervalMs, now],
           )
         ).rowCount ?? 0) > 0,
+      heartbeat: (nodeId, now, staleMs) =>
+        inTransaction(pool, async (db) => {
+          await db.query('INSERT INTO cluster_nodes (node_id, last_seen) VALUES ($1, $2) ON CONFLICT (node_id) DO UPDATE SET last_seen = excluded.last_seen', [nodeId, now]);
+          await db.query('DELETE FROM cluster_nodes WHERE last_seen < $1', [now - staleMs]);
+          return Number((await db.query<{ n: number }>('SELECT count(*) AS n FROM cluster_nodes')).rows[0]!.n);
+        }).catch((err: unknown) => Promise.reject(constraintError(err))),
+      leave: async (nodeId) => {
+        await pool.query('DELETE FROM cluster_nodes WHERE node_id = $1', [nodeId]);
+      },
     },
     ping: async () => {
       await pool.query('SELECT 1');

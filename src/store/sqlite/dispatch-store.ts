@@ -203,6 +203,10 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
   };
 
   // Secure payloads (migration 0010) and retention: a notification's delete cascades to its payload.
+  const upsertBackoff = db.prepare(
+    'INSERT INTO pns_backoff (hub_key, platform, until) VALUES (?, ?, ?) ON CONFLICT (hub_key, platform) DO UPDATE SET until = max(pns_backoff.until, excluded.until)',
+  );
+  const selectBackoff = db.prepare('SELECT until FROM pns_backoff WHERE hub_key = ? AND platform = ? AND until > ?');
   const selectIdempotencyKey = db.prepare('SELECT notification_id FROM idempotency_keys WHERE hub_key = ? AND key = ? AND expires_at > ?');
   const upsertIdempotencyKey = db.prepare(
     `INSERT INTO idempotency_keys (hub_key, key, notification_id, expires_at) VALUES (?, ?, ?, ?)
@@ -237,6 +241,11 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
       return id;
     },
     pruneIdempotencyKeys: (now, limit) => writes.run(() => pruneIdempotencyKeys.run(now, limit).changes),
+    setPnsBackoff: (hub, platform, until) =>
+      writes.run(() => {
+        upsertBackoff.run(key(hub), platform, until);
+      }),
+    pnsBackoffUntil: async (hub, platform, now) => (selectBackoff.get(key(hub), platform, now) as { until: number } | undefined)?.until,
     securePayload: async (hub, id, now) => (selectSecure.get(key(hub), id, now) as { sealed: string } | undefined)?.sealed,
     purgeSecurePayloads: (now, limit) => writes.run(() => purgeSecure.run(now, limit).changes),
     pruneNotifications: (before, limit) =>

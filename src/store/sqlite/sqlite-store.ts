@@ -245,7 +245,16 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
       delete: (hub: string) => ({ hub }),
     }),
     changes,
-    tasks: { claimDue: (name, now, intervalMs) => writes.run(() => claimTask.run(name, now + intervalMs, now).changes > 0) },
+    tasks: {
+      claimDue: (name, now, intervalMs) => writes.run(() => claimTask.run(name, now + intervalMs, now).changes > 0),
+      heartbeat: (nodeId, now, staleMs) =>
+        writes.run(() => {
+          db.prepare('INSERT INTO cluster_nodes (node_id, last_seen) VALUES (?, ?) ON CONFLICT (node_id) DO UPDATE SET last_seen = excluded.last_seen').run(nodeId, now);
+          db.prepare('DELETE FROM cluster_nodes WHERE last_seen < ?').run(now - staleMs);
+          return (db.prepare('SELECT count(*) AS n FROM cluster_nodes').get() as { n: number }).n;
+        }),
+      leave: (nodeId) => writes.run(() => void db.prepare('DELETE FROM cluster_nodes WHERE node_id = ?').run(nodeId)),
+    },
     registrations: eachGuarded(guarded(sqliteRegistrationStore(db, writes, options.listingWindow))),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),

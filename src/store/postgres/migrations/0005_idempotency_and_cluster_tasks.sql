@@ -16,3 +16,18 @@ CREATE TABLE cluster_tasks (
   name     text COLLATE "C" PRIMARY KEY,
   next_run bigint NOT NULL
 );
+
+-- The nodes of a cluster, each writing its heartbeat: a hub's rate limit is shared among the live ones.
+CREATE TABLE cluster_nodes (
+  node_id   text COLLATE "C" PRIMARY KEY,
+  last_seen bigint NOT NULL
+);
+
+-- A PNS's back-off (a 429 with Retry-After for a hub's credentials of one platform), seen by every node:
+-- until then no node sends to that PNS for that hub.
+CREATE TABLE pns_backoff (
+  hub_key  text COLLATE "C" NOT NULL REFERENCES hubs (name_key) ON DELETE CASCADE,
+  platform text COLLATE "C" NOT NULL,
+  until    bigint NOT NULL,
+  PRIMARY KEY (hub_key, platform)
+);

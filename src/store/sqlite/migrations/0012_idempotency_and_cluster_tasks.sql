@@ -15,3 +15,17 @@ CREATE TABLE cluster_tasks (
   name     TEXT PRIMARY KEY,
   next_run INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- The nodes on the store with their heartbeat (one on an embedded store): rate limits are shared among them.
+CREATE TABLE cluster_nodes (
+  node_id   TEXT PRIMARY KEY,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- A PNS's back-off (a 429 with Retry-After for a hub's credentials of one platform): no send before `until`.
+CREATE TABLE pns_backoff (
+  hub_key  TEXT NOT NULL REFERENCES hubs (name_key) ON DELETE CASCADE,
+  platform TEXT NOT NULL,
+  until    INTEGER NOT NULL,
+  PRIMARY KEY (hub_key, platform)
+) WITHOUT ROWID;
