@@ -234,16 +234,21 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
       const clock = new ManualClock(1_000_000);
       const connector = new HeldConnector();
       const logLines: Array<{ msg?: string }> = [];
-      const { worker, hubs, sends } = node(a, clock, connector, 3000, OWNER, logLines);
+      // The real queue, with each renewal's promise kept: the test waits for the database to answer each
+      // one before it moves virtual time on, so the outcome never depends on the machine's speed.
+      const renewals: Promise<boolean>[] = [];
+      const watched: Store = { ...a, queue: { ...a.queue, extend: (job, until) => { const p = a.queue.extend(job, until); renewals.push(p); return p; } } };
+      const { worker, hubs, sends } = node(watched, clock, connector, 3000, OWNER, logLines);
       await a.registrations.upsert('q', { id: 'r1', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-1' }, tags: [], updatedAt: 1 }, { now: 1 });
       try {
         await worker.start();
         const n = await sends.accept(await hubs.getHub('q'), fcmSend());
         worker.wake();
         await connector.sending;
-        // Ten leases pass while the batch is at the PNS; the other node resets now and then.
+        // Ten leases pass while the batch is at the PNS; the other node resets every second.
         for (let i = 0; i < 30; i++) {
           await clock.advanceAsync(1000);
+          assert.deepEqual(await Promise.all(renewals.splice(0)), [true], `${i + 1} s in: one renewal per third of the lease, each kept`);
           assert.equal(await b.queue.resetLapsed(clock.now()), 0, `${i + 1} s in: the lease was renewed ${JSON.stringify(logLines)}`);
         }
         connector.answer();
