@@ -157,6 +157,9 @@ async function createHub(node: Node): Promise<{ auth: string }> {
   return { auth: createSasToken(`${node.url}/`, 'DefaultFullSharedAccessSignature', key, Math.floor(Date.now() / 1000) + 7200) };
 }
 
+/** CPU of the last putRun's node and database while idle, in ms per second. */
+let idle = { hubMsPerS: NaN, serverMsPerS: NaN };
+
 /** (a) one store: installation PUTs at each client count; hub and (PostgreSQL) server CPU per PUT. */
 async function putRun(dataDir: string, env: NodeJS.ProcessEnv, serverCpu?: () => number) {
   const node = await startNode(dataDir, env);
@@ -164,6 +167,12 @@ async function putRun(dataDir: string, env: NodeJS.ProcessEnv, serverCpu?: () =>
     const { auth } = await createHub(node);
     // Warm-up, not measured: the first requests compile modules and JIT the path.
     await load(node.url, 16, auth, 'warm-', undefined, HUB);
+    // What the node and the database burn with no request at all (timers, the send worker's wake-ups,
+    // autovacuum after the warm-up): part of every cell's CPU per PUT, most of it at 1 client.
+    const hub0 = cpuMicros(node.child.pid!);
+    const server0 = serverCpu?.() ?? NaN;
+    await sleep(3000);
+    idle = { hubMsPerS: (cpuMicros(node.child.pid!) - hub0) / 3000, serverMsPerS: ((serverCpu?.() ?? NaN) - server0) / 3000 };
     const out = new Map<number, Awaited<ReturnType<typeof load>>>();
     for (const c of CLIENTS) out.set(c, await load(node.url, c, auth, `p${c}-`, node.child.pid, HUB, serverCpu));
     return out;
@@ -271,7 +280,9 @@ export async function scaleoutBench(): Promise<void> {
   async function putPart(): Promise<void> {
     console.log('(a) installation PUT: SQLite node, then PostgreSQL node...');
     const sqlitePuts = await putRun(dirOf('a-sqlite'), {});
+    const sqliteIdle = idle;
     const pgPuts = await putRun(dirOf('a-pg'), { HERALD_STORE: firstUrl }, pgCpu);
+    const pgIdle = idle;
     const installationsStored = await (async () => {
       const c = new pg.Client({ connectionString: firstUrl });
       await c.connect();
@@ -288,6 +299,9 @@ export async function scaleoutBench(): Promise<void> {
     console.log(`\n(a) Installation PUT through the Azure API, ${Number(process.env.BENCH_SECONDS ?? 5)} s per cell; ${note()}`);
     console.log(
       table(['clients', 'SQLite PUT/s (baseline)', 'PostgreSQL PUT/s', 'PG / SQLite', 'hub CPU µs/PUT (SQLite / PG)', 'PG server CPU µs/PUT', 'p99 (SQLite / PG)', 'errors'], rowsA),
+    );
+    console.log(
+      `Idle, before the cells (in every cell's CPU per PUT): hub ${sqliteIdle.hubMsPerS.toFixed(0)} ms/s (SQLite) / ${pgIdle.hubMsPerS.toFixed(0)} ms/s (PG), PG server ${pgIdle.serverMsPerS.toFixed(0)} ms/s`,
     );
     console.log(`PostgreSQL footprint: ${installationsStored} installations (2 registrations each, 3-4 tags): ${bytesPerInstallation.toFixed(0)} bytes per installation (tables, indexes, TOAST)`);
 
