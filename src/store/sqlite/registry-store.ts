@@ -9,13 +9,16 @@ import type { Installation, PlatformName, PnsHandle, Registration, RegistrationI
 import type {
   InstallationFilter,
   InstallationStore,
+  ListingSlice,
   Page,
   PageRequest,
+  RangePageRequest,
   RegistrationStore,
   RegistryFilter,
   WriteCondition,
 } from '../store.ts';
 import { cursorCodec } from '../cursor.ts';
+import { boundRanks, slicesBetween } from '../slices.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 
@@ -341,17 +344,23 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
    * registrations gathered all ~300,000 of them again (a 6-tag expression took longer than listing the
    * whole hub). A window starts at WINDOW seqs and doubles while it finds less than a page.
    */
-  const select = (columns: string, hub: string, filter: RegistryFilter, p: PageRequest): unknown[] => {
+  const select = (columns: string, hub: string, filter: RegistryFilter, p: RangePageRequest): unknown[] => {
     const start = p.after === undefined ? undefined : REGISTRATION_CURSOR.decode(p.after)[0]!;
+    const until = p.until === undefined ? undefined : REGISTRATION_CURSOR.decode(p.until)[0]!;
     if (!isAnchored(filter)) {
       const w = registrationWhere(hub, filter);
       if (start !== undefined) {
         w.sql.push('r.seq > ?');
         w.params.push(start);
       }
+      if (until !== undefined) {
+        w.sql.push('r.seq <= ?');
+        w.params.push(until);
+      }
       return prepared(`SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`).all(...w.params, p.limit + 1);
     }
-    const last = (maxSeq.get(key(hub)) as { m: number | null }).m ?? 0;
+    // The windows stop at the range's end: `until` is inclusive, as a window's `upTo` is.
+    const last = Math.min((maxSeq.get(key(hub)) as { m: number | null }).m ?? 0, until ?? Number.MAX_SAFE_INTEGER);
     const rows: unknown[] = [];
     let after = start ?? 0;
     let size = listingWindow;
@@ -367,6 +376,29 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     }
     return rows;
   };
+
+  /**
+   * Slice bounds: the seqs at equal ranks of the filtered listing (slices.ts boundRanks), counted in one read transaction (a snapshot
+   * under WAL) so the count and the ranks agree. Seqs only: SQLite walks the (hub_key, seq) index, or the
+   * tag rows for an anchored filter, and reads no document.
+   */
+  const slices = db.transaction((hub: string, filter: RegistryFilter, r: { max: number; minSize: number; after?: string }): ListingSlice[] => {
+    const start = r.after === undefined ? undefined : REGISTRATION_CURSOR.decode(r.after)[0]!;
+    const w = registrationWhere(hub, filter);
+    if (start !== undefined) {
+      w.sql.push('r.seq > ?');
+      w.params.push(start);
+    }
+    const where = w.sql.join(' AND ');
+    const count = (prepared(`SELECT count(*) AS n FROM registrations r WHERE ${where}`).get(...w.params) as { n: number }).n;
+    const n = Math.min(r.max, Math.floor(count / Math.max(1, r.minSize)));
+    if (n <= 1) return slicesBetween(r.after, []);
+    const ranks = boundRanks(count, n);
+    const bounds = prepared(
+      `SELECT seq FROM (SELECT r.seq, row_number() OVER (ORDER BY r.seq) AS rn FROM registrations r WHERE ${where}) WHERE rn IN (${ranks.map(() => '?').join(', ')}) ORDER BY seq`,
+    ).all(...w.params, ...ranks) as Array<{ seq: number }>;
+    return slicesBetween(r.after, bounds.map((b) => REGISTRATION_CURSOR.encode(b.seq)));
+  });
 
   const purge = db.transaction((before: number, limit: number): number => {
     const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string; installation_id: string | null }[];
@@ -414,7 +446,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
     list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration, REGISTRATION_CURSOR.encode),
-    listIds: async (hub, filter, p: PageRequest) =>
+    slices: async (hub, filter, r) => slices(hub, filter, r),
+    listIds: async (hub, filter, p: RangePageRequest) =>
       page(select('r.seq, r.id', hub, filter, p) as Array<{ seq: number; id: string }>, p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);
