@@ -22,6 +22,13 @@ import type { SecretBox } from '../shared/secret-box.ts';
 /** Registrations read per planning step, and devices per delivery batch. */
 export const PLAN_PAGE = 5000;
 export const BATCH_SIZE = 500;
+/**
+ * A send with more targets than its first page is cut into slices that several nodes plan at once, each of
+ * at least SLICE_MIN targets (ten planning steps: the pass that finds the bounds and the slice's job are
+ * small beside it) and at most MAX_SLICES of them (one broadcast's planning never holds more workers).
+ */
+export const SLICE_MIN = 50_000;
+export const MAX_SLICES = 16;
 /** How long a claim is ours unless extended (config dispatch.leaseSeconds); a running job renews every third of it. */
 export const DEFAULT_LEASE_MS = 30_000;
 /**
@@ -147,6 +154,8 @@ export interface DispatchWorkerOptions {
   leaseMs?: number;
   /** This node's id, the owner of its claims; random per process when absent. */
   nodeId?: string;
+  /** Planning sizes (tests make them small): PLAN_PAGE, SLICE_MIN and MAX_SLICES when absent. */
+  planning?: { page?: number; sliceMin?: number; maxSlices?: number };
 }
 
 /**
@@ -170,6 +179,7 @@ export class DispatchWorker {
   readonly nodeId: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
+  private readonly planning: { page: number; sliceMin: number; maxSlices: number };
 
   constructor(
     private readonly store: Store,
@@ -181,6 +191,7 @@ export class DispatchWorker {
     this.nodeId = options.nodeId ?? randomBytes(8).toString('hex');
     this.concurrency = options.concurrency ?? 4;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.planning = { page: options.planning?.page ?? PLAN_PAGE, sliceMin: options.planning?.sliceMin ?? SLICE_MIN, maxSlices: options.planning?.maxSlices ?? MAX_SLICES };
   }
 
   async start(): Promise<void> {
@@ -310,7 +321,13 @@ export class DispatchWorker {
     }
   }
 
-  /** One page of targets: its batches are enqueued and the cursor moved in one transaction. */
+  /**
+   * One page of targets: its batches are enqueued and the cursor moved in one transaction. The plan's first
+   * step, when there is more than its page, also cuts the rest of the listing into slices and ends: each
+   * slice is a plan job of its own, enqueued in the same transaction, which pages within its range from its
+   * own saved cursor (any node may claim it, and a crash resumes it there). The slices partition the
+   * listing, so every target is planned once and `targets` adds up exactly.
+   */
   private async plan(job: DispatchJob, cursor: PlanCursor, n: NotificationRecord, req: StoredRequest): Promise<Completion> {
     const now = this.clock.now();
     const filter = {
@@ -319,23 +336,27 @@ export class DispatchWorker {
       ...(req.target.kind === 'tags' ? { tagExpression: parseTagExpression(req.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
     };
     // Ids only: each batch loads its registrations when it is delivered.
-    const page = await this.store.registrations.listIds(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
+    const page = await this.store.registrations.listIds(n.hub, filter, {
+      limit: this.planning.page,
+      ...(cursor.after === null ? {} : { after: cursor.after }),
+      ...(cursor.until === undefined ? {} : { until: cursor.until }),
+    });
+    const slices =
+      cursor.after === null && cursor.until === undefined && page.next !== undefined && this.planning.maxSlices > 1
+        ? await this.store.registrations.slices(n.hub, filter, { after: page.next, max: this.planning.maxSlices, minSize: this.planning.sliceMin })
+        : [];
     const batches: BatchPayload[] = [];
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).
     const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));
     for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
       batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((ref) => ({ r: ref.id, s: ref.at })), retry });
     }
-    return this.store.dispatch.finishPlanStep(
-      job,
-      {
-        batches,
-        ...(page.next === undefined ? {} : { nextCursor: { after: page.next } }),
-        targets: page.items.length,
-        now,
-      },
-      STEP_RULES,
-    );
+    if (slices.length > 1) {
+      const plans = slices.map((s): PlanCursor => ({ after: s.after ?? null, ...(s.until === undefined ? {} : { until: s.until }) }));
+      return this.store.dispatch.finishPlanStep(job, { batches, slices: plans, targets: page.items.length, now }, STEP_RULES);
+    }
+    const next: PlanCursor | undefined = page.next === undefined ? undefined : { after: page.next, ...(cursor.until === undefined ? {} : { until: cursor.until }) };
+    return this.store.dispatch.finishPlanStep(job, { batches, ...(next === undefined ? {} : { nextCursor: next }), targets: page.items.length, now }, STEP_RULES);
   }
 
   /** Stops claiming and waits for the jobs in flight. */
