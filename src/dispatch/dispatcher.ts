@@ -343,7 +343,7 @@ export class DispatchWorker {
     });
     const slices =
       cursor.after === null && cursor.until === undefined && page.next !== undefined && this.planning.maxSlices > 1
-        ? await this.store.registrations.slices(n.hub, filter, { after: page.next, max: this.planning.maxSlices, minSize: this.planning.sliceMin })
+        ? await this.store.registrations.slices(n.hub, { after: page.next, max: this.planning.maxSlices, minSize: this.planning.sliceMin })
         : [];
     const batches: BatchPayload[] = [];
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).

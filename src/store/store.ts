@@ -185,14 +185,15 @@ export interface RegistrationStore {
    */
   listIds(hub: string, filter: RegistryFilter, page: RangePageRequest): Promise<Page<RegistrationRef>>;
   /**
-   * Cuts the listing (past `after`, when given) into at most `max` ranges of about equal size, each of at
-   * least `minSize` entries when cut (fewer entries than 2 * `minSize`: one range, the whole rest). The
-   * ranges, in order, cover the listing exactly once whatever is written meanwhile: their bounds are cursors,
-   * and one range's `until` is the next one's `after`; the first has the given `after` (or none), the last
-   * no `until`. What the filter leaves out between two bounds is simply not in the range. Costs one pass
-   * over the listing's positions (an index scan, no rows read); a send plans its slices with listIds.
+   * Cuts the hub's registration listing (past `after`, when given) into at most `max` ranges of about equal
+   * size, each of at least `minSize` registrations when cut (fewer than 2 * `minSize`: one range, the whole
+   * rest). Cut on the hub's key space, whatever a listing's filter: only the key index is read (no row, no
+   * tag), so a filtered listing's ranges are equal in registrations, not in matches. The ranges, in order,
+   * cover any listing of the hub exactly once whatever is written meanwhile: their bounds are cursors (of
+   * `list` and `listIds`), and one range's `until` is the next one's `after`; the first has the given
+   * `after` (or none), the last no `until`.
    */
-  slices(hub: string, filter: RegistryFilter, request: { max: number; minSize: number; after?: string }): Promise<ListingSlice[]>;
+  slices(hub: string, request: { max: number; minSize: number; after?: string }): Promise<ListingSlice[]>;
   count(hub: string, filter: RegistryFilter): Promise<number>;
   /** Deletes registrations that expired before `before`, at most `limit`; returns how many. */
   purgeExpired(before: number, limit: number): Promise<number>;

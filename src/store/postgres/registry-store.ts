@@ -330,21 +330,23 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
     list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration, REGISTRATION_CURSOR.encode),
     listIds: async (hub, filter, p) =>
       page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
-    // Bounds at equal ranks of the filtered listing (slices.ts boundRanks): row_number over the (hub_key, seq) index (or the
-    // tag rows) streams, nothing is sorted or kept but the bounds. The count and the ranks come from two
-    // statements: a write between them only makes the slices a little uneven, never overlapping.
-    slices: async (hub, filter, r) => {
-      const w = registrationWhere(hub, filter, seqRange({ after: r.after }));
-      const where = w.sql.join(' AND ');
-      const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*)::int AS n FROM registrations r WHERE ${where}`), w.params);
+    // Bounds at equal ranks of the hub's registrations (slices.ts boundRanks), each found by stepping from the
+    // one before along the (hub_key, seq) index, which an index-only scan reads without the rows. A write
+    // between two steps only makes the slices a little uneven: any increasing bounds partition the listing.
+    slices: async (hub, r) => {
+      let seq = r.after === undefined ? -1 : REGISTRATION_CURSOR.decode(r.after)[0]!;
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM registrations WHERE hub_key = $1 AND seq > $2', [key(hub), seq]);
       const count = rows[0]!.n;
       const n = Math.min(r.max, Math.floor(count / Math.max(1, r.minSize)));
-      if (n <= 1) return slicesBetween(r.after, []);
-      const bounds = await pool.query<{ seq: number }>(
-        toPostgresPlaceholders(`SELECT seq FROM (SELECT r.seq, row_number() OVER (ORDER BY r.seq) AS rn FROM registrations r WHERE ${where}) x WHERE rn = ANY(?::bigint[]) ORDER BY seq`),
-        [...w.params, boundRanks(count, n)],
-      );
-      return slicesBetween(r.after, bounds.rows.map((b) => REGISTRATION_CURSOR.encode(Number(b.seq))));
+      const bounds: string[] = [];
+      let rank = 0;
+      for (const next of n <= 1 ? [] : boundRanks(count, n)) {
+        const found = (await pool.query<{ seq: number }>('SELECT seq FROM registrations WHERE hub_key = $1 AND seq > $2 ORDER BY seq OFFSET $3 LIMIT 1', [key(hub), seq, next - rank - 1])).rows[0];
+        if (!found) break;
+        [seq, rank] = [Number(found.seq), next];
+        bounds.push(REGISTRATION_CURSOR.encode(seq));
+      }
+      return slicesBetween(r.after, bounds);
     },
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);

@@ -378,27 +378,28 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   };
 
   /**
-   * Slice bounds: the seqs at equal ranks of the filtered listing (slices.ts boundRanks), counted in one read transaction (a snapshot
-   * under WAL) so the count and the ranks agree. Seqs only: SQLite walks the (hub_key, seq) index, or the
-   * tag rows for an anchored filter, and reads no document.
+   * Slice bounds: the seqs at equal ranks of the hub's registrations (slices.ts boundRanks), each found by
+   * stepping from the one before along the (hub_key, seq) index (a covering index: no row is read; ~70 ms
+   * for a million registrations). The event loop gets a turn between bounds. A write between two steps
+   * only makes the slices a little uneven: any increasing bounds partition the listing.
    */
-  const slices = db.transaction((hub: string, filter: RegistryFilter, r: { max: number; minSize: number; after?: string }): ListingSlice[] => {
-    const start = r.after === undefined ? undefined : REGISTRATION_CURSOR.decode(r.after)[0]!;
-    const w = registrationWhere(hub, filter);
-    if (start !== undefined) {
-      w.sql.push('r.seq > ?');
-      w.params.push(start);
-    }
-    const where = w.sql.join(' AND ');
-    const count = (prepared(`SELECT count(*) AS n FROM registrations r WHERE ${where}`).get(...w.params) as { n: number }).n;
+  const countAfter = db.prepare('SELECT count(*) AS n FROM registrations WHERE hub_key = ? AND seq > ?');
+  const seqAfter = db.prepare('SELECT seq FROM registrations WHERE hub_key = ? AND seq > ? ORDER BY seq LIMIT 1 OFFSET ?');
+  const slices = async (hub: string, r: { max: number; minSize: number; after?: string }): Promise<ListingSlice[]> => {
+    let seq = r.after === undefined ? -1 : REGISTRATION_CURSOR.decode(r.after)[0]!;
+    const count = (countAfter.get(key(hub), seq) as { n: number }).n;
     const n = Math.min(r.max, Math.floor(count / Math.max(1, r.minSize)));
-    if (n <= 1) return slicesBetween(r.after, []);
-    const ranks = boundRanks(count, n);
-    const bounds = prepared(
-      `SELECT seq FROM (SELECT r.seq, row_number() OVER (ORDER BY r.seq) AS rn FROM registrations r WHERE ${where}) WHERE rn IN (${ranks.map(() => '?').join(', ')}) ORDER BY seq`,
-    ).all(...w.params, ...ranks) as Array<{ seq: number }>;
-    return slicesBetween(r.after, bounds.map((b) => REGISTRATION_CURSOR.encode(b.seq)));
-  });
+    const bounds: string[] = [];
+    let rank = 0;
+    for (const next of n <= 1 ? [] : boundRanks(count, n)) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const row = seqAfter.get(key(hub), seq, next - rank - 1) as { seq: number } | undefined;
+      if (!row) break;
+      [seq, rank] = [row.seq, next];
+      bounds.push(REGISTRATION_CURSOR.encode(seq));
+    }
+    return slicesBetween(r.after, bounds);
+  };
 
   const purge = db.transaction((before: number, limit: number): number => {
     const rows = expired.all(before, limit) as { seq: number; hub_key: string; document: string; installation_id: string | null }[];
@@ -446,7 +447,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
     delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
     list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration, REGISTRATION_CURSOR.encode),
-    slices: async (hub, filter, r) => slices(hub, filter, r),
+    slices,
     listIds: async (hub, filter, p: RangePageRequest) =>
       page(select('r.seq, r.id', hub, filter, p) as Array<{ seq: number; id: string }>, p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
     count: async (hub, filter) => {
