@@ -23,9 +23,11 @@ import type { SecretBox } from '../shared/secret-box.ts';
 export const PLAN_PAGE = 5000;
 export const BATCH_SIZE = 500;
 /**
- * A send with more targets than its first page is cut into slices that several nodes plan at once, each of
- * at least SLICE_MIN targets (ten planning steps: the pass that finds the bounds and the slice's job are
- * small beside it) and at most MAX_SLICES of them (one broadcast's planning never holds more workers).
+ * A send with more targets than its first page has the rest of its hub cut into slices that several nodes
+ * plan at once (a send within one page pays nothing for it). A slice holds at least SLICE_MIN registrations
+ * of the hub, ten planning steps of a broadcast, so the pass that finds its bounds and its own job are small
+ * beside it; a send has at most MAX_SLICES, so a million-device broadcast is planned by up to 16 workers and
+ * the plan jobs of one send do not fill a large cluster's workers, which other hubs' sends need too.
  */
 export const SLICE_MIN = 50_000;
 export const MAX_SLICES = 16;
