@@ -78,13 +78,18 @@ const broadcast = (): SendRequest => {
 
 const tags = (expression: string) => ({ kind: 'tags' as const, expression, parsed: parseTagExpression(expression) });
 
-/** Both workers idle, again and again, until the notification has ended (each looks for due work itself). */
-async function untilEnded(store: Store, id: string, workers: DispatchWorker[]): Promise<void> {
+/**
+ * Both workers idle, again and again, until the notification has ended (each looks for due work itself).
+ * With `clock`, half a lease passes whenever both are idle and it has not ended: the workers' resets take
+ * back the leases of jobs that failed.
+ */
+async function untilEnded(store: Store, id: string, workers: DispatchWorker[], clock?: ManualClock): Promise<void> {
   for (let round = 0; round < 100; round++) {
     const n = await store.dispatch.getNotification(HUB.name, id);
     if (n && n.endedAt !== undefined) return;
     for (const w of workers) w.wake();
     await Promise.all(workers.map((w) => w.idle({ withinMs: 0 })));
+    if (clock) await clock.advanceAsync(LEASE_MS / 2);
   }
   assert.fail('the notification did not end');
 }
@@ -172,6 +177,53 @@ export function slicedPlanContract(label: string, openPair: () => Promise<[Store
         await one.worker.stop();
         await two.worker.stop();
         await three.worker.stop();
+      }
+    });
+
+    test('a node that fails in the middle of a slice: the slice resumes from its own saved cursor, no device twice', { timeout: 120_000 }, async () => {
+      const clock = new ManualClock(1_000_000);
+      const connector = new RecordingConnector(false);
+      // The first time any node reads a slice's second page, that step fails (its node crashed there).
+      const slices: Array<{ after?: string; until?: string }> = [];
+      let failedAt: { after: string; until: string } | undefined;
+      let resumed = 0;
+      for (const store of [a, b]) {
+        const listIds = store.registrations.listIds.bind(store.registrations);
+        store.registrations.listIds = async (hub, filter, p) => {
+          const { after, until } = p;
+          if (after !== undefined && until !== undefined) {
+            if (failedAt === undefined && slices.some((r) => r.until === until && r.after !== after)) {
+              failedAt = { after, until };
+              throw new Error('the node died here');
+            }
+            if (failedAt?.after === after && failedAt.until === until) resumed++;
+          }
+          return listIds(hub, filter, p);
+        };
+        const cut = store.registrations.slices.bind(store.registrations);
+        store.registrations.slices = async (...args) => {
+          const ranges = await cut(...args);
+          slices.push(...ranges);
+          return ranges;
+        };
+      }
+      const one = node(a, clock, connector, 'node-a', 2);
+      const two = node(b, clock, connector, 'node-b', 2);
+      try {
+        await one.worker.start();
+        await two.worker.start();
+        const n = await one.sends.accept(await one.hubs.getHub(HUB.name), broadcast());
+        await untilEnded(a, n.id, [one.worker, two.worker], clock);
+        assert.ok(failedAt, 'a step in the middle of a slice failed');
+        assert.equal(resumed, 1, 'the failed step ran again once, from the cursor its slice had saved');
+        const done = await a.dispatch.getNotification(HUB.name, n.id);
+        assert.equal(done?.state, 'Completed');
+        assert.equal(done?.targets, DEVICES);
+        assert.deepEqual(done?.counts, { fcmv1: { Success: DEVICES } });
+        assert.deepEqual([...connector.handles].sort(), [...all].sort(), 'every device exactly once');
+      } finally {
+        await one.worker.stop();
+        await two.worker.stop();
       }
     });
 
