@@ -333,8 +333,8 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
     // Bounds at equal ranks of the hub's registrations (slices.ts boundRanks), each found by stepping from the
     // one before along the (hub_key, seq) index, which an index-only scan reads without the rows (measured:
     // 0.4-0.7 s for a million registrations, the count about half of it; once per send past its first page,
-    // so under 1 us per device). A write
-    // between two steps only makes the slices a little uneven: any increasing bounds partition the listing.
+    // so under 1 us per device). A write between two steps only makes the slices a little uneven: any
+    // increasing bounds partition the listing.
     slices: async (hub, r) => {
       let seq = r.after === undefined ? -1 : REGISTRATION_CURSOR.decode(r.after)[0]!;
       const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM registrations WHERE hub_key = $1 AND seq > $2', [key(hub), seq]);
