@@ -22,6 +22,15 @@ import type { SecretBox } from '../shared/secret-box.ts';
 /** Registrations read per planning step, and devices per delivery batch. */
 export const PLAN_PAGE = 5000;
 export const BATCH_SIZE = 500;
+/**
+ * A send with more targets than its first page has the rest of its hub cut into slices that several nodes
+ * plan at once (a send within one page pays nothing for it). A slice holds at least SLICE_MIN registrations
+ * of the hub, ten planning steps of a broadcast, so the pass that finds its bounds and its own job are small
+ * beside it; a send has at most MAX_SLICES, so a million-device broadcast is planned by up to 16 workers and
+ * the plan jobs of one send do not fill a large cluster's workers, which other hubs' sends need too.
+ */
+export const SLICE_MIN = 50_000;
+export const MAX_SLICES = 16;
 /** How long a claim is ours unless extended (config dispatch.leaseSeconds); a running job renews every third of it. */
 export const DEFAULT_LEASE_MS = 30_000;
 /**
@@ -157,6 +166,8 @@ export interface DispatchWorkerOptions {
   leaseMs?: number;
   /** This node's id, the owner of its claims; random per process when absent. */
   nodeId?: string;
+  /** Planning sizes (tests make them small): PLAN_PAGE, SLICE_MIN and MAX_SLICES when absent. */
+  planning?: { page?: number; sliceMin?: number; maxSlices?: number };
 }
 
 /**
@@ -180,6 +191,7 @@ export class DispatchWorker {
   readonly nodeId: string;
   private readonly concurrency: number;
   private readonly leaseMs: number;
+  private readonly planning: { page: number; sliceMin: number; maxSlices: number };
 
   constructor(
     private readonly store: Store,
@@ -191,6 +203,7 @@ export class DispatchWorker {
     this.nodeId = options.nodeId ?? randomBytes(8).toString('hex');
     this.concurrency = options.concurrency ?? 4;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.planning = { page: options.planning?.page ?? PLAN_PAGE, sliceMin: options.planning?.sliceMin ?? SLICE_MIN, maxSlices: options.planning?.maxSlices ?? MAX_SLICES };
   }
 
   async start(): Promise<void> {
@@ -329,7 +342,13 @@ export class DispatchWorker {
     }
   }
 
-  /** One page of targets: its batches are enqueued and the cursor moved in one transaction. */
+  /**
+   * One page of targets: its batches are enqueued and the cursor moved in one transaction. The plan's first
+   * step, when there is more than its page, also cuts the rest of the listing into slices and ends: each
+   * slice is a plan job of its own, enqueued in the same transaction, which pages within its range from its
+   * own saved cursor (any node may claim it, and a crash resumes it there). The slices partition the
+   * listing, so every target is planned once and `targets` adds up exactly.
+   */
   private async plan(job: DispatchJob, cursor: PlanCursor, n: NotificationRecord, req: StoredRequest): Promise<Completion> {
     const now = this.clock.now();
     const filter = {
@@ -338,23 +357,27 @@ export class DispatchWorker {
       ...(req.target.kind === 'tags' ? { tagExpression: parseTagExpression(req.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
     };
     // Ids only: each batch loads its registrations when it is delivered.
-    const page = await this.store.registrations.listIds(n.hub, filter, { limit: PLAN_PAGE, ...(cursor.after === null ? {} : { after: cursor.after }) });
+    const page = await this.store.registrations.listIds(n.hub, filter, {
+      limit: this.planning.page,
+      ...(cursor.after === null ? {} : { after: cursor.after }),
+      ...(cursor.until === undefined ? {} : { until: cursor.until }),
+    });
+    const slices =
+      cursor.after === null && cursor.until === undefined && page.next !== undefined && this.planning.maxSlices > 1
+        ? await this.store.registrations.slices(n.hub, { after: page.next, max: this.planning.maxSlices, minSize: this.planning.sliceMin })
+        : [];
     const batches: BatchPayload[] = [];
     // The 30-minute window starts when the send became due (accepted, or its scheduled time).
     const retry = initialRetryState(Math.max(req.acceptedAt, n.scheduledAt ?? 0));
     for (let i = 0; i < page.items.length; i += BATCH_SIZE) {
       batches.push({ targets: page.items.slice(i, i + BATCH_SIZE).map((ref) => ({ r: ref.id, s: ref.at })), retry });
     }
-    return this.store.dispatch.finishPlanStep(
-      job,
-      {
-        batches,
-        ...(page.next === undefined ? {} : { nextCursor: { after: page.next } }),
-        targets: page.items.length,
-        now,
-      },
-      STEP_RULES,
-    );
+    if (slices.length > 1) {
+      const plans = slices.map((s): PlanCursor => ({ after: s.after ?? null, ...(s.until === undefined ? {} : { until: s.until }) }));
+      return this.store.dispatch.finishPlanStep(job, { batches, slices: plans, targets: page.items.length, now }, STEP_RULES);
+    }
+    const next: PlanCursor | undefined = page.next === undefined ? undefined : { after: page.next, ...(cursor.until === undefined ? {} : { until: cursor.until }) };
+    return this.store.dispatch.finishPlanStep(job, { batches, ...(next === undefined ? {} : { nextCursor: next }), targets: page.items.length, now }, STEP_RULES);
   }
 
   /** Stops claiming and waits for the jobs in flight. */

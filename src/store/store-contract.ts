@@ -10,6 +10,7 @@ import type { Installation, Registration } from '../registry/model.ts';
 import { parseTagExpression } from '../tags/index.ts';
 import type { JobPayloads } from '../queue/queue.ts';
 import { STEP_RULES } from '../dispatch/step-rules.ts';
+import { slicesContract } from './slices-contract.ts';
 
 /** Two nodes' ids, the owners of claims; the rules the worker hands to step commits; a delivery batch's payload. */
 export const OWNER = 'node-a';
@@ -60,6 +61,7 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
     return [store, store];
   });
   if (openPair) concurrencyContract(`${adapter}, two instances on one database`, openPair);
+  slicesContract(adapter, open);
   describe(`Store contract: ${adapter}`, () => {
     let store: Store;
     beforeEach(async () => {

@@ -125,6 +125,21 @@ export interface PageRequest {
   limit: number;
 }
 
+/**
+ * A listing bounded at both ends: what follows `after` up to and including `until` (both opaque cursors of
+ * the same listing, as a page's `next`; either absent: that end is open). Inclusive at `until`, so the
+ * ranges of `slices` chain on one cursor: one range's `until` is the next one's `after`.
+ */
+export interface RangePageRequest extends PageRequest {
+  until?: string;
+}
+
+/** One range of a listing: `after` < position <= `until` (absent: that end is open); see `slices`. */
+export interface ListingSlice {
+  after?: string;
+  until?: string;
+}
+
 export interface Page<T> {
   items: T[];
   /** The cursor to resume from; absent on the last page. */
@@ -173,9 +188,20 @@ export interface RegistrationStore {
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;
   /**
    * The same listing, ids and hints only: what planning a send needs (delivery loads the
-   * registrations per batch, with getMany). Its cursors are those of `list`.
+   * registrations per batch, with getMany). Its cursors are those of `list`. With `until`, the listing
+   * stops at that cursor, inclusive (a slice's range: see `slices`); the last page of the range has no `next`.
    */
-  listIds(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<RegistrationRef>>;
+  listIds(hub: string, filter: RegistryFilter, page: RangePageRequest): Promise<Page<RegistrationRef>>;
+  /**
+   * Cuts the hub's registration listing (past `after`, when given) into at most `max` ranges of about equal
+   * size, each of at least `minSize` registrations when cut (fewer than 2 * `minSize`: one range, the whole
+   * rest). Cut on the hub's key space, whatever a listing's filter: only the key index is read (no row, no
+   * tag), so a filtered listing's ranges are equal in registrations, not in matches. The ranges, in order,
+   * cover any listing of the hub exactly once whatever is written meanwhile: their bounds are cursors (of
+   * `list` and `listIds`), and one range's `until` is the next one's `after`; the first has the given
+   * `after` (or none), the last no `until`.
+   */
+  slices(hub: string, request: { max: number; minSize: number; after?: string }): Promise<ListingSlice[]>;
   count(hub: string, filter: RegistryFilter): Promise<number>;
   /** Deletes registrations that expired before `before`, at most `limit`; returns how many. */
   purgeExpired(before: number, limit: number): Promise<number>;
@@ -302,8 +328,13 @@ export interface FeedbackRecord {
 export interface PlanStep {
   /** Delivery batches to enqueue, each a job payload. */
   batches: Array<JobPayloads['deliver']>;
-  /** Where the next page starts; absent: planning is done. */
+  /** Where the next page starts; absent: this plan job is done. */
   nextCursor?: JobPayloads['plan'];
+  /**
+   * Plan jobs to enqueue beside this one, each planning its own slice of the listing (several nodes plan a
+   * large send at once); they count as pending jobs of the notification like its batches.
+   */
+  slices?: Array<JobPayloads['plan']>;
   /** Targets in this step's batches. */
   targets: number;
   now: number;

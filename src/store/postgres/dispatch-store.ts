@@ -320,12 +320,15 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         if (!(await lockOwnedJob(db, job))) return 'stale' as const;
         if (await orphaned(db, job)) return 'done' as const;
         await insertJobs(db, job.hub, job.notificationId, 'deliver', step.batches, step.now);
+        // A large send's slices: plan jobs of their own, pending like its batches (any node may take each).
+        const slices = step.slices ?? [];
+        await insertJobs(db, job.hub, job.notificationId, 'plan', slices, step.now);
         const done = step.nextCursor === undefined;
         if (done) await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
         // The plan goes back to the queue unclaimed, its cursor moved: any node may take the next page.
         else await db.query('UPDATE dispatch_jobs SET payload = $3, run_at = $4, owner = NULL, leased_until = NULL WHERE hub_key = $1 AND id = $2', [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
-        if (step.batches.length > 0 || !done) await notifyEnqueued(db);
-        await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length - (done ? 1 : 0) }, step.now, rules);
+        if (step.batches.length > 0 || slices.length > 0 || !done) await notifyEnqueued(db);
+        await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length + slices.length - (done ? 1 : 0) }, step.now, rules);
         return 'done' as const;
       }),
     finishDelivery: (job, r, rules) =>

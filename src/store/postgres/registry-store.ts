@@ -7,11 +7,12 @@ import { HubError } from '../../shared/errors.ts';
 import { anchorTags, compileTagExpressionToSql, toPostgresPlaceholders, type SqlPredicate } from '../../tags/index.ts';
 import { matchSystemTagPrefix } from '../../tags/tag.ts';
 import type { Installation, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
-import type { InstallationFilter, InstallationStore, Page, PageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
+import type { InstallationFilter, InstallationStore, Page, PageRequest, RangePageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
 import { upsertMany } from './registry-import.ts';
+import { boundRanks, slicesBetween } from '../slices.ts';
 
 export interface RegistrationRow {
   seq: number;
@@ -104,10 +105,16 @@ function systemTagMatch(tag: string): SqlPredicate | undefined {
     : { sql: 'EXISTS (SELECT 1 FROM installations si WHERE si.hub_key = r.hub_key AND si.id = r.installation_id AND si.user_id = ?)', params: [s.value] };
 }
 
-/** The seqs of a hub's registrations that carry any of `tags` (tag rows and system tags), past `after`. */
-function registrationsWithTags(hubKey: string, tags: readonly string[], after: number | undefined): { sql: string; params: unknown[] } {
-  const range = (alias: string) => (after === undefined ? '' : ` AND ${alias}.seq > ?`);
-  const rangeParams = after === undefined ? [] : [after];
+/** A range of seqs, `after < seq <= until` (either end open when absent). */
+interface SeqRange {
+  after?: number | undefined;
+  until?: number | undefined;
+}
+
+/** The seqs of a hub's registrations that carry any of `tags` (tag rows and system tags), within `within`. */
+function registrationsWithTags(hubKey: string, tags: readonly string[], within: SeqRange): { sql: string; params: unknown[] } {
+  const range = (alias: string) => (within.after === undefined ? '' : ` AND ${alias}.seq > ?`) + (within.until === undefined ? '' : ` AND ${alias}.seq <= ?`);
+  const rangeParams = [...(within.after === undefined ? [] : [within.after]), ...(within.until === undefined ? [] : [within.until])];
   const parts = [`SELECT t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ANY(?::text[])${range('t')}`];
   const params: unknown[] = [hubKey, [...tags], ...rangeParams];
   for (const tag of tags) {
@@ -141,7 +148,7 @@ const TAG_SCHEMA = {
 export const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
 /** The filter as SQL conditions with `?` placeholders (numbered once the statement is whole). */
-function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sql: string[]; params: unknown[] } {
+function registrationWhere(hub: string, f: RegistryFilter, within: SeqRange = {}): { sql: string[]; params: unknown[] } {
   const sql = ['r.hub_key = ?'];
   const params: unknown[] = [key(hub)];
   // A tag, or an expression's anchors, drive the listing from the tag rows: a targeted send reads its few
@@ -149,7 +156,7 @@ function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sq
   const anchors = f.tag !== undefined ? [f.tag] : undefined;
   for (const tags of [anchors, f.tagExpression ? anchorTags(f.tagExpression) : undefined]) {
     if (!tags) continue;
-    const w = registrationsWithTags(key(hub), tags, after);
+    const w = registrationsWithTags(key(hub), tags, within);
     sql.push(`r.seq IN (${w.sql})`);
     params.push(...w.params);
   }
@@ -186,9 +193,13 @@ function registrationWhere(hub: string, f: RegistryFilter, after?: number): { sq
     sql.push('(r.expires_at IS NULL OR r.expires_at > ?)');
     params.push(f.liveAt);
   }
-  if (after !== undefined) {
+  if (within.after !== undefined) {
     sql.push('r.seq > ?');
-    params.push(after);
+    params.push(within.after);
+  }
+  if (within.until !== undefined) {
+    sql.push('r.seq <= ?');
+    params.push(within.until);
   }
   return { sql, params };
 }
@@ -207,6 +218,14 @@ const REGISTRATION_CURSOR = cursorCodec('p1r', 1, { legacyDecimal: true });
 const INSTALLATION_CURSOR = cursorCodec('p1i', 1, { legacyDecimal: true });
 /** listIds' hints: the seq, which getMany reads a planned batch by (its rows sit side by side in the (hub_key, seq) index). */
 const REGISTRATION_HINT = cursorCodec('p1h', 1);
+
+/** A listing's bounds as seqs (a cursor this listing did not make is invalid_continuation_token). */
+function seqRange(p: { after?: string | undefined; until?: string | undefined }): SeqRange {
+  return {
+    ...(p.after === undefined ? {} : { after: REGISTRATION_CURSOR.decode(p.after)[0]! }),
+    ...(p.until === undefined ? {} : { until: REGISTRATION_CURSOR.decode(p.until)[0]! }),
+  };
+}
 
 function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
   const more = rows.length > limit;
@@ -273,8 +292,8 @@ async function upsertIn(db: PgQueryable, hub: string, reg: Omit<Registration, 'e
 }
 
 export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
-  const select = async <R>(columns: string, hub: string, filter: RegistryFilter, p: PageRequest): Promise<R[]> => {
-    const w = registrationWhere(hub, filter, p.after === undefined ? undefined : REGISTRATION_CURSOR.decode(p.after)[0]!);
+  const select = async <R>(columns: string, hub: string, filter: RegistryFilter, p: RangePageRequest): Promise<R[]> => {
+    const w = registrationWhere(hub, filter, seqRange(p));
     const sql = `SELECT ${columns} FROM registrations r WHERE ${w.sql.join(' AND ')} ORDER BY r.seq LIMIT ?`;
     return (await pool.query<R>(toPostgresPlaceholders(sql), [...w.params, p.limit + 1])).rows;
   };
@@ -337,6 +356,26 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
     list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration, REGISTRATION_CURSOR.encode),
     listIds: async (hub, filter, p) =>
       page(await select<{ seq: number; id: string }>('r.seq, r.id', hub, filter, p), p.limit, (r) => ({ id: r.id, at: REGISTRATION_HINT.encode(r.seq) }), REGISTRATION_CURSOR.encode),
+    // Bounds at equal ranks of the hub's registrations (slices.ts boundRanks), each found by stepping from the
+    // one before along the (hub_key, seq) index, which an index-only scan reads without the rows (measured:
+    // 0.4-0.7 s for a million registrations, the count about half of it; once per send past its first page,
+    // so under 1 us per device). A write between two steps only makes the slices a little uneven: any
+    // increasing bounds partition the listing.
+    slices: async (hub, r) => {
+      let seq = r.after === undefined ? -1 : REGISTRATION_CURSOR.decode(r.after)[0]!;
+      const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM registrations WHERE hub_key = $1 AND seq > $2', [key(hub), seq]);
+      const count = rows[0]!.n;
+      const n = Math.min(r.max, Math.floor(count / Math.max(1, r.minSize)));
+      const bounds: string[] = [];
+      let rank = 0;
+      for (const next of n <= 1 ? [] : boundRanks(count, n)) {
+        const found = (await pool.query<{ seq: number }>('SELECT seq FROM registrations WHERE hub_key = $1 AND seq > $2 ORDER BY seq OFFSET $3 LIMIT 1', [key(hub), seq, next - rank - 1])).rows[0];
+        if (!found) break;
+        [seq, rank] = [Number(found.seq), next];
+        bounds.push(REGISTRATION_CURSOR.encode(seq));
+      }
+      return slicesBetween(r.after, bounds);
+    },
     count: async (hub, filter) => {
       const w = registrationWhere(hub, filter);
       const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`), w.params);

@@ -142,10 +142,13 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
     if (!owned(job.id, job.owner)) return 'stale';
     if (orphaned(job)) return 'done';
     for (const batch of step.batches) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(batch), step.now);
+    // A large send's slices: plan jobs of their own, pending like its batches (any node may take each).
+    const slices = step.slices ?? [];
+    for (const slice of slices) insertJob.run(job.hub, job.notificationId, 'plan', JSON.stringify(slice), step.now);
     const done = step.nextCursor === undefined;
     if (done) deleteJob.run(job.id);
     else movePlan.run(JSON.stringify(step.nextCursor), step.now, job.id);
-    progress.run(step.targets, step.batches.length - (done ? 1 : 0), job.hub, job.notificationId);
+    progress.run(step.targets, step.batches.length + slices.length - (done ? 1 : 0), job.hub, job.notificationId);
     settle(job.hub, job.notificationId, step.now, rules);
     return 'done';
   };
@@ -287,7 +290,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
     finishPlanStep: async (job, step, rules) => {
       const done = await writes.run(() => planStep(job, step, rules));
       // The batches, and the plan's next page, are runnable now.
-      if (done === 'done' && (step.batches.length > 0 || step.nextCursor !== undefined)) enqueued.fire();
+      if (done === 'done' && (step.batches.length > 0 || step.nextCursor !== undefined || (step.slices?.length ?? 0) > 0)) enqueued.fire();
       return done;
     },
     finishDelivery: async (job, result, rules) => {
