@@ -217,14 +217,16 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000 });
+  // This process's id on a shared store: the owner of its job claims and its heartbeat row. The pid in
+  // front tells an operator (and the cluster test) which process holds a job.
+  const nodeId = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId });
   const secretBox = new SecretBox(secretKey);
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
   // Each node's heartbeat row tells the others how many share the hubs' rate limits (api/rate-limits.ts).
-  const nodeId = `${process.pid}-${randomBytes(6).toString('hex')}`;
   let liveNodes = 1;
   const beat = () =>
     store.tasks.heartbeat(nodeId, clock.now(), NODE_STALE_MS).then(

@@ -13,6 +13,7 @@ import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts'
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
 import { APNS_REASONS, DEFAULT_FAULT_REASON, PUSH_TYPE_TOPIC_SUFFIX, type ApnsReason } from './apns-errors.ts';
+import type { Clock } from '../../shared/clock.ts';
 
 export interface ApnsEmulatorOptions {
   host?: string;
@@ -27,6 +28,8 @@ export interface ApnsEmulatorOptions {
   initialMaxConcurrentStreams?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS afterwards, and for certificate connections; default 1000. */
   maxConcurrentStreams?: number;
+  /** The emulator's time: token checks, 410 timestamps and fault latencies (a test can hold answers). */
+  clock?: Clock;
 }
 
 /** Per-connection state: provider-token history (§2.4), the stream limit, the certificate check. */
@@ -86,7 +89,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const environment = opts.environment ?? 'sandbox';
   const credentials = new ApnsCredentials(environment);
   const clientCa = await credentials.clientCaPem();
-  const core = new EmulatorCore<ApnsDevice>();
+  const core = new EmulatorCore<ApnsDevice>(opts.clock);
   const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
 
