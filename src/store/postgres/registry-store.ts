@@ -450,13 +450,17 @@ export interface InstallationPut {
 }
 
 /**
- * Writes installation PUTs, any number of them, in four statements whatever their number (arrays unnested
- * server-side) instead of a few per installation and one per registration and tag: upsert the
- * installations, delete the registrations they had (with their tag rows), insert the new ones with theirs.
- * The installations must be distinct. Their rows are upserted in key order, so two groups that share
- * installations lock them in the same order and do not deadlock. Each installation's row lock (taken by
- * the upsert) orders concurrent PUTs of it: the later one's delete sees, and replaces, the registrations
- * the earlier one committed.
+ * Writes installation PUTs, any number of them, in two statements whatever their number (arrays unnested
+ * server-side), so a PUT's transaction is four round trips (BEGIN, the two, COMMIT) however many
+ * installations, registrations and tags its group holds:
+ *  1. upsert the installations. Their rows are upserted in key order, so two groups that share
+ *     installations lock them in the same order and do not deadlock. Each installation's row lock orders
+ *     concurrent PUTs of it (on any node).
+ *  2. one statement of data-modifying CTEs, run after 1 so that its snapshot (READ COMMITTED: one per
+ *     statement) sees what a concurrent PUT of the same installations committed before our lock: delete
+ *     the registrations the installations had and the classic registrations squatting on the new ids
+ *     (with their tag rows), then insert the new registrations and their tag rows.
+ * The installations must be distinct.
  */
 export async function putInstallations(db: PgQueryable, puts: readonly InstallationPut[]): Promise<void> {
   const sorted = [...puts].sort((a, b) =>
@@ -481,22 +485,7 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
       insts.map((i) => i.expiresAt ?? null),
     ],
   );
-  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.installation_id = x.id', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), [
-    sorted.map((p) => p.hubKey),
-    insts.map((i) => i.installationId),
-  ]);
   const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
-  if (regs.length === 0) return;
-  // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at one:
-  // the installation replaces it (issue 10 item 9). What is left at those ids then is another
-  // installation's (a SHA-256 collision): write_conflict.
-  const at = [regs.map((r) => r.hubKey), regs.map((r) => r.reg.id)];
-  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.id = x.id AND r.installation_id IS NULL', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), at);
-  const { rows: taken } = await db.query<{ id: string }>(
-    'SELECT r.id FROM registrations r JOIN unnest($1::text[], $2::text[]) AS x(hub_key, id) ON r.hub_key = x.hub_key AND r.id = x.id LIMIT 1',
-    at,
-  );
-  if (taken.length > 0) throw new HubError('write_conflict', `Registration id ${taken[0]!.id} is taken by another installation.`);
   const tagHubs: string[] = [];
   const tagIds: string[] = [];
   const tags: string[] = [];
@@ -507,15 +496,42 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
       tags.push(t);
     }
   }
-  await db.query(
-    `WITH ins AS (
+  // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at one:
+  // the installation replaces it (issue 10 item 9). What is left at those ids then is another
+  // installation's (a SHA-256 collision): the insert skips it (ON CONFLICT DO NOTHING) and the statement
+  // answers the first id it skipped, which fails the transaction with write_conflict.
+  // Order inside the statement: the insert reads `gone` (a one-time filter, evaluated before its first
+  // row), so both deletes have run before any registration is inserted; a row this transaction deleted
+  // does not conflict with one it inserts. The tag rows of the deleted registrations (found by primary
+  // key from the tags their documents list) and the new ones have different seqs.
+  const { rows: skipped } = await db.query<{ id: string }>(
+    `WITH gone_own AS (
+       DELETE FROM registrations r USING unnest($1::text[], $2::text[]) AS x(hub_key, id)
+       WHERE r.hub_key = x.hub_key AND r.installation_id = x.id
+       RETURNING r.hub_key, r.seq, r.document),
+     gone_squatters AS (
+       DELETE FROM registrations r USING unnest($3::text[], $4::text[]) AS x(hub_key, id)
+       WHERE r.hub_key = x.hub_key AND r.id = x.id AND r.installation_id IS NULL
+       RETURNING r.hub_key, r.seq, r.document),
+     gone AS (SELECT * FROM gone_own UNION ALL SELECT * FROM gone_squatters),
+     gone_tags AS (
+       DELETE FROM registration_tags t USING gone, json_array_elements_text(gone.document::json -> 'tags') AS g(tag)
+       WHERE t.hub_key = gone.hub_key AND t.tag = g.tag AND t.seq = gone.seq),
+     ins AS (
        INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[], $10::bigint[], $11::bigint[])
-       RETURNING hub_key, id, seq)
-     INSERT INTO registration_tags (hub_key, tag, seq)
-     SELECT ins.hub_key, x.tag, ins.seq FROM ins JOIN unnest($12::text[], $13::text[], $14::text[]) AS x(hub_key, id, tag) ON x.hub_key = ins.hub_key AND x.id = ins.id
-     ON CONFLICT DO NOTHING`,
+       SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::integer[], $11::bigint[], $12::bigint[], $13::bigint[])
+       WHERE (SELECT count(*) FROM gone) >= 0
+       ON CONFLICT (hub_key, id) DO NOTHING
+       RETURNING hub_key, id, seq),
+     ins_tags AS (
+       INSERT INTO registration_tags (hub_key, tag, seq)
+       SELECT ins.hub_key, x.tag, ins.seq FROM ins JOIN unnest($14::text[], $15::text[], $16::text[]) AS x(hub_key, id, tag) ON x.hub_key = ins.hub_key AND x.id = ins.id
+       ON CONFLICT DO NOTHING)
+     SELECT x.id FROM unnest($3::text[], $4::text[]) AS x(hub_key, id)
+     WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.hub_key = x.hub_key AND ins.id = x.id) LIMIT 1`,
     [
+      sorted.map((p) => p.hubKey),
+      insts.map((i) => i.installationId),
       regs.map((r) => r.hubKey),
       regs.map((r) => r.reg.id),
       regs.map((r) => r.reg.kind),
@@ -532,6 +548,7 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
       tags,
     ],
   );
+  if (skipped.length > 0) throw new HubError('write_conflict', `Registration id ${skipped[0]!.id} is taken by another installation.`);
 }
 
 export function postgresInstallationStore(pool: PgPool, writes: InstallationWriteGroup): InstallationStore {
