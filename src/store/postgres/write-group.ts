@@ -1,12 +1,12 @@
 /**
  * Group commit for installation PUTs, the registry's hot write: the PUTs that arrive while earlier groups
  * are being written are written together in one statement that commits on its own (registry-store.ts
- * putInstallations: one round trip per group), instead of a transaction of their own each. When the scale-out was planned, grouping
- * measured ~5,000 installations/s at 16-64 clients against ~1,700/s with one statement each, on a 2-core
- * machine (bench/ has no PostgreSQL line yet to hold this code to it). Every caller's promise settles only
- * after its group has committed.
+ * putInstallations: one round trip per group), instead of a transaction of their own each. When the
+ * scale-out was planned, grouping measured ~5,000 installations/s at 16-64 clients against ~1,700/s
+ * with one statement each, on a 2-core machine (bench/scaleout.bench.ts (a) measures it through the API;
+ * docs/scaling.md has its numbers). Every caller's promise settles only after its group has committed.
  *
- * A group that fails (one PUT names a hub that is gone, say) is written again one PUT per transaction, so
+ * A group that fails (one PUT names a hub that is gone, say) is written again one PUT per statement, so
  * the failing PUT fails alone and the others commit.
  */
 import { retryingDeadlocks, type PgPool } from './pg-database.ts';
