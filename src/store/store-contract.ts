@@ -334,6 +334,28 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.registrations.count('inst', { tag: 'again' }), 0);
     });
 
+    test("installations: a PUT naming a registration id another installation owns is write_conflict and stores nothing (#11 put)", async () => {
+      await store.hubs.create(hub('owned'), []);
+      const owned = (installationId: string, id: string, tags: string[]): Registration => ({ ...reg(id, tags), installationId, etag: 1, createdAt: 10 });
+      await store.installations.put('owned', installation('o1'), [owned('o1', 'o1-0', ['mine'])]);
+      await assert.rejects(
+        store.installations.put('owned', installation('o2'), [owned('o2', 'o2-0', ['theirs']), owned('o2', 'o1-0', ['theirs'])]),
+        isCode('write_conflict'),
+      );
+      assert.equal(await store.installations.get('owned', 'o2'), undefined, 'the failed PUT stored no installation');
+      assert.equal(await store.registrations.get('owned', 'o2-0'), undefined, 'nor any of its registrations');
+      assert.equal(await store.registrations.count('owned', { tag: 'theirs' }), 0, 'nor tag rows');
+      assert.equal((await store.registrations.get('owned', 'o1-0'))?.installationId, 'o1', "the owner's registration stays");
+      assert.equal(await store.registrations.count('owned', { tag: 'mine' }), 1);
+      // A re-PUT of an installation that had registrations, failing the same way, keeps what it had.
+      await store.installations.put('owned', installation('o2'), [owned('o2', 'o2-0', ['before'])]);
+      await assert.rejects(store.installations.put('owned', installation('o2', { updatedAt: 20 }), [owned('o2', 'o1-0', ['after'])]), isCode('write_conflict'));
+      assert.equal((await store.installations.get('owned', 'o2'))?.updatedAt, 10);
+      assert.equal(await store.registrations.count('owned', { tag: 'before' }), 1);
+      assert.equal(await store.registrations.count('owned', { tag: 'after' }), 0);
+      await store.hubs.delete('owned');
+    });
+
     test('installations: the device-credential generation is kept by PUTs, new after delete and re-create, cleared by revocation', async () => {
       await store.hubs.create(hub('gen'), []);
       const regs = (id: string): Registration[] => [{ ...reg(`${id}-0`, ['t']), installationId: id, etag: 1, createdAt: 10 }];
@@ -760,6 +782,23 @@ function concurrencyContract(label: string, openPair: () => Promise<[Store, Stor
       const left = await a.registrations.get('race', 'r1');
       if (results[0]!.status === 'fulfilled') assert.equal(left, undefined);
       else assert.deepEqual(left?.tags, ['late']);
+    });
+
+    test('installation PUT: concurrent PUTs of one installation from both sides leave exactly one PUT\'s registrations and tag rows (#11 put)', async () => {
+      const version = (side: string, round: number): [Installation, Registration[]] => [
+        installation('ip', { pushChannel: `chan-${side}`, updatedAt: 100 + round }),
+        // Different ids per side: a PUT must delete what the other committed, not only overwrite its ids.
+        [0, 1].map((k) => ({ ...reg(`ip-${side}-${k}`, [`$InstallationId:{ip}`, `side-${side}`]), installationId: 'ip', etag: 1, createdAt: 10 })),
+      ];
+      for (let round = 0; round < 10; round++) {
+        const results = await settled(a.installations.put('race', ...version('a', round)), b.installations.put('race', ...version('b', round)));
+        assert.deepEqual(codes(results), ['ok', 'ok']);
+        const side = (await a.installations.get('race', 'ip'))!.pushChannel === 'chan-a' ? 'a' : 'b';
+        const ids = (await b.registrations.list('race', { installationId: 'ip' }, { limit: 10 })).items.map((r) => r.id);
+        assert.deepEqual(ids, [`ip-${side}-0`, `ip-${side}-1`], `round ${round}: the registrations are the last PUT's (${side})`);
+        assert.equal(await a.registrations.count('race', { tag: `side-${side}` }), 2);
+        assert.equal(await a.registrations.count('race', { tag: `side-${side === 'a' ? 'b' : 'a'}` }), 0, `round ${round}: the other PUT's tag rows are gone`);
+      }
     });
 
     test('installation PATCH: twenty concurrent patches all keep their change', async () => {

@@ -76,6 +76,22 @@ export const UNIQUE_VIOLATION = '23505';
 const RETRYABLE = new Set(['40P01', '40001']);
 
 /**
+ * Runs `work`, one statement that commits on its own (outside a transaction), again (a few times) if
+ * PostgreSQL aborted it as a deadlock victim: it did nothing then.
+ */
+export async function retryingDeadlocks<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const state = sqlState(err);
+      if (attempt < 5 && state !== undefined && RETRYABLE.has(state)) continue;
+      throw err;
+    }
+  }
+}
+
+/**
  * Runs `work` in one transaction on one connection: committed if it returns, rolled back if it throws.
  * A transaction PostgreSQL aborted as a deadlock victim is run again (a few times): `work` must only
  * read and write the database.

@@ -449,54 +449,25 @@ export interface InstallationPut {
   registrations: readonly Registration[];
 }
 
+/** The SQLSTATE herald_put_installations raises when a registration id is another installation's. */
+const ID_TAKEN = 'HR409';
+
 /**
- * Writes installation PUTs, any number of them, in four statements whatever their number (arrays unnested
- * server-side) instead of a few per installation and one per registration and tag: upsert the
- * installations, delete the registrations they had (with their tag rows), insert the new ones with theirs.
- * The installations must be distinct. Their rows are upserted in key order, so two groups that share
- * installations lock them in the same order and do not deadlock. Each installation's row lock (taken by
- * the upsert) orders concurrent PUTs of it: the later one's delete sees, and replaces, the registrations
- * the earlier one committed.
+ * Writes installation PUTs, any number of them, in one statement whatever their number: a call of
+ * herald_put_installations (migration 0007) with the group as arrays, unnested server-side. The function
+ * upserts the installations (locking their rows; in key order, so two groups that share installations do
+ * not deadlock), then, in a statement of its own with a snapshot taken after those locks (so it sees what
+ * a concurrent PUT of the same installations committed on any node), deletes the registrations they had
+ * and the classic registrations squatting on the new ids, with tag rows, and inserts the new ones with
+ * theirs. Run outside a transaction it is one round trip and commits on its own; inside one (a PATCH), it
+ * is one statement of it. The installations must be distinct.
  */
 export async function putInstallations(db: PgQueryable, puts: readonly InstallationPut[]): Promise<void> {
   const sorted = [...puts].sort((a, b) =>
     a.hubKey === b.hubKey ? (a.installation.installationId < b.installation.installationId ? -1 : 1) : a.hubKey < b.hubKey ? -1 : 1,
   );
   const insts = sorted.map((p) => p.installation);
-  await db.query(
-    // unnest reads the arrays in order, so the rows are inserted (and locked) in key order.
-    `INSERT INTO installations (hub_key, id, platform, handle, user_id, document, created_at, updated_at, expires_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
-     ON CONFLICT (hub_key, id) DO UPDATE SET platform = excluded.platform, handle = excluded.handle, user_id = excluded.user_id,
-       document = excluded.document, updated_at = excluded.updated_at, expires_at = excluded.expires_at`,
-    [
-      sorted.map((p) => p.hubKey),
-      insts.map((i) => i.installationId),
-      insts.map((i) => i.platform),
-      insts.map(installationHandle),
-      insts.map((i) => i.userId ?? null),
-      insts.map((i) => JSON.stringify(i)),
-      insts.map((i) => i.createdAt),
-      insts.map((i) => i.updatedAt),
-      insts.map((i) => i.expiresAt ?? null),
-    ],
-  );
-  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.installation_id = x.id', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), [
-    sorted.map((p) => p.hubKey),
-    insts.map((i) => i.installationId),
-  ]);
   const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
-  if (regs.length === 0) return;
-  // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at one:
-  // the installation replaces it (issue 10 item 9). What is left at those ids then is another
-  // installation's (a SHA-256 collision): write_conflict.
-  const at = [regs.map((r) => r.hubKey), regs.map((r) => r.reg.id)];
-  await db.query(deleteRegistrationsSql('r.hub_key = x.hub_key AND r.id = x.id AND r.installation_id IS NULL', 'unnest($1::text[], $2::text[]) AS x(hub_key, id)'), at);
-  const { rows: taken } = await db.query<{ id: string }>(
-    'SELECT r.id FROM registrations r JOIN unnest($1::text[], $2::text[]) AS x(hub_key, id) ON r.hub_key = x.hub_key AND r.id = x.id LIMIT 1',
-    at,
-  );
-  if (taken.length > 0) throw new HubError('write_conflict', `Registration id ${taken[0]!.id} is taken by another installation.`);
   const tagHubs: string[] = [];
   const tagIds: string[] = [];
   const tags: string[] = [];
@@ -507,31 +478,44 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
       tags.push(t);
     }
   }
-  await db.query(
-    `WITH ins AS (
-       INSERT INTO registrations (hub_key, id, kind, platform, handle, installation_id, document, etag, created_at, updated_at, expires_at)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::bigint[], $10::bigint[], $11::bigint[])
-       RETURNING hub_key, id, seq)
-     INSERT INTO registration_tags (hub_key, tag, seq)
-     SELECT ins.hub_key, x.tag, ins.seq FROM ins JOIN unnest($12::text[], $13::text[], $14::text[]) AS x(hub_key, id, tag) ON x.hub_key = ins.hub_key AND x.id = ins.id
-     ON CONFLICT DO NOTHING`,
-    [
-      regs.map((r) => r.hubKey),
-      regs.map((r) => r.reg.id),
-      regs.map((r) => r.reg.kind),
-      regs.map((r) => r.reg.handle.platform),
-      regs.map((r) => r.reg.handle.value),
-      regs.map((r) => r.reg.installationId ?? null),
-      regs.map((r) => documentOf(r.reg)),
-      regs.map((r) => r.reg.etag),
-      regs.map((r) => r.reg.createdAt),
-      regs.map((r) => r.reg.updatedAt),
-      regs.map((r) => r.reg.expiresAt ?? null),
-      tagHubs,
-      tagIds,
-      tags,
-    ],
-  );
+  try {
+    await db.query(
+      `SELECT herald_put_installations($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::integer[], $18::bigint[], $19::bigint[], $20::bigint[],
+         $21::text[], $22::text[], $23::text[])`,
+      [
+        sorted.map((p) => p.hubKey),
+        insts.map((i) => i.installationId),
+        insts.map((i) => i.platform),
+        insts.map(installationHandle),
+        insts.map((i) => i.userId ?? null),
+        insts.map((i) => JSON.stringify(i)),
+        insts.map((i) => i.createdAt),
+        insts.map((i) => i.updatedAt),
+        insts.map((i) => i.expiresAt ?? null),
+        regs.map((r) => r.hubKey),
+        regs.map((r) => r.reg.id),
+        regs.map((r) => r.reg.kind),
+        regs.map((r) => r.reg.handle.platform),
+        regs.map((r) => r.reg.handle.value),
+        regs.map((r) => r.reg.installationId ?? null),
+        regs.map((r) => documentOf(r.reg)),
+        regs.map((r) => r.reg.etag),
+        regs.map((r) => r.reg.createdAt),
+        regs.map((r) => r.reg.updatedAt),
+        regs.map((r) => r.reg.expiresAt ?? null),
+        tagHubs,
+        tagIds,
+        tags,
+      ],
+    );
+  } catch (err) {
+    // Materialised ids are predictable (registry/materialize.ts), so a classic registration may sit at
+    // one: the installation replaces it (issue 10 item 9). What is left at those ids then is another
+    // installation's (a SHA-256 collision): write_conflict.
+    if (sqlState(err) === ID_TAKEN) throw new HubError('write_conflict', `Registration id ${(err as Error).message} is taken by another installation.`);
+    throw err;
+  }
 }
 
 export function postgresInstallationStore(pool: PgPool, writes: InstallationWriteGroup): InstallationStore {

@@ -45,3 +45,27 @@ test('PUTs of one installation, each issued before the last committed, end with 
     await store.close();
   }
 });
+
+test('a group with a PUT that takes another installation\'s registration id: that PUT alone is write_conflict, the others commit (#11 put)', async () => {
+  const store = await openPostgresStore({ url: await postgres.createDatabase() });
+  try {
+    await store.hubs.create({ name: 'h', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    await store.installations.put('h', installation('owner', 1), registrations('owner', 1));
+    // Issued in one turn of the event loop: they go in one group.
+    const thief = registrations('thief', 1).map((r) => ({ ...r, id: 'owner-0' }));
+    const results = await Promise.allSettled([
+      store.installations.put('h', installation('a', 1), registrations('a', 1)),
+      store.installations.put('h', installation('thief', 1), thief),
+      store.installations.put('h', installation('b', 1), registrations('b', 1)),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code)),
+      ['ok', 'write_conflict', 'ok'],
+    );
+    assert.equal(await store.installations.get('h', 'thief'), undefined);
+    assert.equal((await store.registrations.get('h', 'owner-0'))?.installationId, 'owner');
+    assert.equal(await store.registrations.count('h', { tag: 'v1' }), 3, 'owner, a and b');
+  } finally {
+    await store.close();
+  }
+});

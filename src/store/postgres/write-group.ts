@@ -1,15 +1,15 @@
 /**
  * Group commit for installation PUTs, the registry's hot write: the PUTs that arrive while earlier groups
- * are being written are written together in one transaction of four statements (registry-store.ts
- * putInstallations), instead of a transaction of their own each. When the scale-out was planned, grouping
- * measured ~5,000 installations/s at 16-64 clients against ~1,700/s with one statement each, on a 2-core
- * machine (bench/ has no PostgreSQL line yet to hold this code to it). Every caller's promise settles only
- * after its group has committed.
+ * are being written are written together in one statement that commits on its own (registry-store.ts
+ * putInstallations: one round trip per group), instead of a transaction of their own each. When the
+ * scale-out was planned, grouping measured ~5,000 installations/s at 16-64 clients against ~1,700/s
+ * with one statement each, on a 2-core machine (bench/scaleout.bench.ts (a) measures it through the API;
+ * docs/scaling.md has its numbers). Every caller's promise settles only after its group has committed.
  *
- * A group that fails (one PUT names a hub that is gone, say) is written again one PUT per transaction, so
+ * A group that fails (one PUT names a hub that is gone, say) is written again one PUT per statement, so
  * the failing PUT fails alone and the others commit.
  */
-import { inTransaction, type PgPool } from './pg-database.ts';
+import { retryingDeadlocks, type PgPool } from './pg-database.ts';
 import { putInstallations, type InstallationPut } from './registry-store.ts';
 
 interface Pending {
@@ -86,7 +86,7 @@ export class InstallationWriteGroup {
 
   private async write(group: Pending[]): Promise<void> {
     try {
-      await inTransaction(this.pool, (db) => putInstallations(db, group.map((p) => p.put)));
+      await retryingDeadlocks(() => putInstallations(this.pool, group.map((p) => p.put)));
       for (const p of group) p.resolve();
       return;
     } catch (err) {
@@ -98,7 +98,7 @@ export class InstallationWriteGroup {
     await Promise.all(
       group.map(async (p) => {
         try {
-          await inTransaction(this.pool, (db) => putInstallations(db, [p.put]));
+          await retryingDeadlocks(() => putInstallations(this.pool, [p.put]));
           p.resolve();
         } catch (err) {
           p.reject(err);
