@@ -152,6 +152,42 @@ describe('jobs of a stopped node on a shared store (PostgreSQL, two nodes)', () 
   });
 });
 
+describe('a running job that another node marked Failed', () => {
+  test('stops before its next chunk: nothing of its import is written, and it stays Failed', async () => {
+    const store = openSqliteStore({ path: ':memory:' });
+    const t = await setUp([store], () => store.close());
+    try {
+      const [a] = t.nodes as [ReturnType<typeof node>];
+      // The job's first write as Running is where another node's check lands (this node's heartbeat lapsed).
+      let hooked = false;
+      const jobs: Store['jobs'] = {
+        ...store.jobs,
+        update: async (job) => {
+          await store.jobs.update(job);
+          if (!hooked && job.status === 'Running') {
+            hooked = true;
+            assert.equal(await store.jobs.failOrphaned(t.clock.now(), ORPHANED_JOB_FAILURE, t.clock.now()), 1);
+          }
+        },
+      };
+      const wrapped: Store = Object.assign(Object.create(Object.getPrototypeOf(store)) as Store, store, { jobs });
+      const registry = new RegistryService(wrapped, t.clock, new ContinuationTokens(Buffer.alloc(32, 7)));
+      const service = new JobService(wrapped, registry, a.files, t.clock, createLogger('silent'), registrationDescriptionLines, { node: 'node-a' });
+      const NS = 'xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"';
+      const w = await a.files.store.create('in.txt', { whole: true });
+      await w.write(Array.from({ length: 300 }, (_, i) => `<FcmV1RegistrationDescription ${NS}><FcmV1RegistrationId>t-${i}</FcmV1RegistrationId></FcmV1RegistrationDescription>`).join('\n'));
+      await w.close();
+      const job = await service.submit(t.hub, { type: 'ImportCreateRegistrations', outputContainerUri: `file://${join(a.files.root, 'out')}`, importFileUri: `file://${join(a.files.root, 'in.txt')}` });
+      await service.idle();
+      assert.ok(hooked);
+      assert.deepEqual(await statusOf(store, job.id), ['Failed', ORPHANED_JOB_FAILURE]);
+      assert.equal(await registry.countRegistrations(t.hub, {}), 0, 'no chunk was imported after the job was failed');
+    } finally {
+      await t.done();
+    }
+  });
+});
+
 describe('jobs on an embedded store (SQLite)', () => {
   const open = () => {
     const store = openSqliteStore({ path: ':memory:' });
