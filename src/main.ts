@@ -202,7 +202,11 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   // A shared store keeps the file area too, so every node sees each upload and job output.
   const files = new FileArea(dataDir, store.files);
   hubs.onHubDeleted((hub) => files.removeHubFolder(hub));
-  const jobs = new JobService(store, registry, files, clock, logger, registrationDescriptionLines);
+  // This process's id on a shared store: its heartbeat row, the owner of its send-job claims and the node
+  // of the import/export jobs it runs. The pid in front tells an operator (and the cluster test) which
+  // process holds a job.
+  const nodeId = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const jobs = new JobService(store, registry, files, clock, logger, registrationDescriptionLines, { node: nodeId });
   // The connectors also trust the development CA the sandbox emulators present, and `pns.caFile`
   // (each connector keeps Node's public roots beside them, for real PNS endpoints).
   const extraCas = [
@@ -217,16 +221,14 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
-  // This process's id on a shared store: the owner of its job claims and its heartbeat row. The pid in
-  // front tells an operator (and the cluster test) which process holds a job.
-  const nodeId = `${process.pid}-${randomBytes(6).toString('hex')}`;
   const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId });
   const secretBox = new SecretBox(secretKey);
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
-  // Each node's heartbeat row tells the others how many share the hubs' rate limits (api/rate-limits.ts).
+  // Each node's heartbeat row tells the others how many share the hubs' rate limits (api/rate-limits.ts),
+  // and that the jobs it runs are still running.
   let liveNodes = 1;
   const beat = () =>
     store.tasks.heartbeat(nodeId, clock.now(), NODE_STALE_MS).then(
@@ -235,8 +237,11 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     );
 
   try {
+    // Before any job is submitted here: a job of a node with no heartbeat row is failed by the others.
+    await beat();
     // On a shared store another node may be running them: only a store this process owns has jobs that
-    // were interrupted by its own last shutdown.
+    // were interrupted by its own last shutdown. On a shared store, watchNodes below fails the jobs of
+    // nodes whose heartbeat lapsed.
     const interrupted = store.capabilities.sharedAcrossProcesses ? 0 : await jobs.failInterrupted();
     if (interrupted > 0) logger.warn({ jobs: interrupted }, 'jobs interrupted by the last shutdown were marked Failed');
     if (config.sandbox) {
@@ -311,6 +316,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
 
     await beat();
     const heartbeat = clock.setInterval(() => void beat(), NODE_HEARTBEAT_MS).unref();
+    const nodeWatch = store.capabilities.sharedAcrossProcesses ? jobs.watchNodes(NODE_HEARTBEAT_MS, NODE_STALE_MS).unref() : undefined;
     await worker.start();
     // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
     const retention = new Retention(store, clock, logger, config.dispatch);
@@ -332,6 +338,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
         logger.info('shutting down: no new connections, finishing requests in flight');
         clock.clearTimer(purge);
         clock.clearTimer(heartbeat);
+        clock.clearTimer(nodeWatch);
         await store.tasks.leave(nodeId).catch(() => undefined);
         await retention.stop();
         const servers = [app.server, extraServer].filter((s): s is Server => s !== null);

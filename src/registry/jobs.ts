@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FileWriter } from '../files/file-store.ts';
 import type { Logger } from 'pino';
-import type { Clock } from '../shared/clock.ts';
+import type { Clock, TimerHandle } from '../shared/clock.ts';
 import { HubError } from '../shared/errors.ts';
 import type { HubRecord, JobRecord, Store } from '../store/store.ts';
 import { WHOLE_AREA, type FileArea, type FileScope } from './file-area.ts';
@@ -48,11 +48,21 @@ export interface JobSubmission {
   importFileUri?: string | undefined;
 }
 
+/** What a user reads on a job that a node failed for the node that ran it (issue 11). */
+export const ORPHANED_JOB_FAILURE =
+  'The node running this job stopped (no heartbeat from it); its output files show how far it got. Submit the job again.';
+
+export interface JobServiceOptions {
+  /** This node's heartbeat id (TaskSchedule.heartbeat): recorded on each job it runs. */
+  node?: string | undefined;
+}
+
 /** Failed.txt keeps one line per row: tabs and line breaks inside a reason or a line are escaped. */
 const cell = (text: string) => text.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\r?\n/g, '\\n');
 
 export class JobService {
   private queue: Promise<void> = Promise.resolve();
+  private nodeCheck: Promise<number> = Promise.resolve(0);
 
   constructor(
     private readonly store: Store,
@@ -61,6 +71,7 @@ export class JobService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly lines: RegistrationLineFormat,
+    private readonly options: JobServiceOptions = {},
   ) {}
 
   /**
@@ -90,6 +101,7 @@ export class JobService {
       progress: 0,
       outputContainerUri: req.outputContainerUri,
       ...(type !== 'ExportRegistrations' && req.importFileUri ? { importFileUri: req.importFileUri } : {}),
+      ...(this.options.node === undefined ? {} : { node: this.options.node }),
       createdAt: now,
       updatedAt: now,
     };
@@ -116,6 +128,37 @@ export class JobService {
       await this.store.jobs.update({ ...job, status: 'Failed', failure: 'The job was interrupted by a restart of Herald; its output files show how far it got. Submit it again.', updatedAt: this.clock.now() });
     }
     return jobs.length;
+  }
+
+  /**
+   * On a shared store: marks Failed the unfinished jobs whose node has had no heartbeat for `staleMs`
+   * (it died or lost the store). Every node may call it; claimDue lets one node per `everyMs` do the work.
+   */
+  async failOrphaned(everyMs: number, staleMs: number): Promise<number> {
+    const now = this.clock.now();
+    if (!(await this.store.tasks.claimDue('job-orphans', now, everyMs))) return 0;
+    return this.store.jobs.failOrphaned(now - staleMs, ORPHANED_JOB_FAILURE, now);
+  }
+
+  /** Runs failOrphaned every `everyMs` on the clock; returns the timer (Clock.clearTimer stops it). */
+  watchNodes(everyMs: number, staleMs: number): TimerHandle {
+    return this.clock.setInterval(() => {
+      this.nodeCheck = this.failOrphaned(everyMs, staleMs).then(
+        (n) => {
+          if (n > 0) this.logger.warn({ jobs: n }, 'jobs of nodes without a heartbeat were marked Failed');
+          return n;
+        },
+        (err: unknown) => {
+          this.logger.error({ err }, 'checking for jobs of stopped nodes failed; the next check retries');
+          return 0;
+        },
+      );
+    }, everyMs);
+  }
+
+  /** The last check watchNodes started: how many jobs it failed (tests). */
+  lastNodeCheck(): Promise<number> {
+    return this.nodeCheck;
   }
 
   /** Resolves when every job submitted so far has finished (tests, shutdown). */
@@ -153,10 +196,13 @@ export class JobService {
 
   /**
    * A job goes with its hub (the store deletes it): once it is gone, the job stops before its next chunk
-   * rather than go on in a new hub of the same name.
+   * rather than go on in a new hub of the same name. A job another node marked Failed (this node's
+   * heartbeat lapsed) stops too: its record stays as that node left it (a finished job is final).
    */
   private async stillWanted(hub: HubRecord, job: JobRecord): Promise<void> {
-    if (!(await this.store.jobs.get(hub.name, job.id))) throw new HubError('job_not_found', `The hub '${hub.name}' of job '${job.id}' was deleted while the job ran; the job stopped.`);
+    const stored = await this.store.jobs.get(hub.name, job.id);
+    if (!stored) throw new HubError('job_not_found', `The hub '${hub.name}' of job '${job.id}' was deleted while the job ran; the job stopped.`);
+    if (stored.status === 'Failed') throw new HubError('job_not_found', stored.failure ?? ORPHANED_JOB_FAILURE);
   }
 
   /** Both output files, made before the first line is read: a place that cannot take them fails the job at once. */

@@ -68,6 +68,7 @@ export interface JobRow {
   import_file_uri: string | null;
   failure: string | null;
   output_properties: string | null;
+  node: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -83,6 +84,7 @@ export function toJob(r: JobRow): JobRecord {
     ...(r.import_file_uri === null ? {} : { importFileUri: r.import_file_uri }),
     ...(r.failure === null ? {} : { failure: r.failure }),
     ...(r.output_properties === null ? {} : { outputProperties: JSON.parse(r.output_properties) }),
+    ...(r.node === null ? {} : { node: r.node }),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

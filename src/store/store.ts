@@ -269,6 +269,8 @@ export interface JobRecord {
   importFileUri?: string;
   failure?: string;
   outputProperties?: Record<string, string>;
+  /** The node running the job (its heartbeat id, TaskSchedule.heartbeat); absent on jobs from before it was kept. */
+  node?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -278,9 +280,16 @@ export interface JobStore {
   get(hub: string, id: string): Promise<JobRecord | undefined>;
   /** Newest first. */
   list(hub: string, limit: number): Promise<JobRecord[]>;
+  /** Writes status, progress, failure and output properties. A finished job (Completed or Failed) is final: unchanged. */
   update(job: JobRecord): Promise<void>;
   /** Jobs of every hub that are not finished (Started or Running). */
   unfinished(): Promise<JobRecord[]>;
+  /**
+   * Marks Failed, with `failure`, the unfinished jobs whose node has no heartbeat (TaskSchedule.heartbeat)
+   * at or after `liveSince`; a job with no node counts as orphaned when not updated since `liveSince`.
+   * Returns how many.
+   */
+  failOrphaned(liveSince: number, failure: string, now: number): Promise<number>;
 }
 
 /** A notification as the pipeline keeps it; `request` is the accepted send, opaque to the store. */
