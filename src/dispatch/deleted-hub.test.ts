@@ -5,18 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { HubService } from '../hubs/hub-service.ts';
 import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
 import { systemClock } from '../shared/clock.ts';
-import { createLogger } from '../shared/logger.ts';
-import { SecretBox } from '../shared/secret-box.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { Deliverer } from './deliver.ts';
-import { DispatchWorker, SendService } from './dispatcher.ts';
-import { Renderer } from './render.ts';
-import { RetryPolicy } from './retry-policy.ts';
-import { eligibleKinds, type SendRequest } from './send-model.ts';
+import { fcmBroadcast, pipelineNode } from './test-pipeline.ts';
 
 /** A connector that answers only when the test says so: every target's handle is dead. */
 class HeldConnector implements PnsConnector {
@@ -41,12 +33,8 @@ class HeldConnector implements PnsConnector {
 test('a batch in flight when its hub is deleted writes nothing into a new hub of the same name', async () => {
   const store = openSqliteStore({ path: ':memory:' });
   const clock = systemClock;
-  const secrets = new SecretBox(randomBytes(32));
-  const hubs = new HubService(store, secrets, clock);
   const connector = new HeldConnector();
-  const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), { concurrency: 2 });
-  const sends = new SendService(store, deliverer, clock, () => worker.wake(), secrets);
+  const { hubs, worker, sends } = pipelineNode(store, clock, connector, { concurrency: 2 });
   const registration = { id: 'reg-1', kind: 'FcmV1' as const, handle: { platform: 'fcmv1' as const, value: 'token-1' }, tags: ['news'], updatedAt: clock.now() };
   const installation = { installationId: 'inst-1', platform: 'fcmv1' as const, pushChannel: 'token-2', pushChannelExpired: false, tags: ['news'], createdAt: clock.now(), updatedAt: clock.now() };
   const materialised = { ...registration, id: 'inst-1-native', handle: { platform: 'fcmv1' as const, value: 'token-2' }, installationId: 'inst-1', etag: 1, createdAt: clock.now() };
@@ -58,20 +46,7 @@ test('a batch in flight when its hub is deleted writes nothing into a new hub of
     const { hub } = await hubs.createHub('news');
     await populate();
     await worker.start();
-    const body = Buffer.from('{"message":{"data":{"a":"b"}}}');
-    // A broadcast FCM v1 send, as the wire parser hands it over (api/wire/send-request.ts).
-    const req: SendRequest = {
-      format: 'fcmv1',
-      platform: 'fcmv1',
-      target: { kind: 'broadcast' },
-      test: false,
-      scheduledAtMs: undefined,
-      platformHeaders: {},
-      contentType: 'application/json',
-      payload: { kind: 'json', text: body.toString(), value: JSON.parse(body.toString()) },
-      body,
-      eligibleKinds: eligibleKinds('fcmv1'),
-    };
+    const req = fcmBroadcast();
     const n = await sends.accept(hub, req);
     await connector.sending;
 

@@ -6,19 +6,12 @@
  */
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
-import { HubService } from '../hubs/hub-service.ts';
 import { ManualClock } from '../shared/clock.ts';
-import { createLogger } from '../shared/logger.ts';
-import { SecretBox } from '../shared/secret-box.ts';
-import { Deliverer } from './deliver.ts';
-import { DispatchWorker, SendService } from './dispatcher.ts';
-import { Renderer } from './render.ts';
-import { RetryPolicy } from './retry-policy.ts';
-import { eligibleKinds, type SendRequest } from './send-model.ts';
 import { parseTagExpression } from '../tags/index.ts';
+import type { DispatchWorker } from './dispatcher.ts';
+import { fcmBroadcast, pipelineNode } from './test-pipeline.ts';
 
 const HUB = { name: 'big', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 };
 const DEVICES = 120;
@@ -52,29 +45,10 @@ class RecordingConnector implements PnsConnector {
 
 /** One node: a send pipeline on `store`, with the small planning sizes. */
 function node(store: Store, clock: ManualClock, connector: PnsConnector, nodeId: string, concurrency: number) {
-  const secrets = new SecretBox(randomBytes(32));
-  const hubs = new HubService(store, secrets, clock);
-  const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, createLogger('silent'), { concurrency, leaseMs: LEASE_MS, nodeId, planning: PLANNING });
-  const sends = new SendService(store, deliverer, clock, () => worker.wake(), secrets);
-  return { hubs, worker, sends };
+  return pipelineNode(store, clock, connector, { concurrency, leaseMs: LEASE_MS, nodeId, planning: PLANNING });
 }
 
-const broadcast = (): SendRequest => {
-  const text = '{"message":{"data":{"a":"b"}}}';
-  return {
-    format: 'fcmv1',
-    platform: 'fcmv1',
-    target: { kind: 'broadcast' },
-    test: false,
-    scheduledAtMs: undefined,
-    platformHeaders: {},
-    contentType: 'application/json',
-    payload: { kind: 'json', text, value: JSON.parse(text) },
-    body: Buffer.from(text),
-    eligibleKinds: eligibleKinds('fcmv1'),
-  };
-};
+const broadcast = fcmBroadcast;
 
 const tags = (expression: string) => ({ kind: 'tags' as const, expression, parsed: parseTagExpression(expression) });
 

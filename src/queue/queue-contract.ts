@@ -6,20 +6,13 @@
  */
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { DeliveryResult, Store } from '../store/store.ts';
 import { batch, OTHER, OWNER, RULES } from '../store/store-contract.ts';
-import { HubService } from '../hubs/hub-service.ts';
 import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
-import { SecretBox } from '../shared/secret-box.ts';
-import { Deliverer } from '../dispatch/deliver.ts';
-import { DispatchWorker, SendService } from '../dispatch/dispatcher.ts';
-import { Renderer } from '../dispatch/render.ts';
-import { RetryPolicy } from '../dispatch/retry-policy.ts';
-import { eligibleKinds, type SendRequest } from '../dispatch/send-model.ts';
+import { fcmBroadcast, pipelineNode } from '../dispatch/test-pipeline.ts';
 
 const HUB = { name: 'q', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 };
 const notification = (id: string) => ({ hub: 'q', id, state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 });
@@ -56,39 +49,16 @@ class HeldConnector implements PnsConnector {
   async close(): Promise<void> {}
 }
 
-/** A send pipeline on `store` (one node), on a ManualClock. */
+/** A send pipeline on `store` (one node), on a ManualClock; only the queue's own wake-ups reach its worker. */
 function node(store: Store, clock: ManualClock, connector: PnsConnector, leaseMs: number, nodeId: string, logLines: Array<{ msg?: string }> = [], concurrency = 2) {
-  const secrets = new SecretBox(randomBytes(32));
-  const hubs = new HubService(store, secrets, clock);
-  const deliverer = new Deliverer(store, hubs, { fcmv1: connector }, new Renderer(), new RetryPolicy(clock), clock);
   const sink = new Writable({
     write(chunk, _encoding, done) {
       for (const line of String(chunk).split('\n')) if (line) logLines.push(JSON.parse(line));
       done();
     },
   });
-  const worker = new DispatchWorker(store, deliverer, clock, createLogger('warn', sink), { concurrency, leaseMs, nodeId });
-  // onAccepted does nothing: the worker must be woken by the queue itself.
-  const sends = new SendService(store, deliverer, clock, () => undefined, secrets);
-  return { hubs, worker, sends };
+  return pipelineNode(store, clock, connector, { concurrency, leaseMs, nodeId, logger: createLogger('warn', sink), wakeOnAccept: false });
 }
-
-/** An FCM v1 broadcast as the wire parser hands it to the pipeline (the contract sits below api/). */
-const fcmSend = (): SendRequest => {
-  const text = '{"message":{"data":{"a":"b"}}}';
-  return {
-    format: 'fcmv1',
-    platform: 'fcmv1',
-    target: { kind: 'broadcast' },
-    test: false,
-    scheduledAtMs: undefined,
-    platformHeaders: {},
-    contentType: 'application/json',
-    payload: { kind: 'json', text, value: JSON.parse(text) },
-    body: Buffer.from(text),
-    eligibleKinds: eligibleKinds('fcmv1'),
-  };
-};
 
 export function queueContract(label: string, openPair: () => Promise<[Store, Store]>): void {
   describe(`Queue contract: ${label}`, () => {
@@ -218,7 +188,7 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
         await worker.idle({ withinMs: 0 });
         assert.equal(await a.queue.extend(held!, clock.now() + 60_000), true, 'the held job is still its owner\'s');
         const hub = await hubs.getHub('q');
-        const n = await sends.accept(hub, fcmSend());
+        const n = await sends.accept(hub, fcmBroadcast());
         // Only the wake-up can bring the worker to it: the clock stands still.
         await connector.sending;
         connector.answer();
@@ -242,7 +212,7 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
       await a.registrations.upsert('q', { id: 'r1', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-1' }, tags: [], updatedAt: 1 }, { now: 1 });
       try {
         await worker.start();
-        const n = await sends.accept(await hubs.getHub('q'), fcmSend());
+        const n = await sends.accept(await hubs.getHub('q'), fcmBroadcast());
         worker.wake();
         await connector.sending;
         // Ten leases pass while the batch is at the PNS; the other node resets every second.
@@ -271,7 +241,7 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
       await a.registrations.upsert('q', { id: 'r1', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-1' }, tags: [], updatedAt: 1 }, { now: 1 });
       try {
         await worker.start();
-        const n = await sends.accept(await hubs.getHub('q'), fcmSend());
+        const n = await sends.accept(await hubs.getHub('q'), fcmBroadcast());
         worker.wake();
         await connector.sending;
         // The batch is at the PNS when the other node's clock is past its lease (this node stalled: its
