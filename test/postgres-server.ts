@@ -83,10 +83,12 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
   try {
     const root = process.getuid?.() === 0;
     let port = 0;
+    // The data directory initdb made, once it has made one (a retry after a hung initdb makes a new one).
+    let initialised: string | undefined;
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       const candidate = new EmbeddedPostgres({
-        databaseDir: join(parent, 'data'),
+        databaseDir: initialised ?? join(parent, `data-${attempt}`),
         port,
         user: USER,
         password,
@@ -99,8 +101,11 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
         onLog: remember,
         onError: remember,
       });
-      if (attempt === 1) await bounded(candidate.initialise(), 'initdb');
       try {
+        if (initialised === undefined) {
+          await bounded(candidate.initialise(), 'initdb');
+          initialised = join(parent, `data-${attempt}`);
+        }
         server = candidate;
         await bounded(candidate.start(), 'the server');
         break;
