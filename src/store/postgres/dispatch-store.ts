@@ -199,6 +199,22 @@ async function orphaned(db: PgQueryable, job: DispatchJob): Promise<boolean> {
   return true;
 }
 
+/**
+ * Deletes up to `limit` rows of `table` whose `expires_at` is at or before `now`, hub by hub through each
+ * hub's (hub_key, expires_at) index; `rowKey` with hub_key names a row. Returns how many went.
+ */
+async function deleteExpiredHubByHub(pool: PgPool, table: 'idempotency_keys' | 'secure_payloads', rowKey: 'key' | 'notification_id', now: number, limit: number): Promise<number> {
+  const { rowCount } = await pool.query(
+    `WITH doomed AS (
+       SELECT e.hub_key, e.${rowKey} FROM hubs h CROSS JOIN LATERAL (
+         SELECT hub_key, ${rowKey} FROM ${table} WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) e
+       LIMIT $2)
+     DELETE FROM ${table} t USING doomed d WHERE t.hub_key = d.hub_key AND t.${rowKey} = d.${rowKey} AND t.expires_at <= $1`,
+    [now, limit],
+  );
+  return rowCount ?? 0;
+}
+
 export function postgresDispatchStore(pool: PgPool): DispatchStore {
   const cols = `h.name AS hub_name, n.id, n.state, n.request, ${COUNTS_OF_N}, n.targets, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
   const getRow = async (db: PgQueryable, hub: string, id: string) =>
@@ -240,32 +256,10 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     },
     pnsBackoffUntil: async (hub, platform, now) =>
       (await pool.query<{ until: number }>('SELECT until FROM pns_backoff WHERE hub_key = $1 AND platform = $2 AND until > $3', [key(hub), platform, now])).rows[0]?.until,
-    // Hub by hub through each hub's (hub_key, expires_at) index.
-    pruneIdempotencyKeys: async (now, limit) =>
-      (
-        await pool.query(
-          `WITH doomed AS (
-             SELECT k.hub_key, k.key FROM hubs h CROSS JOIN LATERAL (
-               SELECT hub_key, key FROM idempotency_keys WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) k
-             LIMIT $2)
-           DELETE FROM idempotency_keys i USING doomed d WHERE i.hub_key = d.hub_key AND i.key = d.key AND i.expires_at <= $1`,
-          [now, limit],
-        )
-      ).rowCount ?? 0,
+    pruneIdempotencyKeys: (now, limit) => deleteExpiredHubByHub(pool, 'idempotency_keys', 'key', now, limit),
     securePayload: async (hub, id, now) =>
       (await pool.query<{ sealed: string }>('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3', [key(hub), id, now])).rows[0]?.sealed,
-    // Hub by hub through each hub's (hub_key, expires_at) index.
-    purgeSecurePayloads: async (now, limit) =>
-      (
-        await pool.query(
-          `WITH doomed AS (
-             SELECT s.hub_key, s.notification_id FROM hubs h CROSS JOIN LATERAL (
-               SELECT hub_key, notification_id FROM secure_payloads WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) s
-             LIMIT $2)
-           DELETE FROM secure_payloads p USING doomed d WHERE p.hub_key = d.hub_key AND p.notification_id = d.notification_id AND p.expires_at <= $1`,
-          [now, limit],
-        )
-      ).rowCount ?? 0,
+    purgeSecurePayloads: (now, limit) => deleteExpiredHubByHub(pool, 'secure_payloads', 'notification_id', now, limit),
     // Notifications that ended before `before`, hub by hub through each hub's (hub_key, ended_at) index, with
     // what has no foreign key to cascade from (outcomes, reads, jobs); counts and payloads cascade.
     pruneNotifications: (before, limit) =>
