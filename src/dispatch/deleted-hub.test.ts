@@ -5,35 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
 import { systemClock } from '../shared/clock.ts';
 import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import { fcmBroadcast, pipelineNode } from './test-pipeline.ts';
-
-/** A connector that answers only when the test says so: every target's handle is dead. */
-class HeldConnector implements PnsConnector {
-  readonly platform = 'fcmv1' as const;
-  private release!: () => void;
-  private readonly released = new Promise<void>((r) => (this.release = r));
-  private reached!: () => void;
-  /** Resolves when a batch is in the connector's hands. */
-  readonly sending = new Promise<void>((r) => (this.reached = r));
-
-  async send(batch: PnsBatch): Promise<DeliveryOutcome[]> {
-    this.reached();
-    await this.released;
-    return batch.targets.map(() => ({ kind: 'handle-expired', azure: 'ExpiredChannel', reason: 'UNREGISTERED', status: 404 }));
-  }
-  answer(): void {
-    this.release();
-  }
-  async close(): Promise<void> {}
-}
+import { fcmBroadcast, HeldConnector, pipelineNode } from './test-pipeline.ts';
 
 test('a batch in flight when its hub is deleted writes nothing into a new hub of the same name', async () => {
   const store = openSqliteStore({ path: ':memory:' });
   const clock = systemClock;
-  const connector = new HeldConnector();
+  const connector = new HeldConnector({ kind: 'handle-expired', azure: 'ExpiredChannel', reason: 'UNREGISTERED', status: 404 });
   const { hubs, worker, sends } = pipelineNode(store, clock, connector, { concurrency: 2 });
   const registration = { id: 'reg-1', kind: 'FcmV1' as const, handle: { platform: 'fcmv1' as const, value: 'token-1' }, tags: ['news'], updatedAt: clock.now() };
   const installation = { installationId: 'inst-1', platform: 'fcmv1' as const, pushChannel: 'token-2', pushChannelExpired: false, tags: ['news'], createdAt: clock.now(), updatedAt: clock.now() };

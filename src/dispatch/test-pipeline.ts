@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HubService } from '../hubs/hub-service.ts';
-import type { PnsConnector } from '../pns/connector.ts';
+import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
 import type { Clock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
 import { SecretBox } from '../shared/secret-box.ts';
@@ -21,6 +21,31 @@ export interface PipelineNodeOptions extends DispatchWorkerOptions {
   logger?: Logger;
   /** Wake the worker when a send is accepted (as main.ts does); false: only the queue's own wake-ups reach it. */
   wakeOnAccept?: boolean;
+}
+
+/**
+ * An FCM v1 connector that holds every batch until the test calls answer(), then gives each target
+ * `outcome`: the order of a race is fixed by the test, not by timing.
+ */
+export class HeldConnector implements PnsConnector {
+  readonly platform = 'fcmv1' as const;
+  private release!: () => void;
+  private readonly released = new Promise<void>((r) => (this.release = r));
+  private reached!: () => void;
+  /** Resolves when a batch is in the connector's hands. */
+  readonly sending = new Promise<void>((r) => (this.reached = r));
+
+  constructor(private readonly outcome: DeliveryOutcome = { kind: 'delivered', azure: 'Success', reason: 'ok', status: 200 }) {}
+
+  async send(batch: PnsBatch): Promise<DeliveryOutcome[]> {
+    this.reached();
+    await this.released;
+    return batch.targets.map(() => ({ ...this.outcome }));
+  }
+  answer(): void {
+    this.release();
+  }
+  async close(): Promise<void> {}
 }
 
 /** One node's send pipeline on `store`, delivering FCM v1 through `connector`. */

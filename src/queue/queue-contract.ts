@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import type { DeliveryResult, Store } from '../store/store.ts';
 import { batch, OTHER, OWNER, RULES } from '../store/store-contract.ts';
-import type { DeliveryOutcome, PnsBatch, PnsConnector } from '../pns/connector.ts';
+import type { PnsConnector } from '../pns/connector.ts';
 import { ManualClock } from '../shared/clock.ts';
 import { createLogger } from '../shared/logger.ts';
-import { fcmBroadcast, pipelineNode } from '../dispatch/test-pipeline.ts';
+import { fcmBroadcast, HeldConnector, pipelineNode } from '../dispatch/test-pipeline.ts';
 
 const HUB = { name: 'q', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 };
 const notification = (id: string) => ({ hub: 'q', id, state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 1 });
@@ -28,25 +28,6 @@ async function withBatches(store: Store, id: string, n: number): Promise<void> {
   const [plan] = await store.queue.claim(OWNER, 1, 1, 60_000);
   assert.equal(plan?.kind, 'plan');
   assert.equal(await store.dispatch.finishPlanStep(plan!, { batches: Array.from({ length: n }, (_, i) => batch(`t${i}`)), targets: n, now: 2 }, RULES), 'done');
-}
-
-/** A connector that holds every batch until the test answers; each target delivered. */
-class HeldConnector implements PnsConnector {
-  readonly platform = 'fcmv1' as const;
-  private release!: () => void;
-  private readonly released = new Promise<void>((r) => (this.release = r));
-  private reached!: () => void;
-  /** Resolves when a batch is in the connector's hands. */
-  readonly sending = new Promise<void>((r) => (this.reached = r));
-  async send(b: PnsBatch): Promise<DeliveryOutcome[]> {
-    this.reached();
-    await this.released;
-    return b.targets.map(() => ({ kind: 'delivered', azure: 'Success', reason: 'ok', status: 200 }) as DeliveryOutcome);
-  }
-  answer(): void {
-    this.release();
-  }
-  async close(): Promise<void> {}
 }
 
 /** A send pipeline on `store` (one node), on a ManualClock; only the queue's own wake-ups reach its worker. */
