@@ -13,7 +13,8 @@ import type { Registration } from '../../registry/model.ts';
 import { key } from '../rows.ts';
 import type { WriteCondition } from '../store.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
-import { check, documentOf, ownedByInstallation, REG_COLUMNS, tagRowsOf, type RegistrationRow } from './registry-store.ts';
+import { documentOf, ownedByInstallation, type RegistrationRow } from '../registry-rows.ts';
+import { check, REG_COLUMNS, tagRowsOf } from './registry-store.ts';
 
 type ImportRow = { reg: Omit<Registration, 'etag' | 'createdAt'>; condition: WriteCondition };
 

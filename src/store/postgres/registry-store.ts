@@ -6,61 +6,16 @@
 import { HubError } from '../../shared/errors.ts';
 import { anchorTags, compileTagExpressionToSql, toPostgresPlaceholders, type SqlPredicate } from '../../tags/index.ts';
 import { matchSystemTagPrefix } from '../../tags/tag.ts';
-import type { Installation, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
-import type { InstallationFilter, InstallationStore, Page, PageRequest, RangePageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
+import type { Installation, Registration } from '../../registry/model.ts';
+import type { InstallationFilter, InstallationStore, RangePageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { upsertMany } from './registry-import.ts';
 import { boundRanks, slicesBetween } from '../slices.ts';
 
-export interface RegistrationRow {
-  seq: number;
-  id: string;
-  kind: string;
-  platform: string;
-  handle: string;
-  installation_id: string | null;
-  document: string;
-  etag: number;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-}
-
-/**
- * The JSON of a registration beside its columns; `handle` only when the platform and handle columns do not
- * say all of it (Web Push, WNS tiles, Baidu). The same document as the SQLite adapter's.
- */
-type RegistrationDocument = Pick<RegistrationInput, 'tags' | 'pushVariables' | 'template'> & { handle?: PnsHandle };
-
 const key = (name: string) => name.toLowerCase();
-
-function toRegistration(row: RegistrationRow): Registration {
-  const doc = JSON.parse(row.document) as RegistrationDocument;
-  return {
-    id: row.id,
-    kind: row.kind as Registration['kind'],
-    handle: doc.handle ?? ({ platform: row.platform, value: row.handle } as PnsHandle),
-    tags: doc.tags,
-    ...(doc.pushVariables ? { pushVariables: doc.pushVariables } : {}),
-    ...(doc.template ? { template: doc.template } : {}),
-    ...(row.installation_id === null ? {} : { installationId: row.installation_id }),
-    etag: row.etag,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
-  };
-}
-
-const plainHandle = (h: PnsHandle): boolean => Object.keys(h).length === 2;
-
-export function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
-  const doc: RegistrationDocument = plainHandle(reg.handle) ? { tags: reg.tags } : { handle: reg.handle, tags: reg.tags };
-  if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
-  if (reg.template) doc.template = reg.template;
-  return JSON.stringify(doc);
-}
 
 /**
  * The tags that get rows: each once; for an installation's registration, none of its system tags (the
@@ -129,21 +84,6 @@ function registrationsWithTags(hubKey: string, tags: readonly string[], within: 
   }
   return { sql: parts.join(' UNION ALL '), params };
 }
-
-function sameTags(a: readonly string[], b: readonly string[]): boolean {
-  const setA = new Set(a);
-  const setB = new Set(b);
-  return setA.size === setB.size && b.every((t) => setA.has(t));
-}
-
-/** Each probe names the whole primary key of registration_tags (hub_key, tag, seq). */
-const TAG_SCHEMA = {
-  tagTable: 'registration_tags',
-  registrationIdColumn: 'seq',
-  outerIdColumn: 'r.seq',
-  scopeColumn: 'hub_key',
-  outerScopeColumn: 'r.hub_key',
-} as const;
 
 export const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
 
@@ -225,19 +165,6 @@ function seqRange(p: { after?: string | undefined; until?: string | undefined })
     ...(p.after === undefined ? {} : { after: REGISTRATION_CURSOR.decode(p.after)[0]! }),
     ...(p.until === undefined ? {} : { until: REGISTRATION_CURSOR.decode(p.until)[0]! }),
   };
-}
-
-function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
-  const more = rows.length > limit;
-  const items = (more ? rows.slice(0, limit) : rows).map(map);
-  return more ? { items, next: cursor(rows[limit - 1]!.seq) } : { items };
-}
-
-export function ownedByInstallation(id: string): HubError {
-  return new HubError(
-    'registration_owned_by_installation',
-    `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
-  );
 }
 
 export function check(row: RegistrationRow | undefined, c: WriteCondition): void {
@@ -435,11 +362,6 @@ function installationWhere(hub: string, f: InstallationFilter): { sql: string[];
     params.push(f.updatedBefore);
   }
   return { sql, params };
-}
-
-/** The handle string an installation is addressed by (a subscription's endpoint for browsers). */
-function installationHandle(inst: Installation): string {
-  return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
 }
 
 /** An installation PUT: the installation and the registrations materialised from it. */

@@ -5,12 +5,11 @@
 import { HubError } from '../../shared/errors.ts';
 import { anchorTags, compileTagExpressionToSql, type SqlPredicate } from '../../tags/index.ts';
 import { matchSystemTagPrefix } from '../../tags/tag.ts';
-import type { Installation, PlatformName, PnsHandle, Registration, RegistrationInput } from '../../registry/model.ts';
+import type { Installation, PlatformName, Registration } from '../../registry/model.ts';
 import type {
   InstallationFilter,
   InstallationStore,
   ListingSlice,
-  Page,
   PageRequest,
   RangePageRequest,
   RegistrationStore,
@@ -18,59 +17,12 @@ import type {
   WriteCondition,
 } from '../store.ts';
 import { cursorCodec } from '../cursor.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { boundRanks, slicesBetween } from '../slices.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
 
-interface RegistrationRow {
-  seq: number;
-  id: string;
-  kind: string;
-  platform: string;
-  handle: string;
-  installation_id: string | null;
-  document: string;
-  etag: number;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-}
-
-/**
- * The JSON of a registration beside its columns. `handle` is left out when the platform and handle columns
- * say all of it (every platform but Web Push, WNS tiles and Baidu): it was a tenth of a registry's bytes.
- * Documents written before keep theirs, and read the same.
- */
-type RegistrationDocument = Pick<RegistrationInput, 'tags' | 'pushVariables' | 'template'> & { handle?: PnsHandle };
-
 const key = (name: string) => name.toLowerCase();
-
-function toRegistration(row: RegistrationRow): Registration {
-  const doc = JSON.parse(row.document) as RegistrationDocument;
-  return {
-    id: row.id,
-    kind: row.kind as Registration['kind'],
-    handle: doc.handle ?? ({ platform: row.platform, value: row.handle } as PnsHandle),
-    tags: doc.tags,
-    ...(doc.pushVariables ? { pushVariables: doc.pushVariables } : {}),
-    ...(doc.template ? { template: doc.template } : {}),
-    ...(row.installation_id === null ? {} : { installationId: row.installation_id }),
-    etag: row.etag,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    ...(row.expires_at === null ? {} : { expiresAt: row.expires_at }),
-  };
-}
-
-/** Whether a handle is all in the columns (platform, handle). */
-const plainHandle = (h: PnsHandle): boolean => Object.keys(h).length === 2;
-
-function documentOf(reg: Pick<RegistrationInput, 'handle' | 'tags' | 'pushVariables' | 'template'>): string {
-  const doc: RegistrationDocument = plainHandle(reg.handle) ? { tags: reg.tags } : { handle: reg.handle, tags: reg.tags };
-  if (reg.pushVariables) doc.pushVariables = reg.pushVariables;
-  if (reg.template) doc.template = reg.template;
-  return JSON.stringify(doc);
-}
 
 /**
  * The tag rows of registrations. registration_tags has no foreign key (0002_registry.sql: a cascade would
@@ -144,13 +96,6 @@ function registrationsWithTags(hubKey: string, tags: readonly string[], window?:
   return { sql: parts.join(' UNION ALL '), params };
 }
 
-/** Whether two tag lists hold the same set of tags (order and repeats aside, as the tag rows do). */
-function sameTags(a: readonly string[], b: readonly string[]): boolean {
-  const setA = new Set(a);
-  const setB = new Set(b);
-  return setA.size === setB.size && b.every((t) => setA.has(t));
-}
-
 /** Prepared statements for SQL built from filters, kept by their text (the shapes are few). */
 function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   const cache = new Map<string, SqliteStatement>();
@@ -165,27 +110,11 @@ function statementCache(db: SqliteDatabase): (sql: string) => SqliteStatement {
   };
 }
 
-/** Each probe names the whole primary key of registration_tags (hub_key, tag, seq): one b-tree lookup. */
-const TAG_SCHEMA = {
-  tagTable: 'registration_tags',
-  registrationIdColumn: 'seq',
-  outerIdColumn: 'r.seq',
-  scopeColumn: 'hub_key',
-  outerScopeColumn: 'r.hub_key',
-} as const;
-
 /** Seqs per window of an anchored listing, at first and at most (see `select`). */
 const WINDOW = 65_536;
 const MAX_WINDOW = 1 << 24;
 
 const REG_COLUMNS = 'r.seq, r.id, r.kind, r.platform, r.handle, r.installation_id, r.document, r.etag, r.created_at, r.updated_at, r.expires_at';
-
-function ownedByInstallation(id: string): HubError {
-  return new HubError(
-    'registration_owned_by_installation',
-    `Registration ${id} belongs to an installation: change or delete it through the installation (PUT, PATCH or DELETE /installations/{installationId}).`,
-  );
-}
 
 /** Whether a filter's listing is driven from the tag rows (then `select` reads it in seq windows). */
 function isAnchored(f: RegistryFilter): boolean {
@@ -259,12 +188,6 @@ const REGISTRATION_CURSOR = cursorCodec('s1r', 1, { legacyDecimal: true });
 const INSTALLATION_CURSOR = cursorCodec('s1i', 1, { legacyDecimal: true });
 /** getMany's hints: a registration's seq (rowid). */
 const REGISTRATION_HINT = cursorCodec('s1h', 1);
-
-function page<R extends { seq: number }, T>(rows: R[], limit: number, map: (r: R) => T, cursor: (seq: number) => string): Page<T> {
-  const more = rows.length > limit;
-  const items = (more ? rows.slice(0, limit) : rows).map(map);
-  return more ? { items, next: cursor(rows[limit - 1]!.seq) } : { items };
-}
 
 /** `listingWindow`: the first seq window of an anchored listing (see `select`); small in tests. */
 export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher, listingWindow = WINDOW): RegistrationStore {
@@ -496,11 +419,6 @@ function installationWhere(hub: string, f: InstallationFilter): { sql: string[];
     params.push(f.updatedBefore);
   }
   return { sql, params };
-}
-
-/** The handle string an installation is addressed by (a subscription's endpoint for browsers). */
-export function installationHandle(inst: Installation): string {
-  return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
 }
 
 export function sqliteInstallationStore(
