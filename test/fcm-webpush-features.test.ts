@@ -65,6 +65,12 @@ describe('FCM installation ids, Web Push headers and collapse ids (#14 items 3, 
     }
     const details = await client.getNotificationOutcomeDetails(res.notificationId!);
     assert.deepEqual(details.fcmV1OutcomeCounts, [{ state: 'Success', count: 2 }]);
+
+    // A direct send to a fid: handle (ServiceBusNotification-DeviceHandle) goes the same way.
+    const direct = await client.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { direct: '1' } } }) }), { deviceHandle: a.handle });
+    await h.settle();
+    const last = JSON.parse((await deliveries('fcmv1', a.handle)).at(-1)!.payload);
+    assert.deepEqual(last, { data: { direct: '1' }, android: { collapse_key: direct.notificationId }, fid: a.fid });
   });
 
   test('a bare FID, a malformed fid: handle and a FID for FCM legacy are refused with 400; nothing is stored', async () => {
