@@ -18,6 +18,7 @@ import {
   createFcmV1Notification,
   createFcmV1RegistrationDescription,
   createFcmV1TemplateRegistrationDescription,
+  createTemplateNotification,
 } from '@azure/notification-hubs';
 import { collapseTopic } from '../src/pns/webpush/webpush-payload.ts';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
@@ -108,6 +109,30 @@ describe('FCM installation ids, Web Push headers and collapse ids (#14 items 3, 
       is400(/sets 'topic'; remove it/),
     );
     assert.equal(await registrationsTagged('tpl-target'), 0);
+  });
+
+  test('an FCM v1 template stored before the rule whose rendering names a target is not sent: that device is PnsInterfaceError', async () => {
+    const token = (await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})).token as string;
+    const ok = (await emulatorCall(h, 'fcmv1', '/_emulator/devices', 'POST', {})).token as string;
+    const bodyTemplate = JSON.stringify({ message: { notification: { title: '$(title)' } } });
+    const old = await client.createRegistration(createFcmV1TemplateRegistrationDescription({ fcmV1RegistrationId: token, bodyTemplate, tags: ['old-template'] }));
+    await client.createRegistration(createFcmV1TemplateRegistrationDescription({ fcmV1RegistrationId: ok, bodyTemplate, tags: ['old-template'] }));
+    // What an older Herald let through: the stored template now names a topic (written under the API).
+    const db = new Database(join(h.dataDir, 'herald.db'));
+    try {
+      const changed = db.prepare("UPDATE registrations SET document = replace(document, '\\\"notification\\\"', '\\\"topic\\\":\\\"news\\\",\\\"notification\\\"') WHERE id = ?").run(old.registrationId);
+      assert.equal(changed.changes, 1);
+    } finally {
+      db.close();
+    }
+    const res = await client.sendNotification(createTemplateNotification({ body: { title: 'hi' } }), { tagExpression: 'old-template' });
+    await h.settle();
+    assert.equal((await deliveries('fcmv1', token)).length, 0, 'not sent to FCM');
+    assert.equal((await deliveries('fcmv1', ok)).length, 1);
+    const outcomes = (await h.admin('GET', `/hubs/sandbox/messages/${res.notificationId}/outcomes`)).body.items as Array<{ handle: string; outcome: string; reason: string }>;
+    const bad = outcomes.find((o) => o.handle === token)!;
+    assert.equal(bad.outcome, 'PnsInterfaceError');
+    assert.match(bad.reason, /sets its own 'topic'/);
   });
 
   test('Web Push: TTL, Urgency and Topic reach the push service; a newer push with the same Topic replaces the pending one', async () => {
