@@ -77,3 +77,12 @@ test('an FCM v1 template must not name its own token, topic, condition or fid (#
     rejects(() => validateTemplate('fcmv1', { body: `{"message":{"${key}":"$(x)","data":{"a":"b"}}}` }), 'fcm_target_in_payload', 'fcm_target_in_payload', { field: 'BodyTemplate', member: `message.${key}` });
   }
 });
+
+test('a browser template\'s literal TTL, Urgency and Topic headers are checked as a send\'s are; expressions pass (#14 item 4)', () => {
+  const body = '{"title":"$(t)"}';
+  assert.ok(validateTemplate('browser', { body, headers: [{ name: 'TTL', value: '60' }, { name: 'Urgency', value: 'high' }, { name: 'Topic', value: 'news_1' }] }));
+  assert.ok(validateTemplate('browser', { body, headers: [{ name: 'Topic', value: '$(topic)' }] }));
+  for (const [name, value] of [['TTL', '2419201'], ['Urgency', 'urgent'], ['Topic', 'x'.repeat(33)], ['Topic', 'a b']]) {
+    rejects(() => validateTemplate('browser', { body, headers: [{ name: name!, value: value! }] }), 'invalid_request', 'invalid_header', { header: name });
+  }
+});
