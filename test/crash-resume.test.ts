@@ -127,13 +127,18 @@ test('a broadcast interrupted by kill -9 is resumed after a restart: everyone at
 
     let missing = 0;
     let total = 0;
+    const collapseKeys = new Set<string>();
     for (let i = 0; i < devices.length; i += 100) {
-      const counts = await Promise.all(devices.slice(i, i + 100).map((d) => call(`${fcmUrl}/_emulator/deliveries?handle=${encodeURIComponent(d.handle)}`, 'GET', ca).then((r) => r.deliveries.length as number)));
-      for (const n of counts) {
-        if (n === 0) missing++;
-        total += n;
+      const lists = await Promise.all(devices.slice(i, i + 100).map((d) => call(`${fcmUrl}/_emulator/deliveries?handle=${encodeURIComponent(d.handle)}`, 'GET', ca).then((r) => r.deliveries as Array<{ payload: string }>)));
+      for (const list of lists) {
+        if (list.length === 0) missing++;
+        total += list.length;
+        for (const d of list) collapseKeys.add(String(JSON.parse(d.payload).android?.collapse_key));
       }
     }
+    // Issue 14 item 7: every attempt carries the notification id as collapse_key, so the duplicates of the
+    // batch in flight collapse into one notification on the device.
+    assert.deepEqual([...collapseKeys], [id], 'one collapse key, the notification id, on every delivery and every attempt');
     t.diagnostic(`${DEVICES} devices; ${before} delivered before the kill; ${total} deliveries in all (${total - DEVICES} duplicates)`);
     assert.equal(missing, 0, 'every device got the notification');
     assert.ok(total - DEVICES <= BATCH_SIZE, `duplicates (${total - DEVICES}) are at most the one batch that was in flight`);

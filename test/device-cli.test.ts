@@ -140,7 +140,8 @@ describe('herald device and herald send', () => {
       assert.deepEqual(JSON.parse(web[0]!.payload), { title: 'Herald', body: 'hello news' }, 'Web Push arrives decrypted');
       const fcm = notifications(android);
       assert.equal(fcm.length, 1);
-      assert.deepEqual(JSON.parse(fcm[0]!.payload), { notification: { body: 'hello alice' }, token: a.handle });
+      // The notification id as collapse_key (issue 14 item 7).
+      assert.deepEqual(JSON.parse(fcm[0]!.payload), { notification: { body: 'hello alice' }, android: { collapse_key: JSON.parse(toAlice.stdout).notificationId }, token: a.handle });
       const apns = notifications(ios);
       assert.equal(apns.length, 1);
       assert.deepEqual(JSON.parse(apns[0]!.payload), { aps: { alert: 'hello template' } });

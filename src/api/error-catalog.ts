@@ -67,6 +67,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_idempotency_key: 400,
   // The shared store (PostgreSQL) cannot be reached right now: 503 with Retry-After; nothing was acknowledged.
   store_unavailable: 503,
+  // An FCM v1 message that names its own token, topic, condition or fid (issue 14): it would reach devices
+  // the send did not select, so it is refused on every send surface and in FCM v1 templates.
+  fcm_target_in_payload: 400,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

@@ -58,6 +58,12 @@ export interface PnsTarget {
   payload: string | Buffer;
   /** Platform headers from the send request (apns-*, X-WNS-*, TTL/Urgency/Topic). */
   headers?: Record<string, string>;
+  /**
+   * The notification's id, the same on every attempt: a connector puts it in its PNS's collapse field (FCM
+   * `android.collapse_key`, Web Push `Topic`) unless the send set its own, so a batch delivered again after
+   * a crash shows the device one notification, not two (issue 14 item 7).
+   */
+  collapseId?: string;
 }
 
 export interface PnsBatch<C extends PnsCredentials = PnsCredentials> {

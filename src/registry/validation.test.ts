@@ -56,3 +56,33 @@ test('text XML cannot carry is refused in every template field, handle field and
   assert.equal(validateTemplate('wns', { body: 'a\tb\r\nc 😀', headers: raw }).body, 'a\tb\r\nc 😀');
   assert.deepEqual(validatePushVariables({ v: 'line\nbreak' }), { v: 'line\nbreak' });
 });
+
+test('FCM v1 handles: a registration token, or fid: and a Firebase installation id; a bare FID is refused (#14 item 3)', () => {
+  const token = `abcdefghijklmnopqrstuv:APA91b${'x'.repeat(134)}`;
+  const fid = 'dXk3nV9aQ0yF2b8c1ZqW_-';
+  assert.deepEqual(validateHandle('fcmv1', { value: token }), { platform: 'fcmv1', value: token });
+  assert.deepEqual(validateHandle('fcmv1', { value: `fid:${fid}` }), { platform: 'fcmv1', value: `fid:${fid}` });
+  const bare = rejects(() => validateHandle('fcmv1', { value: fid }), 'invalid_request', 'invalid_handle', { field: 'FcmV1RegistrationId' });
+  assert.match(bare.message, new RegExp(`register it as fid:${fid}`));
+  // First 4 bits 0111 → the first character is c, d, e or f; 22 characters; base64url only.
+  for (const wrong of ['fid:aXk3nV9aQ0yF2b8c1ZqW_-', 'fid:dXk3nV9aQ0yF2b8c1ZqW_', 'fid:dXk3nV9aQ0yF2b8c1ZqW+-', 'fid:']) {
+    rejects(() => validateHandle('fcmv1', { value: wrong }, 'pushChannel'), 'invalid_request', 'invalid_handle', { field: 'pushChannel' });
+  }
+  rejects(() => validateHandle('gcm', { value: `fid:${fid}` }), 'invalid_request', 'invalid_handle', { field: 'GcmRegistrationId' });
+});
+
+test('an FCM v1 template must not name its own token, topic, condition or fid (#14 item 3)', () => {
+  assert.ok(validateTemplate('fcmv1', { body: '{"message":{"notification":{"title":"$(t)"}}}' }));
+  for (const key of ['token', 'topic', 'condition', 'fid']) {
+    rejects(() => validateTemplate('fcmv1', { body: `{"message":{"${key}":"$(x)","data":{"a":"b"}}}` }), 'fcm_target_in_payload', 'fcm_target_in_payload', { field: 'BodyTemplate', member: `message.${key}` });
+  }
+});
+
+test('a browser template\'s literal TTL, Urgency and Topic headers are checked as a send\'s are; expressions pass (#14 item 4)', () => {
+  const body = '{"title":"$(t)"}';
+  assert.ok(validateTemplate('browser', { body, headers: [{ name: 'TTL', value: '60' }, { name: 'Urgency', value: 'high' }, { name: 'Topic', value: 'news_1' }] }));
+  assert.ok(validateTemplate('browser', { body, headers: [{ name: 'Topic', value: '$(topic)' }] }));
+  for (const [name, value] of [['TTL', '2419201'], ['Urgency', 'urgent'], ['Topic', 'x'.repeat(33)], ['Topic', 'a b']]) {
+    rejects(() => validateTemplate('browser', { body, headers: [{ name: name!, value: value! }] }), 'invalid_request', 'invalid_header', { header: name });
+  }
+});

@@ -7,6 +7,7 @@ import { compileTemplate, validateTemplateExpression } from '../templates/index.
 import { HubError } from '../shared/errors.ts';
 import { codePointName, NOT_XML_CHAR } from '../shared/xml-chars.ts';
 import { apnsExpirationSeconds, EXPIRY_FORMS } from './apns-expiry.ts';
+import { fcmMessageProblem } from './native-payloads.ts';
 import type { PlatformName, PnsHandle, RegistrationTemplate, TemplateHeader } from './model.ts';
 
 /** Longest handle accepted (FCM tokens are ~160-250 chars; WNS channel URIs ~200; generous headroom). */
@@ -85,6 +86,32 @@ export const HANDLE_FIELD: Readonly<Record<PlatformName, string>> = {
 };
 
 /**
+ * A Firebase installation id (FID) as the SDK mints it: 17 random bytes whose first 4 bits are 0111, in
+ * base64url, cut to 22 characters (Firebase installations: RandomFidGenerator), so it starts with c-f.
+ */
+export const FID = /^[cdef][A-Za-z0-9_-]{21}$/;
+/** An FCM v1 handle that is a FID rather than a registration token is written `fid:<FID>` (issue 14). */
+export const FID_PREFIX = 'fid:';
+
+/**
+ * An FCM v1 handle: a registration token as the SDK gives it, or `fid:` and a Firebase installation id.
+ * The prefix tells the two apart for good; a bare FID is refused (as a token FCM would answer "not a valid
+ * registration token", and the registration would be dropped on its first send).
+ */
+function fcmHandle(value: string, field: string): string {
+  if (value.startsWith(FID_PREFIX)) {
+    if (!FID.test(value.slice(FID_PREFIX.length))) {
+      throw invalid('invalid_handle', `${field} '${value.slice(0, 40)}' is not fid: followed by a Firebase installation id (22 characters of A-Z, a-z, 0-9, - and _, starting with c, d, e or f).`, { field });
+    }
+    return value;
+  }
+  if (FID.test(value)) {
+    throw invalid('invalid_handle', `${field} looks like a Firebase installation id, not a registration token; register it as fid:${value}.`, { field });
+  }
+  return value;
+}
+
+/**
  * Checks a handle and returns it canonical: an APNs token is hex and stored upper-case (§6.2); a WNS
  * or MPNS channel is an https URI; a Web Push subscription has an https endpoint (http on loopback, for
  * local emulators), a 65-byte P-256 key and a 16-byte auth secret (RFC 8291).
@@ -117,6 +144,11 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
       };
     case 'baidu':
       return { platform, value, baiduUserId: requireString(f.baiduUserId, 'BaiduUserId') };
+    case 'fcmv1':
+      return { platform, value: fcmHandle(value, field) };
+    case 'gcm':
+      if (value.startsWith(FID_PREFIX)) throw invalid('invalid_handle', `${field}: Firebase installation ids are sent through FCM v1 only; register an FcmV1 registration or installation.`, { field });
+      return { platform, value };
     default:
       return { platform, value };
   }
@@ -137,6 +169,10 @@ export const PLATFORM_HEADER_RULES: Readonly<Record<string, readonly [RegExp, st
   'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
   'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],
   'x-windowsphone-target': [/^(toast|token)$/i, 'toast or token'],
+  // Web Push (RFC 8030 §5.2-5.4). TTL: at most 4 weeks, the longest every big push service keeps.
+  ttl: [/^(?:\d{1,6}|1\d{6}|2[0-3]\d{5}|240\d{4}|241[0-8]\d{3}|2419[01]\d{2}|2419200)$/, 'a number of seconds from 0 to 2419200 (4 weeks)'],
+  urgency: [/^(very-low|low|normal|high)$/, 'very-low, low, normal or high'],
+  topic: [/^[A-Za-z0-9_-]{1,32}$/, 'at most 32 characters of A-Z, a-z, 0-9, - and _ (URL-safe base64, RFC 8030 §5.4)'],
 };
 
 /** WNS notification types (X-WNS-Type) and the body format each takes (pns-protocols §1.4). */
@@ -207,6 +243,7 @@ export function validateTemplate(platform: PlatformName, t: RegistrationTemplate
   const format = templateFormat(platform, t.headers);
   // A raw body (wns/raw) is opaque text with expressions inside, whatever it looks like (#10 item 5).
   checkTemplateBody(t.body, format);
+  if (platform === 'fcmv1') checkFcmTemplateTarget(t.body);
   if (t.expiry !== undefined) {
     if (/^[$.%#{]/.test(t.expiry)) validateTemplateExpression(t.expiry);
     // §13.1: a literal Expiry must parse as a date or 0, or it would fail every send (#10 item 8).
@@ -236,6 +273,20 @@ function checkTemplateBody(body: string, format: ReturnType<typeof templateForma
   if (body.length > MAX_CACHED_BODY_LENGTH) return;
   if (compiledBodies.size >= MAX_COMPILED_BODIES) compiledBodies.clear();
   compiledBodies.add(key);
+}
+
+/** An FCM v1 template must not name its own target either (issue 14); keys are never expressions. */
+function checkFcmTemplateTarget(body: string): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return; // checkTemplateBody has accepted it: JSON with expressions in its strings always parses
+  }
+  const message = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)['message'] : undefined;
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
+  const problem = fcmMessageProblem(message as Record<string, unknown>);
+  if (problem?.kind === 'target') throw new HubError('fcm_target_in_payload', problem.message, { reason: 'fcm_target_in_payload', field: 'BodyTemplate', member: problem.field });
 }
 
 /** Push variables: a flat object of strings with property-name keys (§13.2). */

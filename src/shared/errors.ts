@@ -53,7 +53,8 @@ export type ErrorCode =
   | 'data_dir_in_use'
   | 'file_conflict'
   | 'invalid_idempotency_key'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'fcm_target_in_payload';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

@@ -194,7 +194,7 @@ test('direct: header required with ?direct, refused without it, not with tags; .
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'template', 'ServiceBusNotification-DeviceHandle': 'x' }, '{}', { query: q('direct') })), 'invalid_request', 'direct_template');
 });
 
-test('JSON payloads: must parse; native ones must be objects; fcmv1 needs {"message":{…}} without topic/condition', () => {
+test('JSON payloads: must parse; native ones must be objects; fcmv1 needs {"message":{…}} without token/topic/condition/fid (#14 item 3)', () => {
   const send = (format: string, body: string | Buffer): SendRequest => parseSendRequest(input({ 'ServiceBusNotification-Format': format }, body));
   rejects(() => send('apple', '{"aps":'), 'malformed_body', 'invalid_json');
   rejects(() => send('apple', Buffer.from([0x7b, 0xff, 0x7d])), 'malformed_body', 'invalid_utf8');
@@ -202,9 +202,16 @@ test('JSON payloads: must parse; native ones must be objects; fcmv1 needs {"mess
   rejects(() => send('adm', '"text"'), 'invalid_request', 'invalid_payload');
   assert.deepEqual(send('browser', '"just text"').payload, { kind: 'json', text: '"just text"', value: 'just text' });
   rejects(() => send('fcmv1', '{"notification":{}}'), 'invalid_request', 'invalid_payload', { format: 'fcmv1' });
-  rejects(() => send('fcmv1', '{"message":{"topic":"news"}}'), 'invalid_request', 'invalid_payload', { field: 'topic' });
-  rejects(() => send('fcmv1', '{"message":{"condition":"a"}}'), 'invalid_request', 'invalid_payload', { field: 'condition' });
-  assert.equal(send('fcmv1', '{"message":{"token":"ignored","data":{}}}').payload.kind, 'json');
+  for (const key of ['topic', 'condition', 'token', 'fid']) {
+    const e = rejects(() => send('fcmv1', `{"message":{"${key}":"x","data":{}}}`), 'fcm_target_in_payload', 'fcm_target_in_payload', { field: `message.${key}` });
+    assert.match(e.message, new RegExp(`sets '${key}'; remove it`));
+  }
+  rejects(() => send('fcmv1', '{"message":{"android":{"direct_boot_ok":"yes"}}}'), 'invalid_request', 'invalid_payload', { field: 'message.android.direct_boot_ok' });
+  rejects(() => send('fcmv1', '{"message":{"android":{"bandwidthConstrainedOk":1}}}'), 'invalid_request', 'invalid_payload', { field: 'message.android.bandwidthConstrainedOk' });
+  rejects(() => send('fcmv1', '{"message":{"android":{"restricted_satellite_ok":null}}}'), 'invalid_request', 'invalid_payload', { field: 'message.android.restricted_satellite_ok' });
+  rejects(() => send('fcmv1', '{"message":{"apns":{"live_activity_token":"not hex"}}}'), 'invalid_request', 'invalid_payload', { field: 'message.apns.live_activity_token' });
+  const ok = '{"message":{"android":{"direct_boot_ok":true,"bandwidth_constrained_ok":false,"restricted_satellite_ok":true},"apns":{"live_activity_token":"a1b2c3d4"}}}';
+  assert.equal(send('fcmv1', ok).payload.kind, 'json');
   assert.equal(send('apple', `\ufeff${APPLE}`).payload.kind, 'json');
   rejects(() => send('apple', ''), 'invalid_request', 'empty_body');
 });
@@ -268,4 +275,41 @@ test('request size: more than 64 KiB is 413 payload_too_large', () => {
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple' }, big)), 'payload_too_large', 'body_too_large', { limit: 65536 });
   // Per-platform limits (APNs 4 KB) are the connectors' job: a 10 KB apple payload is accepted here.
   assert.equal(parseSendRequest(input({ 'ServiceBusNotification-Format': 'apple' }, `{"aps":{"alert":"${'x'.repeat(10_000)}"}}`)).payload.kind, 'json');
+});
+
+test('browser: TTL, Urgency and Topic pass through, checked (RFC 8030); other formats do not take them (#14 item 4)', () => {
+  const send = (headers: Record<string, string>, format = 'browser') => parseSendRequest(input({ 'ServiceBusNotification-Format': format, ...headers }, '{"t":1}'));
+  assert.deepEqual(send({ TTL: '60', Urgency: 'high', Topic: 'score_42-x' }).platformHeaders, { ttl: '60', urgency: 'high', topic: 'score_42-x' });
+  assert.deepEqual(send({ TTL: '2419200' }).platformHeaders, { ttl: '2419200' });
+  assert.deepEqual(send({ TTL: '60', Urgency: 'high' }, 'gcm').platformHeaders, {});
+  rejects(() => send({ TTL: '2419201' }), 'invalid_request', 'invalid_header', { header: 'ttl' });
+  rejects(() => send({ TTL: '-1' }), 'invalid_request', 'invalid_header', { header: 'ttl' });
+  rejects(() => send({ Urgency: 'urgent' }), 'invalid_request', 'invalid_header', { header: 'urgency' });
+  rejects(() => send({ Topic: 'x'.repeat(33) }), 'invalid_request', 'invalid_header', { header: 'topic' });
+  const e = rejects(() => send({ Topic: 'has space' }), 'invalid_request', 'invalid_header', { header: 'topic' });
+  assert.match(e.message, /at most 32 characters/);
+});
+
+test('browser: a Declarative Web Push body (web_push 8030) needs notification.title and navigate; other JSON passes (#14 item 4)', () => {
+  const send = (body: unknown) => parseSendRequest(input({ 'ServiceBusNotification-Format': 'browser' }, JSON.stringify(body)));
+  const good = { web_push: 8030, notification: { title: 'Hi', navigate: 'https://example.com/inbox', body: 'b', dir: 'ltr', silent: false, actions: [{ action: 'open', title: 'Open', navigate: '/a' }] }, app_badge: 3, mutable: true };
+  assert.equal(send(good).payload.kind, 'json');
+  assert.equal(send({ notification: { title: 'not declarative' } }).payload.kind, 'json', 'no web_push: the service worker reads it');
+  const cases: Array<[unknown, string]> = [
+    [{ web_push: 9001, notification: { title: 't', navigate: '/' } }, 'web_push'],
+    [{ web_push: '8030', notification: { title: 't', navigate: '/' } }, 'web_push'],
+    [{ web_push: 8030 }, 'notification'],
+    [{ web_push: 8030, notification: { navigate: '/' } }, 'notification.title'],
+    [{ web_push: 8030, notification: { title: 't' } }, 'notification.navigate'],
+    [{ web_push: 8030, notification: { title: 't', navigate: 'javascript:alert(1)' } }, 'notification.navigate'],
+    [{ web_push: 8030, notification: { title: 't', navigate: '/', dir: 'up' } }, 'notification.dir'],
+    [{ web_push: 8030, notification: { title: 't', navigate: '/', silent: 'no' } }, 'notification.silent'],
+    [{ web_push: 8030, notification: { title: 't', navigate: '/', actions: [{ action: 'a', title: 'A' }] } }, 'notification.actions[0].navigate'],
+    [{ web_push: 8030, notification: { title: 't', navigate: '/' }, app_badge: -1 }, 'app_badge'],
+    [{ web_push: 8030, notification: { title: 't', navigate: '/' }, mutable: 'yes' }, 'mutable'],
+  ];
+  for (const [body, field] of cases) {
+    const e = rejects(() => send(body), 'invalid_request', 'invalid_declarative_push', { field, format: 'browser' });
+    assert.match(e.message, /^Declarative Web Push: /);
+  }
 });

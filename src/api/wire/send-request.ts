@@ -13,6 +13,7 @@ import { parseXml } from './atom.ts';
 import { eligibleKinds, FORMAT_PLATFORM, MAX_TEMPLATE_PROPERTIES, SEND_FORMATS, type NativeSendFormat, type SendFormat, type SendPayload, type SendRequest, type SendTarget } from '../../dispatch/send-model.ts';
 import type { PnsHandle } from '../../registry/model.ts';
 import { apnsExpirationSeconds } from '../../registry/apns-expiry.ts';
+import { declarativePushProblem, fcmMessageProblem } from '../../registry/native-payloads.ts';
 import { PLATFORM_HEADER_RULES, validateHandle } from '../../registry/validation.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression, type TagExpressionLimits } from '../../tags/index.ts';
@@ -89,7 +90,9 @@ const PASSTHROUGH: Readonly<Record<NativeSendFormat, (name: string) => boolean>>
   apple: (n) => n.startsWith('apns-') || n === 'x-apns-priority' || n === 'servicebusnotification-apns-expiry',
   windows: (n) => n.startsWith('x-wns-'),
   windowsphone: (n) => n === 'x-windowsphone-target' || n === 'x-notificationclass',
-  gcm: () => false, fcmv1: () => false, adm: () => false, baidu: () => false, browser: () => false, xiaomi: () => false,
+  // RFC 8030 §5.2-5.4: a Web Push send's TTL, Urgency and Topic go to the push service (issue 14).
+  browser: (n) => n === 'ttl' || n === 'urgency' || n === 'topic',
+  gcm: () => false, fcmv1: () => false, adm: () => false, baidu: () => false, xiaomi: () => false,
 };
 
 /** Values checked at the edge so a typo is a 400 now rather than a PNS rejection later. */
@@ -198,6 +201,7 @@ function parsePayload(format: SendFormat, body: Buffer, headers: Record<string, 
         throw invalid('invalid_payload', `The ${format} notification body must be a JSON object.`, { format });
       }
       if (format === 'fcmv1') checkFcmV1(value as Record<string, unknown>);
+      if (format === 'browser') checkBrowser(value);
       return { kind: 'json', text, value };
     }
   }
@@ -209,11 +213,17 @@ function checkFcmV1(value: Record<string, unknown>): void {
   if (!isObject(message)) {
     throw invalid('invalid_payload', 'The fcmv1 notification body must be {"message":{…}} (the FCM v1 envelope), e.g. {"message":{"notification":{"title":"Hi"}}}.', { format: 'fcmv1' });
   }
-  // UNCONFIRMED what Azure does with them; a topic or condition would reach devices outside the send's
-  // target, so they are refused. A `token` is accepted and replaced by each target's handle.
-  for (const key of ['topic', 'condition']) {
-    if (key in message) throw invalid('invalid_payload', `The fcmv1 message must not set '${key}': the hub addresses each device itself.`, { format: 'fcmv1', field: key });
-  }
+  // Issue 14: a token, topic, condition or fid of the caller's would reach devices outside the send's
+  // target (Azure users report a stray topic broadcasting), so each is refused with a code of its own.
+  const problem = fcmMessageProblem(message);
+  if (problem?.kind === 'target') throw new HubError('fcm_target_in_payload', problem.message, { reason: 'fcm_target_in_payload', format: 'fcmv1', field: problem.field });
+  if (problem) throw invalid('invalid_payload', problem.message, { format: 'fcmv1', field: problem.field });
+}
+
+/** A Declarative Web Push body (`"web_push": 8030`) must be one the browser can show (issue 14). */
+function checkBrowser(value: unknown): void {
+  const problem = declarativePushProblem(value);
+  if (problem) throw invalid('invalid_declarative_push', `Declarative Web Push: ${problem.message}`, { format: 'browser', field: problem.field });
 }
 
 /**

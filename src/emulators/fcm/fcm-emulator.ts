@@ -29,6 +29,11 @@ export interface FcmEmulator {
   mintCredentials(body?: Record<string, unknown>): Promise<ServiceAccountJson>;
   /** Same as `POST /_emulator/devices` (body may name `project`). */
   mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; token: string; project: string }>;
+  /**
+   * Same as `POST /_emulator/devices` with `{"kind": "fid"}`: a device known by a Firebase installation id
+   * instead of a registration token; its `handle` is `fid:<FID>`, the form Herald registers.
+   */
+  mintInstallation(body?: Record<string, unknown>): Promise<{ handle: string; fid: string; project: string }>;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,16 @@ const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 /** What today's registration tokens look like: `<instance id>:APA91b<...>` (§3.2 example). */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{11,}:APA91b[A-Za-z0-9_-]{20,}$/;
 const SEND_PATH = /^\/v1\/projects\/([^/]+)\/messages:send$/;
+
+/**
+ * A FID as the Firebase SDKs mint it (RandomFidGenerator): 17 random bytes, the first 4 bits replaced by the
+ * constant 0111, base64url, the first 22 characters kept (132 bits).
+ */
+export function mintInstallationId(): string {
+  const bytes = randomBytes(17);
+  bytes[0] = 0b0111_0000 | (bytes[0]! & 0b0000_1111);
+  return bytes.toString('base64url').slice(0, 22);
+}
 
 function mintRegistrationToken(): string {
   return `${randomBytes(16).toString('base64url').slice(0, 22)}:APA91b${randomBytes(100).toString('base64url').slice(0, 134)}`;
@@ -58,6 +73,20 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
     const token = mintRegistrationToken();
     core.registry.add(token, token, { project: p }, null);
     return { handle: token, token, project: p };
+  };
+
+  const mintInstallation = async (body: Record<string, unknown> = {}) => {
+    const p = project(body);
+    const fid = mintInstallationId();
+    // Two names like a WNS channel: the protocol's (the bare FID) and the handle Herald registers.
+    core.registry.add(fid, `fid:${fid}`, { project: p }, null);
+    return { handle: `fid:${fid}`, fid, project: p };
+  };
+  const mintAny = async (body: Record<string, unknown> = {}) => {
+    const kind = optionalString(body, 'kind') ?? 'token';
+    if (kind !== 'token' && kind !== 'fid') throw new ControlPlaneError(400, 'kind must be token or fid');
+    const { kind: _k, ...rest } = body;
+    return kind === 'fid' ? mintInstallation(rest) : mintDevice(rest);
   };
 
   /** §3.9.2: 401 → 403 → JSON/fields 400 → target → token lookup → 200. */
@@ -110,6 +139,17 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
       if (device.app.project !== projectId) return fcmError('SENDER_ID_MISMATCH', 'SenderId mismatch');
       deliverTo = device.key;
     }
+    if (checked.target.kind === 'fid') {
+      // UNCONFIRMED which answer FCM gives an unknown FID; the token's is used (INVALID_ARGUMENT on the field).
+      const device = core.registry.find(checked.target.value);
+      if (!device || device.key !== checked.target.value)
+        return fcmError('INVALID_ARGUMENT', 'The FID is not a registered Firebase installation ID', [
+          { field: 'message.fid', description: 'The FID is not a registered Firebase installation ID' },
+        ]);
+      if (core.registry.isExpired(device)) return fcmError('UNREGISTERED', 'Requested entity was not found.');
+      if (device.app.project !== projectId) return fcmError('SENDER_ID_MISMATCH', 'SenderId mismatch');
+      deliverTo = device.key;
+    }
     if (validateOnly === true) return json(200, { name: `projects/${projectId}/messages/fake_message_id` });
     if (deliverTo) core.deliveries.record(deliverTo, ex.headers, Buffer.from(JSON.stringify(checked.message)));
     const id = `0:${now}${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}%${randomBytes(8).toString('hex')}`;
@@ -127,7 +167,7 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
     return send(ex, decodeURIComponent(m[1]!));
   }
 
-  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice: mintAny }, {
     protocol,
     faultable: (ex) => SEND_PATH.test(ex.path),
     renderFault: (fault) => {
@@ -141,5 +181,5 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
     handler,
   );
   tokenUri = `${server.url}/token`;
-  return { url: server.url, tokenUri, core, mintCredentials, mintDevice, close: server.close };
+  return { url: server.url, tokenUri, core, mintCredentials, mintDevice, mintInstallation, close: server.close };
 }

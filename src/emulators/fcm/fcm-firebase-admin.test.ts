@@ -124,3 +124,19 @@ test('sendEach over the legacy HTTP/1.1 transport reports per-message outcomes',
   assert.equal(batch.successCount, 2);
   assert.equal(batch.responses[1]?.error?.code, 'messaging/registration-token-not-registered');
 });
+
+test('firebase-admin: directBootOk, bandwidthConstrainedOk, restrictedSatelliteOk and apns.liveActivityToken reach the device (#14 item 3)', async () => {
+  const token = await device();
+  await getMessaging(app).send({
+    token,
+    data: { a: 'b' },
+    android: { directBootOk: true, bandwidthConstrainedOk: true, restrictedSatelliteOk: false },
+    apns: { liveActivityToken: 'a1b2c3d4e5f60718', payload: { aps: { 'content-available': 1 } } },
+  });
+  const [d] = emu.core.deliveries.list(token);
+  const message = JSON.parse(d!.payload) as { android: Record<string, unknown>; apns: Record<string, unknown> };
+  assert.deepEqual(message.android, { direct_boot_ok: true, bandwidth_constrained_ok: true, restricted_satellite_ok: false });
+  assert.equal(message.apns.live_activity_token, 'a1b2c3d4e5f60718');
+  // firebase-admin checks nothing about the token's form; the emulator answers as FCM for a wrong one.
+  await assert.rejects(getMessaging(app).send({ token, apns: { liveActivityToken: 'not-hex' } }), { code: 'messaging/invalid-argument' });
+});

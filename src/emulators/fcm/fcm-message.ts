@@ -4,7 +4,7 @@
  */
 import type { FieldViolation } from './fcm-errors.ts';
 
-export type Target = { kind: 'token' | 'topic' | 'condition'; value: string };
+export type Target = { kind: 'token' | 'topic' | 'condition' | 'fid'; value: string };
 
 export type MessageCheck =
   | { ok: true; target: Target; message: Record<string, unknown> }
@@ -18,6 +18,10 @@ const MAX_TTL_S = 2_419_200;
 const TOPIC_NAME = /^[a-zA-Z0-9\-_.~%]+$/;
 /** Data keys FCM reserves (ErrorCode doc: "reserved data key"). */
 const RESERVED_DATA_KEY = /^(from|message_type|collapse_key|google|gcm)/i;
+/** A Firebase installation id: 22 base64url characters whose first 4 bits are 0111 (RandomFidGenerator). */
+export const FID_SHAPE = /^[cdef][A-Za-z0-9_-]{21}$/;
+/** AndroidConfig's bool fields (FCM v1 reference); proto3 JSON takes only true and false for them. */
+const ANDROID_BOOLS = ['direct_boot_ok', 'bandwidth_constrained_ok', 'restricted_satellite_ok'];
 
 const FIELDS: Record<string, readonly string[]> = {
   message: ['name', 'token', 'topic', 'condition', 'data', 'notification', 'android', 'apns', 'webpush', 'fcm_options', 'fid'],
@@ -85,6 +89,10 @@ function checkAndroid(raw: unknown): void {
   if (!isObject(raw)) throw violation('message.android', 'android must be an object');
   const android = normalise(raw, 'android', 'message.android');
   if (android.data !== undefined) stringMap(android.data, 'message.android.data');
+  for (const name of ANDROID_BOOLS) {
+    const v = android[name];
+    if (v !== undefined && typeof v !== 'boolean') throw violation(`message.android.${name}`, `Invalid value at 'message.android.${name}' (TYPE_BOOL), ${JSON.stringify(v)}`);
+  }
   if (android.priority !== undefined && !/^(normal|high)$/i.test(String(android.priority)))
     throw violation('message.android.priority', `Invalid value at 'message.android.priority' (type.googleapis.com/google.firebase.fcm.v1.AndroidMessagePriority), "${String(android.priority)}"`);
   if (android.ttl !== undefined) {
@@ -130,7 +138,7 @@ export function conditionTopics(condition: string): string[] | undefined {
 
 /** Bytes FCM counts against the limit: the message without its target, as sent. */
 function payloadBytes(message: Record<string, unknown>): number {
-  const { token: _t, topic: _p, condition: _c, ...rest } = message;
+  const { token: _t, topic: _p, condition: _c, fid: _f, ...rest } = message;
   return Buffer.byteLength(JSON.stringify(rest));
 }
 
@@ -138,12 +146,13 @@ export function checkMessage(raw: unknown): MessageCheck {
   try {
     if (!isObject(raw)) throw violation('message', 'Request contains an invalid argument: message is required');
     const message = normalise(raw, 'message', 'message');
-    const targets = (['token', 'topic', 'condition'] as const).filter((t) => message[t] !== undefined);
+    const targets = (['token', 'topic', 'condition', 'fid'] as const).filter((t) => message[t] !== undefined);
     if (targets.length === 0) throw violation('message', 'Recipient of the message is not set.');
     if (targets.length > 1) throw violation('message', `Invalid value at 'message' (oneof), oneof field 'target' is already set. Cannot set '${targets[1]}'`);
     const kind = targets[0]!;
     const value = message[kind];
     if (typeof value !== 'string' || value === '') throw violation(`message.${kind}`, `${kind} must be a non-empty string`);
+    if (kind === 'fid' && !FID_SHAPE.test(value)) throw violation('message.fid', 'The FID is not a valid Firebase installation ID');
     if (kind === 'topic' && !TOPIC_NAME.test(value)) throw violation('message.topic', 'Invalid topic name; use [a-zA-Z0-9-_.~%]+ without "/topics/"');
     if (kind === 'condition') {
       const topics = conditionTopics(value);
@@ -166,6 +175,12 @@ export function checkMessage(raw: unknown): MessageCheck {
       const p = normalise(message[part], part, `message.${part}`);
       if (p.headers !== undefined) stringMap(p.headers, `message.${part}.headers`);
       if (part === 'webpush' && p.data !== undefined) stringMap(p.data, 'message.webpush.data');
+      // The Live Activity's APNs token (push or push-to-start): hex, like every APNs device token.
+      if (part === 'apns' && p.live_activity_token !== undefined) {
+        const t = p.live_activity_token;
+        if (typeof t !== 'string') throw violation('message.apns.live_activity_token', `Invalid value at 'message.apns.live_activity_token' (TYPE_STRING), ${JSON.stringify(t)}`);
+        if (!/^[0-9a-fA-F]{8,400}$/.test(t) || t.length % 2 !== 0) throw violation('message.apns.live_activity_token', 'Invalid live activity token: it must be the APNs token in hexadecimal');
+      }
     }
     const limit = kind === 'topic' ? MAX_TOPIC_PAYLOAD : MAX_PAYLOAD;
     if (payloadBytes(message) > limit) throw violation('message', `Message is too big; the limit is ${limit} bytes`);

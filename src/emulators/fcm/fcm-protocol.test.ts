@@ -151,3 +151,51 @@ test('HTTP/2 clients see SETTINGS_MAX_CONCURRENT_STREAMS 100 and can send', asyn
     await c.close();
   }
 });
+
+test('FIDs: minted as the SDK does (22 base64url chars, first 4 bits 0111); message.fid delivers; wrong ones answer as FCM (#14 item 3)', async () => {
+  for (let i = 0; i < 50; i++) {
+    const { fid, handle } = await emu.mintInstallation({ project: 'herald-test' });
+    assert.match(fid, /^[A-Za-z0-9_-]{22}$/);
+    assert.equal(Buffer.from(`${fid}AA`, 'base64url')[0]! >> 4, 0b0111, fid);
+    assert.equal(handle, `fid:${fid}`);
+  }
+  const viaControlPlane = await h1(`${emu.url}/_emulator/devices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'fid', project: 'herald-test' }) });
+  assert.equal(viaControlPlane.status, 201, viaControlPlane.text);
+  const { fid } = viaControlPlane.json as { fid: string; handle: string };
+  const ok = await send({ message: { fid, data: { a: 'b' } } });
+  assert.equal(ok.status, 200, ok.text);
+  assert.deepEqual(JSON.parse(emu.core.deliveries.list(fid)[0]!.payload), { fid, data: { a: 'b' } });
+  assert.equal((await h1(`${emu.url}/_emulator/devices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"kind":"udid"}' })).status, 400);
+
+  const fieldOf = (r: TestResponse) => (r.json as { error: { details: Array<{ fieldViolations?: Array<{ field: string }> }> } }).error.details.flatMap((d) => d.fieldViolations ?? []).map((v) => v.field);
+  const malformed = await send({ message: { fid: 'aXk3nV9aQ0yF2b8c1ZqW_-' } });
+  assertRpc(malformed, 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  assert.deepEqual(fieldOf(malformed), ['message.fid']);
+  const unknown = await send({ message: { fid: 'dXk3nV9aQ0yF2b8c1ZqW_-' } });
+  assertRpc(unknown, 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  assert.deepEqual(fieldOf(unknown), ['message.fid']);
+  assertRpc(await send({ message: { fid, token } }), 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  assertRpc(await send({ message: { fid: token } }), 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  assertRpc(await send({ message: { token: fid } }), 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  const gone = (await emu.mintInstallation({ project: 'herald-test' })).fid;
+  emu.core.registry.expire(gone);
+  assertRpc(await send({ message: { fid: gone } }), 404, 'NOT_FOUND', 'UNREGISTERED');
+  const foreign = (await emu.mintInstallation({ project: 'other-project' })).fid;
+  assertRpc(await send({ message: { fid: foreign } }), 403, 'PERMISSION_DENIED', 'SENDER_ID_MISMATCH');
+  assert.equal(emu.core.deliveries.list(fid).length, 1, 'only the good send was delivered');
+});
+
+test('AndroidConfig direct_boot_ok, bandwidth_constrained_ok, restricted_satellite_ok are booleans; apns.live_activity_token is hex (#14 item 3)', async () => {
+  const ok = await send({ message: { token, android: { direct_boot_ok: true, bandwidthConstrainedOk: false, restricted_satellite_ok: true }, apns: { liveActivityToken: 'a1b2c3d4e5f6' } } });
+  assert.equal(ok.status, 200, ok.text);
+  const got = JSON.parse(emu.core.deliveries.list(token).at(-1)!.payload) as { android: Record<string, unknown>; apns: Record<string, unknown> };
+  assert.deepEqual(got.android, { direct_boot_ok: true, bandwidthConstrainedOk: false, restricted_satellite_ok: true }, 'delivered as sent');
+  assert.deepEqual(got.apns, { liveActivityToken: 'a1b2c3d4e5f6' });
+  for (const android of [{ direct_boot_ok: 'yes' }, { bandwidth_constrained_ok: 1 }, { restrictedSatelliteOk: 'true' }]) {
+    const r = await send({ message: { token, android } });
+    assertRpc(r, 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+    assert.match(r.text, /TYPE_BOOL/);
+  }
+  assertRpc(await send({ message: { token, apns: { live_activity_token: 42 } } }), 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+  assertRpc(await send({ message: { token, apns: { live_activity_token: 'not-hex' } } }), 400, 'INVALID_ARGUMENT', 'INVALID_ARGUMENT');
+});

@@ -19,6 +19,11 @@ export interface ControlPlaneHooks {
   mintCredentials(body: Record<string, unknown>): Promise<unknown>;
   /** Returns at least `{ handle }`, plus what the platform's app would get (Web Push keys...). */
   mintDevice(body: Record<string, unknown>): Promise<unknown>;
+  /**
+   * A platform's own control-plane resources (`sub` is the path after `/_emulator/`); undefined when it
+   * has none of that name. Web Push: a device's online state and its pending messages.
+   */
+  route?(sub: string, ex: Exchange): Promise<Reply | undefined>;
 }
 
 /** A control-plane request the caller got wrong; thrown by hooks, answered as `{"error"}`. */
@@ -36,7 +41,7 @@ function answer(status: number, body?: unknown): Reply {
   return { status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-function parseObject(body: Buffer): Record<string, unknown> {
+export function parseObject(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
   let parsed: unknown;
   try {
@@ -115,5 +120,7 @@ async function route<E>(core: EmulatorCore<E>, hooks: ControlPlaneHooks, ex: Exc
     only('GET');
     return answer(200, core.stats.snapshot());
   }
+  const own = await hooks.route?.(sub, ex);
+  if (own) return own;
   throw new ControlPlaneError(404, 'no such control-plane resource');
 }

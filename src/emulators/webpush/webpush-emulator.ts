@@ -4,12 +4,14 @@
  * each one's private key and logs the decrypted plaintext.
  */
 import { createECDH, randomBytes } from 'node:crypto';
-import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { ControlPlaneError, optionalString, parseObject } from '../shared/control-plane.ts';
 import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { decryptAes128gcm, decryptAesgcm, mintSubscriptionKeys, type SubscriptionKeys } from './webpush-crypto.ts';
 import { webPushError, type WebPushErrno } from './webpush-errors.ts';
 import { checkVapid, p256PublicKey } from './webpush-vapid.ts';
+import { isUrgency, PendingMessages, type Urgency } from './webpush-pending.ts';
 
 export interface WebPushEmulatorOptions {
   host?: string;
@@ -20,6 +22,8 @@ export interface WebPushEmulatorOptions {
    * Default 410.
    */
   expiredStatus?: 404 | 410;
+  /** Time for TTLs of pending messages and VAPID expiry; default the system clock. */
+  clock?: Clock;
 }
 
 export interface WebPushSubscription {
@@ -38,6 +42,8 @@ export interface MintedSubscription {
 export interface WebPushEmulator {
   url: string;
   core: EmulatorCore<WebPushSubscription>;
+  /** Messages held for devices that are offline or take only higher urgencies (control plane: state, pending). */
+  pending: PendingMessages;
   /** Same as `POST /_emulator/credentials`: a VAPID key pair in web-push's format. */
   mintCredentials(body?: Record<string, unknown>): Promise<{ publicKey: string; privateKey: string; subject: string }>;
   /** Same as `POST /_emulator/devices`: a PushSubscription as a browser would hand it to the app. */
@@ -68,7 +74,8 @@ function messageId(): string {
 }
 
 export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
-  const core = new EmulatorCore<WebPushSubscription>();
+  const core = new EmulatorCore<WebPushSubscription>(opts.clock);
+  const pending = new PendingMessages(core.clock);
   const expiredStatus = opts.expiredStatus ?? 410;
   let baseUrl = '';
 
@@ -154,14 +161,48 @@ export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): P
         return fail(400, 'BAD_HEADERS', `The message does not decrypt with the subscription keys: ${(err as Error).message}`);
       }
     }
-    core.deliveries.record(sub.key, ex.headers, plaintext);
+    // §5.3: a message without Urgency is normal. A device that cannot take it now gets it later, or
+    // never when its TTL runs out first; a newer message with the same Topic replaces it (§5.4).
+    const level: Urgency = isUrgency(urgency) ? urgency : 'normal';
+    const id = messageId();
+    if (pending.takesNow(sub.key, level)) core.deliveries.record(sub.key, ex.headers, plaintext);
+    else pending.hold(sub.key, { id, receivedAt: core.clock.now(), ttlSeconds: Number(ttlText), urgency: level, topic, headers: { ...ex.headers }, plaintext: Buffer.from(plaintext) });
     return {
       status: 201,
-      headers: { location: `${origin}/message/${messageId()}`, ttl: ttlText },
+      headers: { location: `${origin}/message/${id}`, ttl: ttlText },
     };
   }
 
-  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+  /**
+   * `POST /_emulator/devices/{handle}/state` `{"online": false, "minUrgency": "high"}`: the device goes
+   * offline or takes only some urgencies; what it takes again is delivered at once, in arrival order.
+   * `GET /_emulator/pending?handle=H`: what waits for it, and how many messages a newer one replaced.
+   */
+  async function route(sub: string, ex: Exchange): Promise<Reply | undefined> {
+    const state = /^devices\/(.+)\/state$/.exec(sub);
+    if (state) {
+      if (ex.method !== 'POST') throw new ControlPlaneError(405, 'use POST');
+      const device = core.registry.find(decodeURIComponent(state[1]!));
+      if (!device) throw new ControlPlaneError(404, 'unknown handle');
+      const body = parseObject(ex.body);
+      if (body.online !== undefined && typeof body.online !== 'boolean') throw new ControlPlaneError(400, 'online must be true or false');
+      if (body.minUrgency !== undefined && !isUrgency(body.minUrgency)) throw new ControlPlaneError(400, 'minUrgency must be very-low, low, normal or high');
+      const was = pending.state(device.key);
+      const next = { online: (body.online as boolean | undefined) ?? was.online, minUrgency: (body.minUrgency as Urgency | undefined) ?? was.minUrgency };
+      const now = pending.setState(device.key, next);
+      for (const m of now) core.deliveries.record(device.key, m.headers, m.plaintext);
+      return json(200, { handle: device.handle, ...next, delivered: now.length });
+    }
+    if (sub === 'pending') {
+      if (ex.method !== 'GET') throw new ControlPlaneError(405, 'use GET');
+      const device = core.registry.find(ex.query.get('handle') ?? '');
+      if (!device) throw new ControlPlaneError(404, 'unknown handle');
+      return json(200, { handle: device.handle, ...pending.view(device.key) });
+    }
+    return undefined;
+  }
+
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice, route }, {
     protocol: push,
     faultable: (ex) => ex.path.startsWith('/push/'),
     renderFault: (fault) => {
@@ -172,5 +213,5 @@ export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): P
   });
   const server = await startServer({ host: opts.host, port: opts.port, tls: opts.tls }, handler);
   baseUrl = server.url;
-  return { url: server.url, core, mintCredentials, mintDevice, close: server.close };
+  return { url: server.url, core, pending, mintCredentials, mintDevice, close: server.close };
 }

@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDevCa, type DevCa } from '../../tls/dev-ca.ts';
+import { ManualClock } from '../../shared/clock.ts';
 import { control } from '../shared/testing.ts';
 import { startWebPushEmulator, type MintedSubscription, type WebPushEmulator } from './webpush-emulator.ts';
 
@@ -106,4 +107,61 @@ test('a VAPID key other than the subscription\'s applicationServerKey gives 403'
     assert.equal(err.statusCode, 403);
     return true;
   });
+});
+
+const state = (handle: string, body: Record<string, unknown>) => control(emu.url, 'POST', `devices/${encodeURIComponent(handle)}/state`, body, ca.ca);
+const pendingOf = async (handle: string) => (await control(emu.url, 'GET', `pending?handle=${encodeURIComponent(handle)}`, undefined, ca.ca)).json as { pending: Array<{ topic?: string; payload: string; urgency: string }>; replaced: number };
+
+test('Topic (RFC 8030 §5.4): a newer message with the same topic replaces the pending one; the device gets only the latest (#14 item 4)', async () => {
+  const sub = await subscribe();
+  assert.equal((await state(sub.handle, { online: false })).status, 200);
+  for (const [text, topic] of [['score 1-0', 'match-7'], ['other', 'match-8'], ['score 2-0', 'match-7'], ['no topic', undefined]] as const) {
+    const res = await webpush.sendNotification(sub, text, options(topic ? { topic } : {}));
+    assert.equal(res.statusCode, 201);
+  }
+  const held = await pendingOf(sub.handle);
+  assert.deepEqual(held.pending.map((p) => p.payload), ['other', 'score 2-0', 'no topic']);
+  assert.equal(held.replaced, 1);
+  assert.equal((await deliveries(sub.handle)).length, 0, 'nothing reaches an offline device');
+  const back = await state(sub.handle, { online: true });
+  assert.equal((back.json as { delivered: number }).delivered, 3);
+  assert.deepEqual((await deliveries(sub.handle)).map((d) => d.payload), ['other', 'score 2-0', 'no topic']);
+  assert.deepEqual((await pendingOf(sub.handle)).pending, []);
+});
+
+test('Urgency (RFC 8030 §5.3): a device that takes only high gets high now, the rest when it takes them again; TTL 0 is never held (#14 item 4)', async () => {
+  const sub = await subscribe();
+  await state(sub.handle, { minUrgency: 'high' });
+  await webpush.sendNotification(sub, 'urgent', options({ urgency: 'high' }));
+  await webpush.sendNotification(sub, 'later', options({ urgency: 'low' }));
+  await webpush.sendNotification(sub, 'no urgency means normal', options());
+  await webpush.sendNotification(sub, 'now or never', options({ urgency: 'low', TTL: 0 }));
+  assert.deepEqual((await deliveries(sub.handle)).map((d) => d.payload), ['urgent']);
+  assert.deepEqual((await pendingOf(sub.handle)).pending.map((p) => [p.payload, p.urgency]), [['later', 'low'], ['no urgency means normal', 'normal']]);
+  await state(sub.handle, { minUrgency: 'normal' });
+  assert.deepEqual((await deliveries(sub.handle)).map((d) => d.payload), ['urgent', 'no urgency means normal']);
+  await state(sub.handle, { minUrgency: 'very-low' });
+  assert.deepEqual((await deliveries(sub.handle)).map((d) => d.payload), ['urgent', 'no urgency means normal', 'later']);
+  assert.equal((await state(sub.handle, { minUrgency: 'urgent' })).status, 400);
+  assert.equal((await state(sub.handle, { online: 'no' })).status, 400);
+  assert.equal((await control(emu.url, 'POST', 'devices/nobody/state', {}, ca.ca)).status, 404);
+  await assert.rejects(webpush.sendNotification(sub, 'x', options({ urgency: 'urgent' })), /Unsupported urgency/, 'web-push refuses it before sending');
+});
+
+test('a pending message whose TTL runs out is dropped, never delivered (RFC 8030 §5.2) (#14 item 4)', async () => {
+  const clock = new ManualClock(Date.now());
+  const timed = await startWebPushEmulator({ tls: { cert: ca.cert, key: ca.key }, clock });
+  try {
+    const keys = (await control(timed.url, 'POST', 'credentials', {}, ca.ca)).json as typeof vapid;
+    const sub = (await control(timed.url, 'POST', 'devices', {}, ca.ca)).json as MintedSubscription;
+    await control(timed.url, 'POST', `devices/${encodeURIComponent(sub.handle)}/state`, { online: false }, ca.ca);
+    await webpush.sendNotification(sub, 'short', { vapidDetails: keys, agent, TTL: 60 });
+    await webpush.sendNotification(sub, 'long', { vapidDetails: keys, agent, TTL: 3600 });
+    clock.advance(61_000);
+    await control(timed.url, 'POST', `devices/${encodeURIComponent(sub.handle)}/state`, { online: true }, ca.ca);
+    const got = (await control(timed.url, 'GET', `deliveries?handle=${encodeURIComponent(sub.handle)}`, undefined, ca.ca)).json as { deliveries: Array<{ payload: string }> };
+    assert.deepEqual(got.deliveries.map((d) => d.payload), ['long']);
+  } finally {
+    await timed.close();
+  }
 });

@@ -67,9 +67,18 @@ test('bad input and bad credentials are rejected without a network call', async 
         { handle: 'short', payload: MSG },
         { handle: t!, payload: 'not json' },
         { handle: t!, payload: JSON.stringify({ message: { topic: 'news' } }) },
+        { handle: t!, payload: JSON.stringify({ message: { token: 'someone-else' } }) },
+        { handle: t!, payload: JSON.stringify({ message: { fid: 'dXk3nV9aQ0yF2b8c1ZqW_-' } }) },
+        { handle: t!, payload: JSON.stringify({ message: { android: { direct_boot_ok: 'yes' } } }) },
+        { handle: 'dXk3nV9aQ0yF2b8c1ZqW_-', payload: MSG },
+        { handle: 'fid:not-a-fid', payload: MSG },
       ],
     });
-    assert.deepEqual(kinds(out), ['rejected/InvalidNotificationSize', 'rejected/WrongToken', 'rejected/PnsInterfaceError', 'rejected/PnsInterfaceError']);
+    assert.deepEqual(kinds(out), [
+      'rejected/InvalidNotificationSize', 'rejected/WrongToken', 'rejected/PnsInterfaceError', 'rejected/PnsInterfaceError',
+      'rejected/PnsInterfaceError', 'rejected/PnsInterfaceError', 'rejected/PnsInterfaceError', 'rejected/WrongToken', 'rejected/WrongToken',
+    ]);
+    assert.match(out[4]!.reason, /sets its own 'token'/);
     assert.deepEqual(kinds(await fcm.send({ credentials: undefined, targets: [{ handle: t!, payload: MSG }] })), ['rejected/InvalidCredentials']);
     const broken = { ...creds, serviceAccount: { ...creds.serviceAccount, private_key: 'nope' } };
     assert.deepEqual(kinds(await fcm.send({ credentials: broken, targets: [{ handle: t!, payload: MSG }] })), ['rejected/InvalidCredentials']);
@@ -137,6 +146,40 @@ test('faults: 429/500/503 with Retry-After, drop, slow answer, 401 (token renewe
     assert.ok(out.every((o) => o.kind === 'delivered' || (o.kind === 'retry' && o.azure === 'PnsUnavailable')));
   } finally {
     emu.core.faults.clear();
+    await fcm.close();
+  }
+});
+
+test('a fid: handle is sent as message.fid; the collapse id becomes android.collapse_key unless the message has one (#14 items 3, 7)', async () => {
+  const fcm = new FcmConnector();
+  try {
+    const { fid, handle } = await emu.mintInstallation({ project: 'herald-test' });
+    const [t] = await tokens(1);
+    const withOwn = JSON.stringify({ message: { android: { collapseKey: 'mine', direct_boot_ok: true }, data: { k: 'v' } } });
+    const out = await fcm.send({
+      credentials: creds,
+      targets: [
+        { handle, payload: MSG, collapseId: 'n-1' },
+        { handle: t!, payload: MSG, collapseId: 'n-1' },
+        { handle: t!, payload: withOwn, collapseId: 'n-1' },
+        { handle: t!, payload: MSG },
+      ],
+    });
+    assert.deepEqual(kinds(out), ['delivered/Success', 'delivered/Success', 'delivered/Success', 'delivered/Success']);
+    const [viaFid] = emu.core.deliveries.list(fid).map((d) => JSON.parse(d.payload));
+    assert.equal(viaFid.fid, fid);
+    assert.equal(viaFid.token, undefined);
+    assert.deepEqual(viaFid.android, { collapse_key: 'n-1' });
+    const [mine, theirs, none] = emu.core.deliveries.list(t!).map((d) => JSON.parse(d.payload));
+    assert.deepEqual(mine.android, { collapse_key: 'n-1' });
+    assert.deepEqual(theirs.android, { collapseKey: 'mine', direct_boot_ok: true }, "the send's own collapse key is kept");
+    assert.equal(none.android, undefined, 'no collapse id, nothing added');
+
+    emu.core.registry.expire(fid);
+    const unknown = 'fid:dXk3nV9aQ0yF2b8c1ZqW_-';
+    const dead = await fcm.send({ credentials: creds, targets: [{ handle, payload: MSG }, { handle: unknown, payload: MSG }] });
+    assert.deepEqual(kinds(dead), ['handle-expired/ExpiredChannel', 'handle-expired/WrongToken']);
+  } finally {
     await fcm.close();
   }
 });

@@ -9,7 +9,7 @@ import { H2Pool, type H2Result } from '../h2-pool.ts';
 import { trustOptions } from '../tls-trust.ts';
 import { FcmTokens, type FcmCredentials } from './fcm-auth.ts';
 import { fcmErrorOutcome } from './fcm-errors.ts';
-import { sendBody, validToken } from './fcm-payload.ts';
+import { fcmTarget, sendBody } from './fcm-payload.ts';
 
 export const FCM_ENDPOINT = 'https://fcm.googleapis.com';
 
@@ -55,8 +55,9 @@ export class FcmConnector implements PnsConnector<FcmCredentials> {
     const outcomes = new Array<DeliveryOutcome | undefined>(targets.length);
     const bodies: Array<[number, string]> = [];
     targets.forEach((t, i) => {
-      if (!validToken(t.handle)) return void (outcomes[i] = outcome('rejected', 'WrongToken', 'the handle is not an FCM registration token'));
-      const body = sendBody(t.payload, t.handle);
+      const target = fcmTarget(t.handle);
+      if (!target) return void (outcomes[i] = outcome('rejected', 'WrongToken', 'the handle is neither an FCM registration token nor fid: and a Firebase installation id'));
+      const body = sendBody(t.payload, target, t.collapseId);
       if (typeof body === 'string') bodies.push([i, body]);
       else outcomes[i] = body;
     });

@@ -29,7 +29,8 @@ export function fcmErrorOutcome(status: number, body: Buffer, headers: Record<st
   }
   const details = parsed.error?.details ?? [];
   const code = details.find((d) => d['@type']?.endsWith('google.firebase.fcm.v1.FcmError'))?.errorCode;
-  const tokenField = details.some((d) => d.fieldViolations?.some((v) => v.field === 'message.token'));
+  // A bad target (registration token or installation id) names its field: the handle is wrong, not the message.
+  const tokenField = details.some((d) => d.fieldViolations?.some((v) => v.field === 'message.token' || v.field === 'message.fid'));
   const message = parsed.error?.message ?? `HTTP ${status}`;
   let rule: readonly [OutcomeKind, AzureOutcome];
   if (code === 'INVALID_ARGUMENT' && tokenField) rule = ['handle-expired', 'WrongToken'];

@@ -12,7 +12,7 @@ import type { DeliveryOutcome } from '../connector.ts';
 import { endpointPolicy } from '../endpoint-policy.ts';
 import { WebPushConnector } from './webpush-connector.ts';
 import { VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
-import { encryptAes128gcm, MAX_PLAINTEXT } from './webpush-payload.ts';
+import { collapseTopic, encryptAes128gcm, MAX_PLAINTEXT } from './webpush-payload.ts';
 
 let dir: string;
 let ca: DevCa;
@@ -194,4 +194,42 @@ test('faults: 429 + Retry-After, 500, 503, a dropped connection, a slow answer, 
     emu.core.faults.clear();
     await wp.close();
   }
+});
+
+test('the collapse id becomes the Topic unless the send set one; a bad Declarative Web Push body is rejected unsent (#14 items 4, 7)', async () => {
+  const wp = new WebPushConnector({ ...local() });
+  try {
+    const subs = await subscriptions(4);
+    const id = 'a3f9c2d4e5b6a7980112233445566778-20261203170000-123456-7';
+    const declarative = JSON.stringify({ web_push: 8030, notification: { title: 'Hi', navigate: 'https://example.com/' } });
+    const before = emu.core.stats.snapshot().requests;
+    const out = await wp.send({
+      credentials: creds,
+      targets: [
+        { handle: subs[0]!.handle, payload: 'a', collapseId: id },
+        { handle: subs[1]!.handle, payload: 'b', collapseId: id, headers: { Topic: 'mine' } },
+        { handle: subs[2]!.handle, payload: declarative, collapseId: 'short-id_1' },
+        { handle: subs[3]!.handle, payload: JSON.stringify({ web_push: 8030, notification: { title: 'no navigate' } }), collapseId: id },
+      ],
+    });
+    assert.deepEqual(kinds(out), ['delivered/Success', 'delivered/Success', 'delivered/Success', 'rejected/PnsInterfaceError']);
+    assert.match(out[3]!.reason, /notification\.navigate is required/);
+    assert.equal(emu.core.stats.snapshot().requests - before, 3, 'the bad one was not sent');
+    const topic = (i: number) => emu.core.deliveries.list(emu.core.registry.find(subs[i]!.endpoint)!.key)[0]!.headers.topic;
+    assert.equal(topic(0), collapseTopic(id));
+    assert.match(topic(0)!, /^[A-Za-z0-9_-]{32}$/, 'a long id is hashed into 32 URL-safe characters (RFC 8030 §5.4)');
+    assert.equal(topic(1), 'mine', "the send's own Topic wins");
+    assert.equal(topic(2), 'short-id_1', 'an id that is a valid topic is the topic');
+  } finally {
+    await wp.close();
+  }
+});
+
+test("Apple's push endpoints (web.push.apple.com, https) pass the strict endpoint policy; http does not (#14 item 4)", () => {
+  const strict = endpointPolicy();
+  assert.equal(strict.problem(new URL('https://web.push.apple.com/QGuQyavXutnMH9YGz0hiqSxOVLZqZxsjqEHE')), undefined);
+  assert.match(strict.problem(new URL('http://web.push.apple.com/QGuQ')) ?? '', /must be an https URL/);
+  const vapid = new VapidTokens(new ManualClock(Date.parse('2026-01-01T00:00:00Z')));
+  const jwt = vapid.authorization(creds, 'https://web.push.apple.com');
+  assert.equal(JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()).aud, 'https://web.push.apple.com', 'Apple checks aud against its origin');
 });

@@ -22,7 +22,7 @@ import { ENDPOINT_REFUSED, endpointPolicy, type EndpointPolicy } from '../endpoi
 import { H2Pool } from '../h2-pool.ts';
 import { vapidProblem, VapidTokens, type BrowserCredentials } from './webpush-auth.ts';
 import { webPushErrorOutcome } from './webpush-errors.ts';
-import { encryptAes128gcm, MAX_PLAINTEXT, parseSubscription, pushHeaders } from './webpush-payload.ts';
+import { declarativeProblem, encryptAes128gcm, MAX_PLAINTEXT, parseSubscription, pushHeaders } from './webpush-payload.ts';
 
 /** Messages encrypted per turn of the event loop (see send). */
 const ENCRYPT_SLICE = 32;
@@ -118,7 +118,9 @@ export class WebPushConnector implements PnsConnector<BrowserCredentials> {
     if (plaintext.length > MAX_PLAINTEXT) {
       return settle(i, outcome('rejected', 'InvalidNotificationSize', `${plaintext.length} bytes > ${MAX_PLAINTEXT}, the most one 4096-byte aes128gcm record holds`));
     }
-    const headers = pushHeaders(t.headers);
+    const declarative = declarativeProblem(plaintext);
+    if (declarative) return settle(i, outcome('rejected', 'PnsInterfaceError', declarative));
+    const headers = pushHeaders(t.headers, t.collapseId);
     if ('kind' in headers) return settle(i, headers as DeliveryOutcome);
     // Also checked when the handle was stored; again here for handles stored before the rule, direct sends.
     const refused = this.endpoints.problem(sub.endpoint);

@@ -6,7 +6,7 @@
  * for every message, so neither can be cached); everything else is five HMAC-SHA256 and one AES-128-GCM
  * pass written straight into the body buffer, with salts cut from a pooled random buffer.
  */
-import { createCipheriv, createECDH, createHmac, randomFillSync } from 'node:crypto';
+import { createCipheriv, createECDH, createHash, createHmac, randomFillSync } from 'node:crypto';
 import { outcome, type DeliveryOutcome } from '../connector.ts';
 
 export interface Subscription {
@@ -109,9 +109,23 @@ export function parseSubscription(handle: string): Subscription | string {
   return { endpoint, p256dh: ua, auth: secret };
 }
 
-/** RFC 8030 headers from the send request: TTL (default 4 weeks), Urgency, Topic; or why they are wrong. */
-export function pushHeaders(given: Record<string, string> | undefined): Record<string, string> | DeliveryOutcome {
+/**
+ * The Topic Herald sets from the notification id when the send has none (issue 14 item 7): the id itself
+ * when it is a valid topic, else the first 32 characters of base64url(SHA-256(id)) (192 bits: no two
+ * notifications share one in practice).
+ */
+export function collapseTopic(id: string): string {
+  return TOPIC.test(id) ? id : createHash('sha256').update(id).digest('base64url').slice(0, 32);
+}
+
+/**
+ * RFC 8030 headers from the send request: TTL (default 4 weeks), Urgency, Topic; or why they are wrong.
+ * Without a Topic of the send's, `collapseId` (the notification id) gives one, so a message sent again
+ * replaces its pending copy at the push service.
+ */
+export function pushHeaders(given: Record<string, string> | undefined, collapseId?: string): Record<string, string> | DeliveryOutcome {
   const h: Record<string, string> = { ttl: DEFAULT_TTL };
+  if (collapseId !== undefined) h.topic = collapseTopic(collapseId);
   if (!given) return h;
   for (const name in given) {
     const lower = name.toLowerCase();
@@ -128,4 +142,25 @@ export function pushHeaders(given: Record<string, string> | undefined): Record<s
     }
   }
   return h;
+}
+
+/**
+ * A Declarative Web Push message (`"web_push": 8030`) the browser could not show: why, or undefined.
+ * Checked at the edge for native sends; here for rendered templates. Any other payload passes.
+ */
+export function declarativeProblem(plaintext: Buffer): string | undefined {
+  if (plaintext[0] !== 0x7b || !plaintext.includes('"web_push"')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(plaintext.toString('utf8'));
+  } catch {
+    return undefined; // not JSON: the service worker's business
+  }
+  if (typeof value !== 'object' || value === null || !('web_push' in value)) return undefined;
+  const v = value as { web_push?: unknown; notification?: { title?: unknown; navigate?: unknown } };
+  if (v.web_push !== 8030) return 'Declarative Web Push: web_push must be 8030';
+  if (typeof v.notification !== 'object' || v.notification === null) return 'Declarative Web Push: the notification object is missing';
+  if (typeof v.notification.title !== 'string' || v.notification.title === '') return 'Declarative Web Push: notification.title is required';
+  if (typeof v.notification.navigate !== 'string' || v.notification.navigate === '') return 'Declarative Web Push: notification.navigate is required';
+  return undefined;
 }
