@@ -71,7 +71,7 @@ export class Deliverer {
   }
 
   /** Renders and sends to these targets; one outcome per target, never throws for one target. */
-  async sendNow(hub: string, req: StoredRequest, regs: readonly Registration[], direct: readonly PnsHandle[]): Promise<TargetOutcome[]> {
+  async sendNow(hub: string, req: StoredRequest, regs: readonly Registration[], direct: readonly PnsHandle[], notificationId?: string): Promise<TargetOutcome[]> {
     const results: TargetOutcome[] = [];
     const byPlatform = new Map<Platform, RenderedTarget[]>();
     const rendered: RenderedTarget[] = [];
@@ -112,6 +112,7 @@ export class Deliverer {
         const outcomes = await this.connectors[platform]!.send({
           credentials,
           targets: targets.map((t) => ({ handle: t.connectorHandle, payload: t.payload, headers: t.headers })),
+          ...(notificationId === undefined ? {} : { notificationId }),
         });
         targets.forEach((t, i) => results.push({ target: t, outcome: outcomes[i] ?? outcomeOf('retry', 'PnsUnreachable', 'no outcome from the connector') }));
         const throttled = Math.max(0, ...outcomes.map((o) => (o.kind === 'retry' && o.status === 429 && o.retryAfterMs !== undefined ? o.retryAfterMs : 0)));
@@ -150,7 +151,7 @@ export class Deliverer {
       return result;
     }
 
-    const outcomes = await this.sendNow(hub, req, regs, direct);
+    const outcomes = await this.sendNow(hub, req, regs, direct, notificationId);
     const retry: TargetRef[] = [];
     let retryAfterMs: number | undefined;
     let firstRetry: DeliveryOutcome | undefined;

@@ -142,7 +142,8 @@ export class SendService {
       ...(stored.target.kind === 'tags' ? { tagExpression: parseTagExpression(stored.target.expression, { maxTagsOrOnly: 1000, maxTagsMixed: 1000 }).ast } : {}),
     };
     const page = await this.store.registrations.list(hub.name, filter, { limit: MAX_TEST_SEND_RESULTS });
-    return { id: newNotificationId(now), outcomes: await this.deliverer.sendNow(hub.name, stored, page.items, []) };
+    const id = newNotificationId(now);
+    return { id, outcomes: await this.deliverer.sendNow(hub.name, stored, page.items, [], id) };
   }
 
   async get(hub: HubRecord, id: string): Promise<NotificationRecord> {

@@ -64,7 +64,21 @@ export interface PnsBatch<C extends PnsCredentials = PnsCredentials> {
   /** Undefined or of another platform: every target is rejected with InvalidCredentials, no network call. */
   credentials: C | undefined;
   targets: PnsTarget[];
+  /**
+   * The notification these pushes belong to, the same on every attempt: a connector may collapse on it
+   * (APNs apns-collapse-id) so a batch delivered twice shows once. Absent outside the send pipeline.
+   */
+  notificationId?: string;
 }
+
+/**
+ * APNs Live Activity tokens (docs/platforms/apns.md): a registration tagged `apns:liveactivity` holds an
+ * ActivityKit token (a running activity's update token or an app's push-to-start token), not a device token.
+ * The render of an APNs registration says which in the header named here; the APNs connector reads it and
+ * never sends it.
+ */
+export const LIVE_ACTIVITY_TAG = 'apns:liveactivity';
+export const APNS_TOKEN_KIND_HEADER = 'x-herald-apns-token';
 
 export interface PnsConnector<C extends PnsCredentials = PnsCredentials> {
   readonly platform: Platform;

@@ -14,6 +14,7 @@ import { startServer, type Exchange, type Reply, type TlsOptions } from '../shar
 import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
 import { APNS_REASONS, DEFAULT_FAULT_REASON, PUSH_TYPE_TOPIC_SUFFIX, type ApnsReason } from './apns-errors.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { CERTIFICATE_ONLY, payloadProblem, PRIORITIES, TOKEN_AUTH_ONLY, TOKEN_KINDS, tokenFitsPushType, type ApnsTokenKind } from './apns-push-types.ts';
 
 export interface ApnsEmulatorOptions {
   host?: string;
@@ -41,6 +42,8 @@ interface ConnectionState extends ConnectionAuth {
 
 export interface ApnsDevice {
   environment: ApnsEnvironment;
+  /** A device token, a Live Activity's update token, or an app's push-to-start token (apns-push-types.ts). */
+  kind: ApnsTokenKind;
 }
 
 export interface ApnsEmulator {
@@ -53,7 +56,7 @@ export interface ApnsEmulator {
   /** Same as `POST /_emulator/credentials`. */
   mintCredentials(body?: Record<string, unknown>): Promise<ApnsCredentialsResponse>;
   /** Same as `POST /_emulator/devices`. */
-  mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment }>;
+  mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment; kind: ApnsTokenKind }>;
   close(): Promise<void>;
 }
 
@@ -114,10 +117,12 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const mintDevice = async (body: Record<string, unknown> = {}) => {
     const topic = optionalString(body, 'topic') ?? DEFAULT_TOPIC;
     const env = environmentField(body) ?? environment;
-    // Today's tokens are 32 bytes shown as 64 hex characters (§2.2).
+    const kind = (optionalString(body, 'kind') ?? 'device') as ApnsTokenKind;
+    if (!TOKEN_KINDS.includes(kind)) throw new ControlPlaneError(400, `kind must be one of ${TOKEN_KINDS.join(', ')}`);
+    // Today's tokens are 32 bytes shown as 64 hex characters (§2.2); ActivityKit's tokens look the same.
     const handle = randomBytes(32).toString('hex');
-    core.registry.add(handle, handle, { topic }, { environment: env });
-    return { handle, topic, environment: env };
+    core.registry.add(handle, handle, { topic }, { environment: env, kind });
+    return { handle, topic, environment: env, kind };
   };
 
   function fail(reason: ApnsReason, apnsId: string, extra: Record<string, unknown> = {}): Reply {
@@ -168,10 +173,13 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     const collapseId = headerOf(ex, 'apns-collapse-id');
     if (collapseId !== undefined && Buffer.byteLength(collapseId) > MAX_COLLAPSE_ID_BYTES) return fail('BadCollapseId', apnsId);
     const pushType = headerOf(ex, 'apns-push-type');
-    if (pushType !== undefined && !(pushType in PUSH_TYPE_TOPIC_SUFFIX)) return fail('InvalidPushType', apnsId);
-    // §2.2: location pushes need token auth; §2.2: background pushes must be sent at priority 5.
-    if (pushType === 'location' && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
-    if (pushType === 'background' && priority !== '5') return fail('BadPriority', apnsId);
+    if (pushType !== undefined && !Object.hasOwn(PUSH_TYPE_TOPIC_SUFFIX, pushType)) return fail('InvalidPushType', apnsId);
+    // §2.2, §2.5: location, Live Activity, widget and control pushes need token auth; MDM its certificate.
+    if (pushType !== undefined && TOKEN_AUTH_ONLY.has(pushType) && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
+    if (pushType !== undefined && CERTIFICATE_ONLY.has(pushType) && auth.kind === 'token') return fail('InvalidPushType', apnsId);
+    // §2.2: background pushes must be sent at priority 5 (absent means 10); pushtotalk at 10.
+    const allowed = pushType === undefined ? undefined : PRIORITIES[pushType];
+    if (allowed && !allowed.includes(priority ?? '10')) return fail('BadPriority', apnsId);
 
     let topic = headerOf(ex, 'apns-topic');
     if (topic === undefined) {
@@ -183,8 +191,8 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     if (suffix && !topic.endsWith(suffix)) return fail('BadTopic', apnsId);
     const bundle = bundleOf(topic);
     if (bundle === '') return fail('BadTopic', apnsId);
-    const allowed = auth.kind === 'token' ? auth.key.topics : auth.cert.topics;
-    if (allowed && !allowed.includes(bundle)) return fail('TopicDisallowed', apnsId);
+    const topics = auth.kind === 'token' ? auth.key.topics : auth.cert.topics;
+    if (topics && !topics.includes(bundle)) return fail('TopicDisallowed', apnsId);
 
     if (ex.body.length === 0) return fail('PayloadEmpty', apnsId);
     const limit = pushType === 'voip' || topic.endsWith('.voip') ? MAX_VOIP_PAYLOAD : MAX_PAYLOAD;
@@ -193,11 +201,16 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     const device = HEX.test(token) ? core.registry.find(token.toLowerCase()) : undefined;
     if (!device || device.extra.environment !== environment) return fail('BadDeviceToken', apnsId);
     if (device.app.topic !== bundle) return fail('DeviceTokenNotForTopic', apnsId);
+    // An activity's token answers to <bundle>.push-type.liveactivity only, a device token never does.
+    if (!tokenFitsPushType(device.extra.kind, pushType ?? 'alert')) return fail('DeviceTokenNotForTopic', apnsId);
     if (core.registry.isExpired(device)) {
       // §2.7: 410 carries the time the token became invalid, in milliseconds.
       const reason = device.expiredReason === 'ExpiredToken' ? 'ExpiredToken' : 'Unregistered';
       return fail(reason, apnsId, { timestamp: device.expiredAt });
     }
+
+    const problem = payloadProblem(pushType ?? 'alert', parseJson(ex.body), device.extra.kind);
+    if (problem) return fail('BadPayload', apnsId, { detail: problem });
 
     core.deliveries.record(device.key, ex.headers, ex.body, { 'apns-id': apnsId });
     if (!conn.raised) {
@@ -245,6 +258,15 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     handler,
   );
   return { url: server.url, environment, clientCa, core, mintCredentials, mintDevice, close: server.close };
+}
+
+/** The body as JSON, or undefined when it is not JSON. */
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request header sent once, as a string. */

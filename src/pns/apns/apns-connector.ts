@@ -89,7 +89,9 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
     if (problem) return Promise.resolve(allTargets(targets, outcome('rejected', 'InvalidCredentials', problem)));
 
     const authorization = c.auth === 'token' ? this.tokens.authorization(c) : undefined;
-    const topic = c.auth === 'token' ? c.bundleId : undefined;
+    const bundleId = c.auth === 'token' ? c.bundleId : undefined;
+    // Issue 14 item 7: APNs collapses pushes with one collapse id; the notification id is the same on every attempt.
+    const collapseId = batch.notificationId;
     const pool = this.pool(c);
     const outcomes = new Array<DeliveryOutcome>(targets.length);
     let pending = targets.length;
@@ -112,7 +114,7 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
           settle(i, bad);
           continue;
         }
-        pool.request(requestHeaders(token, authorization, topic, t.headers), body, (r) => {
+        pool.request(requestHeaders(token, authorization, bundleId, t.headers, collapseId), body, (r) => {
           if (!r.ok) return settle(i, unreachable(r.error));
           if (r.status === 200) {
             const id = r.headers['apns-id'];
