@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
+import { ApnsChannels, isChannelPath, MAX_CHANNELS_PER_APP } from './apns-channels.ts';
 import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
@@ -31,6 +32,8 @@ export interface ApnsEmulatorOptions {
   maxConcurrentStreams?: number;
   /** The emulator's time: token checks, 410 timestamps and fault latencies (a test can hold answers). */
   clock?: Clock;
+  /** Broadcast channels an app may have in this environment; default Apple's 10,000. */
+  maxChannelsPerApp?: number;
 }
 
 /** Per-connection state: provider-token history (§2.4), the stream limit, the certificate check. */
@@ -53,6 +56,8 @@ export interface ApnsEmulator {
   /** PEM of the CA that signs minted client certificates. */
   clientCa: string;
   core: EmulatorCore<ApnsDevice>;
+  /** Broadcast channels (apns-channels.ts): their state, and what `/_emulator/channels` serves. */
+  channels: ApnsChannels;
   /** Same as `POST /_emulator/credentials`. */
   mintCredentials(body?: Record<string, unknown>): Promise<ApnsCredentialsResponse>;
   /** Same as `POST /_emulator/devices`. */
@@ -95,6 +100,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const core = new EmulatorCore<ApnsDevice>(opts.clock);
   const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
+  const channels = new ApnsChannels(core, opts.maxChannelsPerApp ?? MAX_CHANNELS_PER_APP);
 
   const mintCredentials = async (body: Record<string, unknown> = {}): Promise<ApnsCredentialsResponse> => {
     const type = optionalString(body, 'type') ?? 'token';
@@ -141,12 +147,26 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     return credentials.checkToken(ex.headers.authorization, conn, core.clock.now());
   }
 
+  function connectionOf(session: http2.ServerHttp2Session): ConnectionState {
+    let conn = connections.get(session);
+    if (!conn) {
+      conn = { bound: undefined, token: undefined, tokenSince: 0, raised: false, certificate: undefined };
+      connections.set(session, conn);
+    }
+    return conn;
+  }
+
   /** The checks of §2.10.3, in that order (Apple does not document an order). */
   async function send(ex: Exchange): Promise<Reply> {
     const given = ex.headers['apns-id'];
     const apnsId = typeof given === 'string' && UUID.test(given) ? given : randomUUID();
     if (ex.httpVersion !== '2' || !ex.session) {
       return { status: 505, headers: { 'content-type': 'text/plain' }, body: 'APNs speaks HTTP/2 only' };
+    }
+    if (isChannelPath(ex.path)) {
+      const auth = authenticate(ex, connectionOf(ex.session));
+      if (!auth.ok) return json(APNS_REASONS[auth.reason], { reason: auth.reason }, { 'apns-request-id': randomUUID() });
+      return channels.handle(ex, auth.kind === 'token' ? auth.key.topics : auth.cert.topics);
     }
     if (ex.method !== 'POST') return fail('MethodNotAllowed', apnsId);
     if (ex.path === '/3/device' || ex.path === '/3/device/') return fail('MissingDeviceToken', apnsId);
@@ -157,11 +177,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
 
     if (hasDuplicateHeader(ex.rawHeaders)) return fail('DuplicateHeaders', apnsId);
 
-    let conn = connections.get(ex.session);
-    if (!conn) {
-      conn = { bound: undefined, token: undefined, tokenSince: 0, raised: false, certificate: undefined };
-      connections.set(ex.session, conn);
-    }
+    const conn = connectionOf(ex.session);
     const auth = authenticate(ex, conn);
     if (!auth.ok) return fail(auth.reason, apnsId);
 
@@ -223,9 +239,23 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     return { status: 200, headers };
   }
 
-  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+  /** `GET /_emulator/channels`; `POST /_emulator/channels/{channelId}/subscribers` {"handle"}. */
+  const route = async (sub: string, ex: Exchange, body: () => Record<string, unknown>): Promise<Reply | undefined> => {
+    if (sub === 'channels') {
+      if (ex.method !== 'GET') throw new ControlPlaneError(405, 'use GET');
+      return json(200, { channels: channels.list() });
+    }
+    const m = /^channels\/([^/]+)\/subscribers$/.exec(sub);
+    if (!m) return undefined;
+    if (ex.method !== 'POST') throw new ControlPlaneError(405, 'use POST');
+    const handle = optionalString(body(), 'handle');
+    if (handle === undefined) throw new ControlPlaneError(400, 'handle is required');
+    return json(201, channels.subscribe(decodeURIComponent(m[1]!), handle));
+  };
+
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice, route }, {
     protocol: send,
-    faultable: (ex) => ex.path.startsWith('/3/'),
+    faultable: (ex) => ex.path.startsWith('/3/') || isChannelPath(ex.path),
     renderFault: (fault, ex) => {
       const status = fault.status ?? 500;
       const reason = fault.reason ?? DEFAULT_FAULT_REASON[status] ?? 'InternalServerError';
@@ -257,7 +287,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     },
     handler,
   );
-  return { url: server.url, environment, clientCa, core, mintCredentials, mintDevice, close: server.close };
+  return { url: server.url, environment, clientCa, core, channels, mintCredentials, mintDevice, close: server.close };
 }
 
 /** The body as JSON, or undefined when it is not JSON. */
