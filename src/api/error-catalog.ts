@@ -67,6 +67,12 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_idempotency_key: 400,
   // The shared store (PostgreSQL) cannot be reached right now: 503 with Retry-After; nothing was acknowledged.
   store_unavailable: 503,
+  // APNs broadcast channels (issue 14 item 2): APNs does not know the channel id.
+  apns_channel_not_found: 404,
+  // The PNS refused a request Herald made for the caller (a channel request); details carry its reason.
+  pns_rejected: 400,
+  // The PNS did not answer, or answered 5xx.
+  pns_unavailable: 502,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

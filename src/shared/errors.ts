@@ -53,7 +53,10 @@ export type ErrorCode =
   | 'data_dir_in_use'
   | 'file_conflict'
   | 'invalid_idempotency_key'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'apns_channel_not_found'
+  | 'pns_rejected'
+  | 'pns_unavailable';
 
 export class HubError extends Error {
   readonly code: ErrorCode;
