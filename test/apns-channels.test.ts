@@ -5,14 +5,27 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startApnsEmulator, type ApnsEmulator } from '../src/emulators/apns/apns-emulator.ts';
 import { startTestHerald, type TestHerald } from './helpers.ts';
 
 const BUNDLE = 'com.example.app';
 const now = () => Math.floor(Date.now() / 1000);
 const LIMIT = 4;
+const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+
+/** The CLI as a user runs it; asynchronous, since the hub runs in this process. 60 s is a bound, not a goal. */
+function herald(h: TestHerald, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { ...process.env, HERALD_URL: h.adminUrl, HERALD_ADMIN_KEY: h.adminKey, HERALD_DATA: h.dataDir };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env, timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
 
 describe('APNs broadcast channels through the management API', () => {
   let h: TestHerald;
@@ -133,5 +146,36 @@ describe('APNs broadcast channels through the management API', () => {
       Object.values(doc.paths[p] as Record<string, { operationId: string }>).map((o) => o.operationId),
     );
     assert.deepEqual(ops.sort(), ['broadcastToApnsChannel', 'createApnsChannel', 'deleteApnsChannel', 'getApnsChannel', 'listApnsChannels']);
+  });
+
+  test('herald channels: create, list, show, broadcast, delete; bad flags and APNs refusals are one-line errors', async () => {
+    const created = await herald(h, ['channels', 'create', 'live', '--storage', 'most-recent']);
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    assert.match(id, /^[A-Za-z0-9+/]+={0,2}$/);
+    assert.ok((await herald(h, ['channels', 'list', 'live'])).stdout.split('\n').includes(id));
+    assert.equal((await herald(h, ['channels', 'show', 'live', id])).stdout.trim(), `${id}  storage: most-recent`);
+    const device = await emu.mintDevice({ topic: BUNDLE, kind: 'liveactivity' });
+    emu.channels.subscribe(id, device.handle);
+    const sent = await herald(h, ['channels', 'broadcast', 'live', id, '--event', 'update', '--content-state', '{"score":"4-4"}', '--priority', '5']);
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, new RegExp(`^Broadcast on ${id.replace(/[+/]/g, '\\$&')} \\(apns-request-id [0-9a-f-]{36}\\)\\.`));
+    const [got] = emu.core.deliveries.list(device.handle);
+    assert.deepEqual(JSON.parse(got!.payload).aps['content-state'], { score: '4-4' });
+
+    const badStorage = await herald(h, ['channels', 'create', 'live', '--storage', 'forever']);
+    assert.equal(badStorage.code, 1);
+    assert.equal(badStorage.stderr, 'herald: --storage must be none or most-recent (0 or 1), not "forever"\n');
+    const badEvent = await herald(h, ['channels', 'broadcast', 'live', id, '--event', 'start']);
+    assert.equal(badEvent.stderr, 'herald: --event must be update or end (or give the whole --payload)\n');
+    const refused = await herald(h, ['channels', 'broadcast', 'live', id, '--payload', '{"aps":{"event":"update"}}']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^herald: APNs refused the request: BadPayload \(aps\.timestamp/);
+    assert.equal(emu.core.deliveries.list(device.handle).length, 1, 'nothing more delivered');
+
+    assert.equal((await herald(h, ['channels', 'delete', 'live', id])).code, 0);
+    const gone = await herald(h, ['channels', 'show', 'live', id, '--json']);
+    assert.equal(gone.code, 1);
+    assert.equal(JSON.parse(gone.stderr).error.code, 'apns_channel_not_found');
   });
 });
