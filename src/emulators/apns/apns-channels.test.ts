@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import apn from '@parse/node-apn';
 import { ensureDevCa, type DevCa } from '../../tls/dev-ca.ts';
-import { control } from '../shared/testing.ts';
+import { sign } from 'node:crypto';
+import { control, h2Session } from '../shared/testing.ts';
 import { startApnsEmulator, type ApnsEmulator } from './apns-emulator.ts';
 import { MAX_CHANNELS_PER_APP } from './apns-channels.ts';
 
@@ -114,4 +115,22 @@ test('a broadcast reaches every subscribed device; a late subscriber gets the st
   assert.equal(bad.status, 404);
   const listed = (await control(emu.url, 'GET', 'channels', undefined, ca.ca)).json as { channels: Array<{ channelId: string; subscribers: string[] }> };
   assert.deepEqual(listed.channels.find((c) => c.channelId === stored)!.subscribers, [a, b, late]);
+});
+
+test('an injected fault on channel management answers with apns-request-id, as its real answers do', async () => {
+  const key = (await emu.mintCredentials({ topic: BUNDLE })) as { keyId: string; teamId: string; key: string };
+  const enc = (o: object): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${enc({ alg: 'ES256', kid: key.keyId })}.${enc({ iss: key.teamId, iat: Math.floor(Date.now() / 1000) })}`;
+  const jwt = `${input}.${sign('sha256', Buffer.from(input), { key: key.key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  const requestId = '0b2c1d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e';
+  emu.core.faults.add({ status: 503, reason: 'ServiceUnavailable', count: 1 });
+  const c = h2Session(emu.url, { ca: ca.ca });
+  try {
+    const r = await c.request({ ':method': 'GET', ':path': `/1/apps/${BUNDLE}/all-channels`, authorization: `bearer ${jwt}`, 'apns-request-id': requestId });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['apns-request-id'], requestId);
+    assert.equal(r.headers['apns-id'], undefined);
+  } finally {
+    await c.close();
+  }
 });

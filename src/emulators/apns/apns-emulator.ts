@@ -259,9 +259,11 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     renderFault: (fault, ex) => {
       const status = fault.status ?? 500;
       const reason = fault.reason ?? DEFAULT_FAULT_REASON[status] ?? 'InternalServerError';
-      const given = ex.headers['apns-id'];
-      const apnsId = typeof given === 'string' ? given : randomUUID();
-      return json(status, { reason, ...(status === 410 ? { timestamp: core.clock.now() } : {}) }, { 'apns-id': apnsId });
+      // Channel management and broadcasts answer with apns-request-id, pushes with apns-id.
+      const idHeader = isChannelPath(ex.path) ? 'apns-request-id' : 'apns-id';
+      const given = ex.headers[idHeader];
+      const id = typeof given === 'string' ? given : randomUUID();
+      return json(status, { reason, ...(status === 410 ? { timestamp: core.clock.now() } : {}) }, { [idHeader]: id });
     },
     beforeDrop: (fault, ex) => {
       // §2.1: GOAWAY's opaque data carries {"reason": ...}, e.g. Shutdown.
