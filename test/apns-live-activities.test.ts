@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotificationHubsClient, createAppleInstallation, createAppleNotification } from '@azure/notification-hubs';
+import { NotificationHubsClient, createAppleInstallation, createAppleNotification, createTemplateNotification } from '@azure/notification-hubs';
 import { ManualClock } from '../src/shared/clock.ts';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
@@ -111,4 +111,27 @@ describe('APNs push types and Live Activity tokens through the Azure surface', (
     assert.equal(sent.body.total, 1);
     assert.equal((await deliveries(phone.handle)).filter((d) => JSON.parse(d.payload).aps.alert === 'x').length, 0, 'nothing was sent');
   });
+
+  test('a template carries the Live Activity payload: a template send fills in each activity its own state', async () => {
+    const t = await emulatorCall(h, 'apns', '/_emulator/devices', 'POST', { topic: TOPIC, kind: 'liveactivity' });
+    await client.createOrUpdateInstallation(
+      createAppleInstallation({
+        installationId: 'tablet-7-order-990',
+        pushChannel: t.handle,
+        userId: '7',
+        tags: ['apns:liveactivity', 'activity:order-990'],
+        templates: {
+          eta: { body: '{"aps":{"event":"update","timestamp":"#(now)","content-state":{"eta":"$(eta)"}}}', headers: { 'apns-push-type': 'liveactivity', 'apns-priority': '5' } },
+        },
+      }),
+    );
+    const res = await client.sendNotification(createTemplateNotification({ body: { now: String(now()), eta: '12:40' } }), { tagExpression: 'activity:order-990' });
+    await h.settle();
+    const got = await deliveries(t.handle);
+    assert.equal(got.length, 1, JSON.stringify(await outcomes(res.notificationId!)));
+    assert.deepEqual(JSON.parse(got[0]!.payload).aps['content-state'], { eta: '12:40' });
+    assert.equal(got[0]!.headers['apns-topic'], `${TOPIC}.push-type.liveactivity`);
+    assert.equal(got[0]!.headers['apns-priority'], '5');
+  });
 });
+
