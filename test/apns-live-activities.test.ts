@@ -133,5 +133,13 @@ describe('APNs push types and Live Activity tokens through the Azure surface', (
     assert.equal(got[0]!.headers['apns-topic'], `${TOPIC}.push-type.liveactivity`);
     assert.equal(got[0]!.headers['apns-priority'], '5');
   });
+
+  test("a secure send to user 42: the phone gets the background envelope; the activity tokens are refused and stay registered", async () => {
+    const id = await send({ aps: { alert: 'balance: 4,217.08' } }, '$UserId:{42}', { 'X-Herald-Secure': 'true' });
+    const byHandle = Object.fromEntries((await outcomes(id)).map((o) => [o.handle.toLowerCase(), `${o.outcome} ${o.reason.split(':')[0]}`]));
+    assert.equal(byHandle[phone.handle], 'Success Success');
+    assert.equal(byHandle[activity.handle], 'PnsInterfaceError NotForLiveActivityToken');
+    assert.equal((await h.admin('GET', '/hubs/sandbox/registrations?userId=42&count=true')).body.total, 3);
+  });
 });
 

@@ -121,7 +121,8 @@ export class Renderer {
     };
     if (req.secure) {
       const e = secureEnvelope(reg.handle.platform, req.secure.notificationId);
-      return { ...base, payload: e.payload, headers: e.headers };
+      // A Live Activity token must not get the background envelope as if it were a device token (pns/connector.ts).
+      return { ...base, payload: e.payload, headers: apnsTokenKind(reg, { ...e.headers }) };
     }
     if (!reg.template) return { ...base, payload: this.nativePayload(req), headers: apnsTokenKind(reg, { ...req.headers }) };
     const t = reg.template;
