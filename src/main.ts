@@ -214,8 +214,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     ...(config.pns.caFile ? [readPem(config.pns.caFile)] : []),
   ];
   const connectorOptions = { clock, ...(extraCas.length > 0 ? { ca: extraCas.join('\n') } : {}) };
+  const apns = new ApnsConnector(connectorOptions);
   const connectors: Connectors = {
-    apns: new ApnsConnector(connectorOptions),
+    apns,
     fcmv1: new FcmConnector(connectorOptions),
     browser: new WebPushConnector({ ...connectorOptions, endpoints: webPushEndpoints }),
     wns: new WnsConnector(connectorOptions),
@@ -275,6 +276,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       jobs,
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
+      apnsChannels: apns,
       feedback,
       sends,
       devices,

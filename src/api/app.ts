@@ -24,6 +24,8 @@ import { adminRegistryRoutes } from './routes/admin-registry.ts';
 import { adminFileRoutes } from './routes/admin-files.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminMessageRoutes } from './routes/admin-messages.ts';
+import { adminChannelRoutes } from './routes/admin-channels.ts';
+import type { BroadcastChannels } from '../pns/broadcast-channels.ts';
 import { devicePayloadRoute, feedbackRoute, type FeedbackUrls } from './routes/azure-sends.ts';
 import type { DeviceCredentials } from '../dispatch/secure-push.ts';
 import type { SendService } from '../dispatch/dispatcher.ts';
@@ -63,6 +65,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** Where clients reach the Azure surface; ports are known only once the servers listen. */
   publicEndpoint(): PublicEndpoint;
+  /** APNs broadcast channels (the APNs connector); absent: the channel routes answer 501. */
+  apnsChannels?: BroadcastChannels;
   /** Implementations of Azure operations; an operation without one answers 501. */
   azureHandlers?: AzureOperationHandlers;
   serverFactory?: FastifyServerFactory;
@@ -149,6 +153,7 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (a) => adminRegistryRoutes(a, deps));
   await app.register(async (a) => adminJobRoutes(a, deps));
   await app.register(async (a) => adminMessageRoutes(a, deps));
+  await app.register(async (a) => adminChannelRoutes(a, deps));
   await app.register(async (a) => adminFileRoutes(a, deps.files));
 }
 

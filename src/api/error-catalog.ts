@@ -70,6 +70,12 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   // An FCM v1 message that names its own token, topic, condition or fid (issue 14): it would reach devices
   // the send did not select, so it is refused on every send surface and in FCM v1 templates.
   fcm_target_in_payload: 400,
+  // APNs broadcast channels (issue 14 item 2): APNs does not know the channel id.
+  apns_channel_not_found: 404,
+  // The PNS refused a request Herald made for the caller (a channel request); details carry its reason.
+  pns_rejected: 400,
+  // The PNS did not answer, or answered 5xx.
+  pns_unavailable: 502,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

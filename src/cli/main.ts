@@ -7,6 +7,7 @@ import { registerRegistry } from './commands/registrations.ts';
 import { registerEmulators } from './commands/emulators.ts';
 import { registerDevice } from './commands/device.ts';
 import { registerSend } from './commands/send.ts';
+import { registerChannels } from './commands/channels.ts';
 
 const program = new Command();
 program
@@ -22,5 +23,6 @@ registerRegistry(program);
 registerEmulators(program);
 registerDevice(program);
 registerSend(program);
+registerChannels(program);
 
 await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { templateFormat } from '../registry/validation.ts';
 import { compileTemplate, prepareProperties, renderTemplate, renderTemplateExpression, validateTemplateExpression, type CompiledTemplate, type TemplateFormat, type TemplateProperties } from '../templates/index.ts';
 import { BoundedMap } from '../shared/bounded-map.ts';
 import type { SendFormat, SendRequest } from './send-model.ts';
+import { APNS_TOKEN_KIND_HEADER, LIVE_ACTIVITY_TAG } from '../pns/connector.ts';
 import { secureEnvelope, type SecureStamp } from './secure-push.ts';
 
 /** The accepted send as stored with its notification. */
@@ -120,9 +121,10 @@ export class Renderer {
     };
     if (req.secure) {
       const e = secureEnvelope(reg.handle.platform, req.secure.notificationId);
-      return { ...base, payload: e.payload, headers: e.headers };
+      // A Live Activity token must not get the background envelope as if it were a device token (pns/connector.ts).
+      return { ...base, payload: e.payload, headers: apnsTokenKind(reg, { ...e.headers }) };
     }
-    if (!reg.template) return { ...base, payload: this.nativePayload(req), headers: { ...req.headers } };
+    if (!reg.template) return { ...base, payload: this.nativePayload(req), headers: apnsTokenKind(reg, { ...req.headers }) };
     const t = reg.template;
     const props = this.props(req);
     const vars = reg.pushVariables;
@@ -140,13 +142,19 @@ export class Renderer {
       const seconds = apnsExpirationSeconds(expiry);
       headers['apns-expiration'] = seconds === undefined ? expiry : String(seconds);
     }
-    return { ...base, payload, headers };
+    return { ...base, payload, headers: apnsTokenKind(reg, headers) };
   }
 
   /** A direct send's push to one handle. */
   renderDirect(req: StoredRequest, h: PnsHandle): RenderedTarget {
     return { platform: h.platform, handle: h.value, connectorHandle: connectorHandle(h), payload: this.nativePayload(req), headers: { ...req.headers } };
   }
+}
+
+/** An APNs registration's token kind, for the connector (pns/connector.ts, LIVE_ACTIVITY_TAG). */
+function apnsTokenKind(reg: Registration, headers: Record<string, string>): Record<string, string> {
+  if (reg.handle.platform === 'apns') headers[APNS_TOKEN_KIND_HEADER] = reg.tags.includes(LIVE_ACTIVITY_TAG) ? 'liveactivity' : 'device';
+  return headers;
 }
 
 export function connectorPlatform(p: PlatformName): Platform | undefined {

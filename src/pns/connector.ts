@@ -59,8 +59,8 @@ export interface PnsTarget {
   /** Platform headers from the send request (apns-*, X-WNS-*, TTL/Urgency/Topic). */
   headers?: Record<string, string>;
   /**
-   * The notification's id, the same on every attempt: a connector puts it in its PNS's collapse field (FCM
-   * `android.collapse_key`, Web Push `Topic`) unless the send set its own, so a batch delivered again after
+   * The notification's id, the same on every attempt: a connector puts it in its PNS's collapse field (APNs
+   * `apns-collapse-id`, FCM `android.collapse_key`, Web Push `Topic`) unless the send set its own, so a batch delivered again after
    * a crash shows the device one notification, not two (issue 14 item 7).
    */
   collapseId?: string;
@@ -71,6 +71,15 @@ export interface PnsBatch<C extends PnsCredentials = PnsCredentials> {
   credentials: C | undefined;
   targets: PnsTarget[];
 }
+
+/**
+ * APNs Live Activity tokens (docs/platforms/apns.md): a registration tagged `apns:liveactivity` holds an
+ * ActivityKit token (a running activity's update token or an app's push-to-start token), not a device token.
+ * The render of an APNs registration says which in the header named here; the APNs connector reads it and
+ * never sends it.
+ */
+export const LIVE_ACTIVITY_TAG = 'apns:liveactivity';
+export const APNS_TOKEN_KIND_HEADER = 'x-herald-apns-token';
 
 export interface PnsConnector<C extends PnsCredentials = PnsCredentials> {
   readonly platform: Platform;

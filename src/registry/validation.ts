@@ -159,12 +159,19 @@ export function validateHandle(platform: PlatformName, f: HandleFields, field = 
  * byte, apns-expiration as an int), checked at the edge so a typo is a 400 now rather than a failed push on
  * every send. Shared by template headers and the headers of a native send. Expressions are checked apart.
  */
-export const PLATFORM_HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+/** A header value check: a RegExp, or anything with the same `test`. */
+export interface HeaderCheck {
+  test(value: string): boolean;
+}
+
+export const PLATFORM_HEADER_RULES: Readonly<Record<string, readonly [HeaderCheck, string]>> = {
   'apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
   'apns-expiration': [/^\d{1,12}$/, 'a UNIX time in seconds (0: do not store)'],
-  'apns-push-type': [/^[a-z]{1,32}$/, 'an APNs push type such as alert or background'],
+  // pns-protocols §2.3: the push types APNs knows (docs/platforms/apns.md).
+  'apns-push-type': [/^(alert|background|voip|complication|fileprovider|liveactivity|location|pushtotalk|widgets|controls|mdm)$/, 'an APNs push type: alert, background, voip, complication, fileprovider, liveactivity, location, pushtotalk, widgets, controls or mdm'],
   'apns-id': [/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'a UUID'],
-  'apns-collapse-id': [/^.{1,64}$/, 'at most 64 characters'],
+  // §2.2: APNs counts bytes (BadCollapseId past 64), so 64 accented letters are too many.
+  'apns-collapse-id': [{ test: (v) => v.length > 0 && Buffer.byteLength(v) <= 64 }, 'at most 64 bytes (UTF-8)'],
   'x-wns-type': [/^wns\/(toast|tile|badge|raw)$/i, 'wns/toast, wns/tile, wns/badge or wns/raw'],
   'x-wns-ttl': [/^\d{1,10}$/, 'a number of seconds'],
   'x-wns-cache-policy': [/^(cache|no-cache)$/i, 'cache or no-cache'],

@@ -54,7 +54,10 @@ export type ErrorCode =
   | 'file_conflict'
   | 'invalid_idempotency_key'
   | 'store_unavailable'
-  | 'fcm_target_in_payload';
+  | 'fcm_target_in_payload'
+  | 'apns_channel_not_found'
+  | 'pns_rejected'
+  | 'pns_unavailable';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

@@ -14,7 +14,7 @@ import { eligibleKinds, FORMAT_PLATFORM, MAX_TEMPLATE_PROPERTIES, SEND_FORMATS, 
 import type { PnsHandle } from '../../registry/model.ts';
 import { apnsExpirationSeconds } from '../../registry/apns-expiry.ts';
 import { declarativePushProblem, fcmMessageProblem } from '../../registry/native-payloads.ts';
-import { PLATFORM_HEADER_RULES, validateHandle } from '../../registry/validation.ts';
+import { PLATFORM_HEADER_RULES, validateHandle, type HeaderCheck } from '../../registry/validation.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression, type TagExpressionLimits } from '../../tags/index.ts';
 import { MAX_PROPERTY_NAME_LENGTH } from '../../templates/index.ts';
@@ -96,7 +96,7 @@ const PASSTHROUGH: Readonly<Record<NativeSendFormat, (name: string) => boolean>>
 };
 
 /** Values checked at the edge so a typo is a 400 now rather than a PNS rejection later. */
-const HEADER_RULES: Readonly<Record<string, readonly [RegExp, string]>> = {
+const HEADER_RULES: Readonly<Record<string, readonly [HeaderCheck, string]>> = {
   ...PLATFORM_HEADER_RULES,
   'x-apns-priority': [/^(10|5|1)$/, '10, 5 or 1'],
 };
@@ -108,6 +108,10 @@ function platformHeaders(headers: Headers, format: SendFormat): Record<string, s
   const keep = format === 'template' ? (n: string) => Object.values(PASSTHROUGH).some((p) => p(n)) : PASSTHROUGH[format];
   for (const name of Object.keys(headers)) {
     if (!keep(name)) continue;
+    if (name === 'apns-channel-id') {
+      // A channel broadcast has no registrations to reach; sent to devices the header would be dropped.
+      throw invalid('channel_send_not_here', 'apns-channel-id names an APNs broadcast channel: send to it with POST /_admin/v1/hubs/{hub}/apns/channels/{channelId}/broadcasts (docs/platforms/apns.md), not to registrations.', { header: name });
+    }
     const value = single(headers, name, name);
     if (value === undefined) continue;
     if (value.length > MAX_HEADER_VALUE) throw invalid('invalid_header', `Header ${name} is longer than ${MAX_HEADER_VALUE} characters.`, { header: name });

@@ -9,11 +9,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
+import { ApnsChannels, isChannelPath, MAX_CHANNELS_PER_APP } from './apns-channels.ts';
 import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
 import { APNS_REASONS, DEFAULT_FAULT_REASON, PUSH_TYPE_TOPIC_SUFFIX, type ApnsReason } from './apns-errors.ts';
 import type { Clock } from '../../shared/clock.ts';
+import { CERTIFICATE_ONLY, payloadProblem, PRIORITIES, TOKEN_AUTH_ONLY, TOKEN_KINDS, tokenFitsPushType, type ApnsTokenKind } from './apns-push-types.ts';
 
 export interface ApnsEmulatorOptions {
   host?: string;
@@ -30,6 +32,8 @@ export interface ApnsEmulatorOptions {
   maxConcurrentStreams?: number;
   /** The emulator's time: token checks, 410 timestamps and fault latencies (a test can hold answers). */
   clock?: Clock;
+  /** Broadcast channels an app may have in this environment; default Apple's 10,000. */
+  maxChannelsPerApp?: number;
 }
 
 /** Per-connection state: provider-token history (§2.4), the stream limit, the certificate check. */
@@ -41,6 +45,8 @@ interface ConnectionState extends ConnectionAuth {
 
 export interface ApnsDevice {
   environment: ApnsEnvironment;
+  /** A device token, a Live Activity's update token, or an app's push-to-start token (apns-push-types.ts). */
+  kind: ApnsTokenKind;
 }
 
 export interface ApnsEmulator {
@@ -50,10 +56,12 @@ export interface ApnsEmulator {
   /** PEM of the CA that signs minted client certificates. */
   clientCa: string;
   core: EmulatorCore<ApnsDevice>;
+  /** Broadcast channels (apns-channels.ts): their state, and what `/_emulator/channels` serves. */
+  channels: ApnsChannels;
   /** Same as `POST /_emulator/credentials`. */
   mintCredentials(body?: Record<string, unknown>): Promise<ApnsCredentialsResponse>;
   /** Same as `POST /_emulator/devices`. */
-  mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment }>;
+  mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment; kind: ApnsTokenKind }>;
   close(): Promise<void>;
 }
 
@@ -92,6 +100,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const core = new EmulatorCore<ApnsDevice>(opts.clock);
   const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
+  const channels = new ApnsChannels(core, opts.maxChannelsPerApp ?? MAX_CHANNELS_PER_APP);
 
   const mintCredentials = async (body: Record<string, unknown> = {}): Promise<ApnsCredentialsResponse> => {
     const type = optionalString(body, 'type') ?? 'token';
@@ -114,10 +123,12 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const mintDevice = async (body: Record<string, unknown> = {}) => {
     const topic = optionalString(body, 'topic') ?? DEFAULT_TOPIC;
     const env = environmentField(body) ?? environment;
-    // Today's tokens are 32 bytes shown as 64 hex characters (§2.2).
+    const kind = (optionalString(body, 'kind') ?? 'device') as ApnsTokenKind;
+    if (!TOKEN_KINDS.includes(kind)) throw new ControlPlaneError(400, `kind must be one of ${TOKEN_KINDS.join(', ')}`);
+    // Today's tokens are 32 bytes shown as 64 hex characters (§2.2); ActivityKit's tokens look the same.
     const handle = randomBytes(32).toString('hex');
-    core.registry.add(handle, handle, { topic }, { environment: env });
-    return { handle, topic, environment: env };
+    core.registry.add(handle, handle, { topic }, { environment: env, kind });
+    return { handle, topic, environment: env, kind };
   };
 
   function fail(reason: ApnsReason, apnsId: string, extra: Record<string, unknown> = {}): Reply {
@@ -136,12 +147,26 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     return credentials.checkToken(ex.headers.authorization, conn, core.clock.now());
   }
 
+  function connectionOf(session: http2.ServerHttp2Session): ConnectionState {
+    let conn = connections.get(session);
+    if (!conn) {
+      conn = { bound: undefined, token: undefined, tokenSince: 0, raised: false, certificate: undefined };
+      connections.set(session, conn);
+    }
+    return conn;
+  }
+
   /** The checks of §2.10.3, in that order (Apple does not document an order). */
   async function send(ex: Exchange): Promise<Reply> {
     const given = ex.headers['apns-id'];
     const apnsId = typeof given === 'string' && UUID.test(given) ? given : randomUUID();
     if (ex.httpVersion !== '2' || !ex.session) {
       return { status: 505, headers: { 'content-type': 'text/plain' }, body: 'APNs speaks HTTP/2 only' };
+    }
+    if (isChannelPath(ex.path)) {
+      const auth = authenticate(ex, connectionOf(ex.session));
+      if (!auth.ok) return json(APNS_REASONS[auth.reason], { reason: auth.reason }, { 'apns-request-id': randomUUID() });
+      return channels.handle(ex, auth.kind === 'token' ? auth.key.topics : auth.cert.topics);
     }
     if (ex.method !== 'POST') return fail('MethodNotAllowed', apnsId);
     if (ex.path === '/3/device' || ex.path === '/3/device/') return fail('MissingDeviceToken', apnsId);
@@ -152,11 +177,7 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
 
     if (hasDuplicateHeader(ex.rawHeaders)) return fail('DuplicateHeaders', apnsId);
 
-    let conn = connections.get(ex.session);
-    if (!conn) {
-      conn = { bound: undefined, token: undefined, tokenSince: 0, raised: false, certificate: undefined };
-      connections.set(ex.session, conn);
-    }
+    const conn = connectionOf(ex.session);
     const auth = authenticate(ex, conn);
     if (!auth.ok) return fail(auth.reason, apnsId);
 
@@ -168,10 +189,13 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     const collapseId = headerOf(ex, 'apns-collapse-id');
     if (collapseId !== undefined && Buffer.byteLength(collapseId) > MAX_COLLAPSE_ID_BYTES) return fail('BadCollapseId', apnsId);
     const pushType = headerOf(ex, 'apns-push-type');
-    if (pushType !== undefined && !(pushType in PUSH_TYPE_TOPIC_SUFFIX)) return fail('InvalidPushType', apnsId);
-    // §2.2: location pushes need token auth; §2.2: background pushes must be sent at priority 5.
-    if (pushType === 'location' && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
-    if (pushType === 'background' && priority !== '5') return fail('BadPriority', apnsId);
+    if (pushType !== undefined && !Object.hasOwn(PUSH_TYPE_TOPIC_SUFFIX, pushType)) return fail('InvalidPushType', apnsId);
+    // §2.2, §2.5: location, Live Activity, widget and control pushes need token auth; MDM its certificate.
+    if (pushType !== undefined && TOKEN_AUTH_ONLY.has(pushType) && auth.kind === 'certificate') return fail('InvalidPushType', apnsId);
+    if (pushType !== undefined && CERTIFICATE_ONLY.has(pushType) && auth.kind === 'token') return fail('InvalidPushType', apnsId);
+    // §2.2: background pushes must be sent at priority 5 (absent means 10); pushtotalk at 10.
+    const allowed = pushType === undefined ? undefined : PRIORITIES[pushType];
+    if (allowed && !allowed.includes(priority ?? '10')) return fail('BadPriority', apnsId);
 
     let topic = headerOf(ex, 'apns-topic');
     if (topic === undefined) {
@@ -183,8 +207,8 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     if (suffix && !topic.endsWith(suffix)) return fail('BadTopic', apnsId);
     const bundle = bundleOf(topic);
     if (bundle === '') return fail('BadTopic', apnsId);
-    const allowed = auth.kind === 'token' ? auth.key.topics : auth.cert.topics;
-    if (allowed && !allowed.includes(bundle)) return fail('TopicDisallowed', apnsId);
+    const topics = auth.kind === 'token' ? auth.key.topics : auth.cert.topics;
+    if (topics && !topics.includes(bundle)) return fail('TopicDisallowed', apnsId);
 
     if (ex.body.length === 0) return fail('PayloadEmpty', apnsId);
     const limit = pushType === 'voip' || topic.endsWith('.voip') ? MAX_VOIP_PAYLOAD : MAX_PAYLOAD;
@@ -193,11 +217,16 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     const device = HEX.test(token) ? core.registry.find(token.toLowerCase()) : undefined;
     if (!device || device.extra.environment !== environment) return fail('BadDeviceToken', apnsId);
     if (device.app.topic !== bundle) return fail('DeviceTokenNotForTopic', apnsId);
+    // An activity's token answers to <bundle>.push-type.liveactivity only, a device token never does.
+    if (!tokenFitsPushType(device.extra.kind, pushType ?? 'alert')) return fail('DeviceTokenNotForTopic', apnsId);
     if (core.registry.isExpired(device)) {
       // §2.7: 410 carries the time the token became invalid, in milliseconds.
       const reason = device.expiredReason === 'ExpiredToken' ? 'ExpiredToken' : 'Unregistered';
       return fail(reason, apnsId, { timestamp: device.expiredAt });
     }
+
+    const problem = payloadProblem(pushType ?? 'alert', parseJson(ex.body), device.extra.kind);
+    if (problem) return fail('BadPayload', apnsId, { detail: problem });
 
     core.deliveries.record(device.key, ex.headers, ex.body, { 'apns-id': apnsId });
     if (!conn.raised) {
@@ -210,15 +239,31 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     return { status: 200, headers };
   }
 
-  const handler = emulatorHandler(core, { mintCredentials, mintDevice }, {
+  /** `GET /_emulator/channels`; `POST /_emulator/channels/{channelId}/subscribers` {"handle"}. */
+  const route = async (sub: string, ex: Exchange, body: () => Record<string, unknown>): Promise<Reply | undefined> => {
+    if (sub === 'channels') {
+      if (ex.method !== 'GET') throw new ControlPlaneError(405, 'use GET');
+      return json(200, { channels: channels.list() });
+    }
+    const m = /^channels\/([^/]+)\/subscribers$/.exec(sub);
+    if (!m) return undefined;
+    if (ex.method !== 'POST') throw new ControlPlaneError(405, 'use POST');
+    const handle = optionalString(body(), 'handle');
+    if (handle === undefined) throw new ControlPlaneError(400, 'handle is required');
+    return json(201, channels.subscribe(decodeURIComponent(m[1]!), handle));
+  };
+
+  const handler = emulatorHandler(core, { mintCredentials, mintDevice, route }, {
     protocol: send,
-    faultable: (ex) => ex.path.startsWith('/3/'),
+    faultable: (ex) => ex.path.startsWith('/3/') || isChannelPath(ex.path),
     renderFault: (fault, ex) => {
       const status = fault.status ?? 500;
       const reason = fault.reason ?? DEFAULT_FAULT_REASON[status] ?? 'InternalServerError';
-      const given = ex.headers['apns-id'];
-      const apnsId = typeof given === 'string' ? given : randomUUID();
-      return json(status, { reason, ...(status === 410 ? { timestamp: core.clock.now() } : {}) }, { 'apns-id': apnsId });
+      // Channel management and broadcasts answer with apns-request-id, pushes with apns-id.
+      const idHeader = isChannelPath(ex.path) ? 'apns-request-id' : 'apns-id';
+      const given = ex.headers[idHeader];
+      const id = typeof given === 'string' ? given : randomUUID();
+      return json(status, { reason, ...(status === 410 ? { timestamp: core.clock.now() } : {}) }, { [idHeader]: id });
     },
     beforeDrop: (fault, ex) => {
       // §2.1: GOAWAY's opaque data carries {"reason": ...}, e.g. Shutdown.
@@ -244,7 +289,16 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     },
     handler,
   );
-  return { url: server.url, environment, clientCa, core, mintCredentials, mintDevice, close: server.close };
+  return { url: server.url, environment, clientCa, core, channels, mintCredentials, mintDevice, close: server.close };
+}
+
+/** The body as JSON, or undefined when it is not JSON. */
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** A request header sent once, as a string. */

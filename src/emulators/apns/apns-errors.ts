@@ -9,6 +9,8 @@ export const APNS_REASONS = {
   BadMessageId: 400, // apns-id not a canonical UUID
   BadPriority: 400, // not 10/5/1, or background push not at 5
   BadTopic: 400,
+  // Not Apple's: a payload its push type cannot use (Live Activity keys, widgets, mdm; apns-push-types.ts).
+  BadPayload: 400,
   DeviceTokenNotForTopic: 400,
   DuplicateHeaders: 400,
   IdleTimeout: 400,

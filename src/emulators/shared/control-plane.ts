@@ -19,11 +19,8 @@ export interface ControlPlaneHooks {
   mintCredentials(body: Record<string, unknown>): Promise<unknown>;
   /** Returns at least `{ handle }`, plus what the platform's app would get (Web Push keys...). */
   mintDevice(body: Record<string, unknown>): Promise<unknown>;
-  /**
-   * A platform's own control-plane resources (`sub` is the path after `/_emulator/`); undefined when it
-   * has none of that name. Web Push: a device's online state and its pending messages.
-   */
-  route?(sub: string, ex: Exchange): Promise<Reply | undefined>;
+  /** A platform's own control-plane resources (APNs broadcast channels; Web Push device state and pending messages); undefined when `sub` is not one. */
+  route?(sub: string, ex: Exchange, body: () => Record<string, unknown>): Promise<Reply | undefined>;
 }
 
 /** A control-plane request the caller got wrong; thrown by hooks, answered as `{"error"}`. */
@@ -120,7 +117,7 @@ async function route<E>(core: EmulatorCore<E>, hooks: ControlPlaneHooks, ex: Exc
     only('GET');
     return answer(200, core.stats.snapshot());
   }
-  const own = await hooks.route?.(sub, ex);
+  const own = await hooks.route?.(sub, ex, () => parseObject(ex.body));
   if (own) return own;
   throw new ControlPlaneError(404, 'no such control-plane resource');
 }

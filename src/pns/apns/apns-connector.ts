@@ -19,10 +19,16 @@ import { clientCertificateContext, trustOptions } from '../tls-trust.ts';
 import { credentialProblem, poolKey, ProviderTokens, type ApnsCredentials } from './apns-auth.ts';
 import { apnsErrorOutcome } from './apns-errors.ts';
 import { deviceToken, payloadProblem, requestHeaders } from './apns-payload.ts';
+import type { BroadcastChannels, ChannelAnswer, MessageStoragePolicy } from '../broadcast-channels.ts';
+import type { PnsCredentials } from '../../hubs/credentials.ts';
+import { HubError } from '../../shared/errors.ts';
 
 /** §2.1: production and development (sandbox) hosts. */
 export const APNS_PRODUCTION = 'https://api.push.apple.com';
 export const APNS_DEVELOPMENT = 'https://api.sandbox.push.apple.com';
+/** §2.9: broadcast channel management has hosts and ports of its own. With `endpoint` set, that origin serves both. */
+export const APNS_CHANNELS_PRODUCTION = 'https://api-manage-broadcast.push.apple.com:2196';
+export const APNS_CHANNELS_DEVELOPMENT = 'https://api-manage-broadcast.sandbox.push.apple.com:2195';
 
 export interface ApnsConnectorOptions extends ConnectorOptions {
   /**
@@ -44,7 +50,7 @@ function certificateConnectOptions(ca: string | undefined, cert: string, key: st
   }
 }
 
-export class ApnsConnector implements PnsConnector<ApnsCredentials> {
+export class ApnsConnector implements PnsConnector<ApnsCredentials>, BroadcastChannels {
   readonly platform = 'apns' as const;
   private readonly pools = new Map<string, H2Pool>();
   private readonly checked = new Map<string, string | undefined>();
@@ -57,8 +63,7 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
   }
 
   /** The pool a credential's pushes go through (tests look at its sessions). */
-  pool(c: ApnsCredentials): H2Pool {
-    const origin = new URL(c.endpoint ?? (c.environment === 'production' ? APNS_PRODUCTION : APNS_DEVELOPMENT)).origin;
+  pool(c: ApnsCredentials, origin = new URL(c.endpoint ?? (c.environment === 'production' ? APNS_PRODUCTION : APNS_DEVELOPMENT)).origin): H2Pool {
     const key = poolKey(c, origin);
     let pool = this.pools.get(key);
     if (!pool) {
@@ -89,7 +94,7 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
     if (problem) return Promise.resolve(allTargets(targets, outcome('rejected', 'InvalidCredentials', problem)));
 
     const authorization = c.auth === 'token' ? this.tokens.authorization(c) : undefined;
-    const topic = c.auth === 'token' ? c.bundleId : undefined;
+    const bundleId = c.auth === 'token' ? c.bundleId : undefined;
     const pool = this.pool(c);
     const outcomes = new Array<DeliveryOutcome>(targets.length);
     let pending = targets.length;
@@ -112,7 +117,7 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
           settle(i, bad);
           continue;
         }
-        pool.request(requestHeaders(token, authorization, topic, t.headers), body, (r) => {
+        pool.request(requestHeaders(token, authorization, bundleId, t.headers, t.collapseId), body, (r) => {
           if (!r.ok) return settle(i, unreachable(r.error));
           if (r.status === 200) {
             const id = r.headers['apns-id'];
@@ -124,6 +129,67 @@ export class ApnsConnector implements PnsConnector<ApnsCredentials> {
         });
       }
     });
+  }
+
+  // Broadcast channels (§2.9, issue 14 item 2). Token auth only: the bundle id is in the path.
+
+  createChannel(c: PnsCredentials, policy: MessageStoragePolicy): Promise<ChannelAnswer> {
+    return this.channelRequest(c, 'POST', 'channels', undefined, JSON.stringify({ 'message-storage-policy': policy, 'push-type': 'LiveActivity' }));
+  }
+  readChannel(c: PnsCredentials, channelId: string): Promise<ChannelAnswer> {
+    return this.channelRequest(c, 'GET', 'channels', channelId);
+  }
+  listChannels(c: PnsCredentials): Promise<ChannelAnswer> {
+    return this.channelRequest(c, 'GET', 'all-channels');
+  }
+  deleteChannel(c: PnsCredentials, channelId: string): Promise<ChannelAnswer> {
+    return this.channelRequest(c, 'DELETE', 'channels', channelId);
+  }
+  broadcast(c: PnsCredentials, channelId: string, payload: Buffer, headers: Record<string, string>): Promise<ChannelAnswer> {
+    const h: Record<string, string> = { 'apns-push-type': 'liveactivity', ...headers };
+    return this.channelRequest(c, 'POST', 'broadcast', channelId, payload, h);
+  }
+
+  private async channelRequest(
+    c: PnsCredentials,
+    method: string,
+    what: 'channels' | 'all-channels' | 'broadcast',
+    channelId?: string,
+    body: string | Buffer = '',
+    extra: Record<string, string> = {},
+  ): Promise<ChannelAnswer> {
+    if (c.platform !== 'apns' || c.auth !== 'token') {
+      throw new HubError('invalid_credentials', 'APNs broadcast channels need token credentials (keyId, teamId, bundleId, key): the bundle id names the app in every channel request.');
+    }
+    const problem = credentialProblem(c);
+    if (problem) throw new HubError('invalid_credentials', `The APNs credentials cannot be used: ${problem}`);
+    const origin = c.endpoint
+      ? new URL(c.endpoint).origin
+      : what === 'broadcast'
+        ? c.environment === 'production' ? APNS_PRODUCTION : APNS_DEVELOPMENT
+        : c.environment === 'production' ? APNS_CHANNELS_PRODUCTION : APNS_CHANNELS_DEVELOPMENT;
+    const bundle = encodeURIComponent(c.bundleId);
+    const path = what === 'broadcast' ? `/4/broadcasts/apps/${bundle}` : `/1/apps/${bundle}/${what}`;
+    const headers: Record<string, string> = { ':method': method, ':path': path, authorization: this.tokens.authorization(c), ...extra };
+    if (channelId !== undefined) headers['apns-channel-id'] = channelId;
+    const r = await this.pool(c, origin).requestAsync(headers, body);
+    if (!r.ok) return { ok: false, error: r.error };
+    let parsed: Record<string, unknown> | undefined;
+    try {
+      const v: unknown = r.body.length ? JSON.parse(r.body.toString('utf8')) : undefined;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) parsed = v as Record<string, unknown>;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed?.reason === 'ExpiredProviderToken') this.tokens.expire(c);
+    const header = (n: string) => (typeof r.headers[n] === 'string' ? (r.headers[n] as string) : undefined);
+    const answer: ChannelAnswer = { ok: true, status: r.status, body: parsed };
+    const requestId = header('apns-request-id');
+    const id = header('apns-channel-id');
+    if (requestId !== undefined) answer.requestId = requestId;
+    if (id !== undefined) answer.channelId = id;
+    if (typeof parsed?.reason === 'string') answer.reason = parsed.reason;
+    return answer;
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ export const APNS_REASON_OUTCOMES: Readonly<Record<string, Rule>> = {
   BadMessageId: ['rejected', 'PnsInterfaceError'],
   BadPriority: ['rejected', 'PnsInterfaceError'], // also background push not at priority 5
   BadTopic: ['rejected', 'PnsInterfaceError'],
+  BadPayload: ['rejected', 'PnsInterfaceError'], // Herald's emulator: a payload its push type cannot use
   DeviceTokenNotForTopic: ['handle-expired', 'WrongToken'],
   DuplicateHeaders: ['rejected', 'PnsInterfaceError'],
   IdleTimeout: ['retry', 'PnsUnavailable'],
