@@ -18,6 +18,7 @@ import {
   secureDataDir,
   STORE_FILE,
   TLS_DIR,
+  EMULATORS_DIR,
   writeRuntimeInfo,
 } from './config/data-dir.ts';
 import { lockDataDir } from './config/data-dir-lock.ts';
@@ -247,7 +248,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
       // Loopback whatever --host says: the emulators' control planes (minting, deliveries) have no auth.
-      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger });
+      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger, stateDir: join(dataDir, EMULATORS_DIR), ports: config.emulators.ports });
       allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
@@ -255,7 +256,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
         await hubs.createHub(SANDBOX_HUB);
         logger.info({ hub: SANDBOX_HUB }, 'sandbox hub created');
       }
-      // Emulators forget what they minted when they stop: renew every hub's sandbox credentials.
+      // Sandbox credentials the emulators no longer know (state removed, port changed) are minted again.
       for (const hub of await hubs.listHubs()) await provision(hub.name);
     }
 
