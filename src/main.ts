@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { buildApp, type PublicEndpoint } from './api/app.ts';
-import { createHttpMetrics } from './api/metrics.ts';
+import { createDeliveryMetrics, createHttpMetrics } from './api/metrics.ts';
 import {
   loadOrCreateAdminKey,
   loadOrCreateSecretKey,
@@ -222,7 +222,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId });
+  const metrics = createHttpMetrics();
+  const deliveryMetrics = createDeliveryMetrics(metrics.registry, { depth: () => store.queue.depth(clock.now()), now: () => clock.now() });
+  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId, observer: deliveryMetrics });
   const secretBox = new SecretBox(secretKey);
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);
@@ -283,7 +285,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback, devices) },
       clock,
       logger,
-      metrics: createHttpMetrics(),
+      metrics,
       adminKey,
       bodyLimitBytes: config.server.bodyLimitBytes,
       publicEndpoint,

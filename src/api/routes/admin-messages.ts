@@ -8,6 +8,12 @@ import { pageSize, type RegistryService } from '../../registry/registry-service.
 import { HubError } from '../../shared/errors.ts';
 import type { Store } from '../../store/store.ts';
 import { errorResponses } from './admin-schemas.ts';
+import { pendingTargets } from '../../dispatch/pending.ts';
+
+/** States in which targets may still wait in the queue. */
+const RUNNING_STATES = new Set(['Enqueued', 'Scheduled', 'Processing']);
+/** Pending targets shown with the first page of outcomes. */
+const MAX_PENDING_SHOWN = 100;
 
 export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: HubService; store: Store; registry: RegistryService }): Promise<void> {
   app.get<{ Params: { hub: string; id: string }; Querystring: { outcome?: string; top?: string; continuationToken?: string } }>(
@@ -41,10 +47,13 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
         limit: pageSize(req.query.top),
         ...(after === undefined ? {} : { after }),
       });
+      // Targets still queued (first page only): attempts, last error and next attempt of each.
+      const pending = after === undefined && RUNNING_STATES.has(n.state) ? await pendingTargets(deps.store, hub.name, n.id, MAX_PENDING_SHOWN) : undefined;
       return {
         notificationId: n.id,
         state: n.state,
         items: page.items.map((o) => ({ ...o, at: new Date(o.at).toISOString() })),
+        ...(pending === undefined ? {} : { pending }),
         ...(page.next === undefined ? {} : { continuationToken: deps.registry.tokens.issue(scope, page.next) }),
       };
     },
