@@ -8,7 +8,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildApp, type PublicEndpoint } from './api/app.ts';
+import { adminRoutesOf, buildApp, type AdminRoute, type PublicEndpoint } from './api/app.ts';
 import { createDeliveryMetrics, createHttpMetrics } from './api/metrics.ts';
 import {
   loadOrCreateAdminKey,
@@ -72,6 +72,8 @@ export interface RunningHerald {
   caCertPath: string | null;
   /** Base URLs of the PNS emulators, in sandbox mode. */
   emulatorUrls: Record<string, string> | null;
+  /** The management API's routes as registered (the OpenAPI test checks the document against them). */
+  adminRoutes: readonly AdminRoute[];
   hubs: HubService;
   registry: RegistryService;
   jobs: JobService;
@@ -381,6 +383,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       adminUrl,
       caCertPath: tls?.caCertPath ?? null,
       emulatorUrls: sandbox?.urls ?? null,
+      adminRoutes: adminRoutesOf(app),
       hubs,
       registry,
       jobs,

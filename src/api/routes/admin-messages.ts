@@ -7,7 +7,7 @@ import type { HubService } from '../../hubs/hub-service.ts';
 import { pageSize, type RegistryService } from '../../registry/registry-service.ts';
 import { HubError } from '../../shared/errors.ts';
 import type { Store } from '../../store/store.ts';
-import { errorResponses } from './admin-schemas.ts';
+import { errorResponses, feedbackSchema, outcomesSchema, secureReadsSchema } from './admin-schemas.ts';
 import { pendingTargets } from '../../dispatch/pending.ts';
 
 /** States in which targets may still wait in the queue. */
@@ -20,7 +20,9 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
     '/hubs/:hub/messages/:id/outcomes',
     {
       schema: {
+        operationId: 'listOutcomes',
         summary: "A notification's per-device outcomes",
+        description: 'While the notification runs, the first page also lists the targets still queued (pending), with their attempts, last error and next attempt.',
         tags: ['messages'],
         params: { type: 'object', properties: { hub: { type: 'string' }, id: { type: 'string' } } },
         querystring: {
@@ -32,7 +34,7 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
             continuationToken: { type: 'string' },
           },
         },
-        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+        response: { 200: outcomesSchema, ...errorResponses },
       },
     },
     async (req) => {
@@ -61,7 +63,15 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
 
   app.get<{ Params: { hub: string; id: string } }>(
     '/hubs/:hub/messages/:id/secure-reads',
-    { schema: { summary: "Who read a secure notification's payload, and when", tags: ['messages'], params: { type: 'object', properties: { hub: { type: 'string' }, id: { type: 'string' } } } } },
+    {
+      schema: {
+        operationId: 'listSecureReads',
+        summary: "Who read a secure notification's payload, and when",
+        tags: ['messages'],
+        params: { type: 'object', properties: { hub: { type: 'string' }, id: { type: 'string' } } },
+        response: { 200: secureReadsSchema, ...errorResponses },
+      },
+    },
     async (req) => {
       const hub = await deps.hubs.getHub(req.params.hub);
       return { items: (await deps.store.dispatch.listSecureReads(hub.name, req.params.id)).map((r) => ({ ...r, at: new Date(r.at).toISOString() })) };
@@ -70,7 +80,15 @@ export async function adminMessageRoutes(app: FastifyInstance, deps: { hubs: Hub
 
   app.get<{ Params: { hub: string } }>(
     '/hubs/:hub/feedback',
-    { schema: { summary: 'PNS feedback: handles the PNS reported dead, newest first', tags: ['messages'], params: { type: 'object', properties: { hub: { type: 'string' } } } } },
+    {
+      schema: {
+        operationId: 'listFeedback',
+        summary: 'PNS feedback: handles the PNS reported dead, newest first',
+        tags: ['messages'],
+        params: { type: 'object', properties: { hub: { type: 'string' } } },
+        response: { 200: feedbackSchema, ...errorResponses },
+      },
+    },
     async (req) => {
       const hub = await deps.hubs.getHub(req.params.hub);
       return { items: (await deps.store.dispatch.listFeedback(hub.name, 1000)).map((f) => ({ ...f, at: new Date(f.at).toISOString() })) };
