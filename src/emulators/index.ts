@@ -122,6 +122,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Runni
     browser,
     close: async () => {
       await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close()]);
+      // What was minted since the last write is kept too.
+      for (const state of Object.values(states)) state.flush();
     },
   };
 }

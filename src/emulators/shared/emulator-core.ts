@@ -61,9 +61,9 @@ export class EmulatorCore<E> {
     this.registry.onChange = () => this.saveState();
   }
 
-  /** Writes the state file, when the emulator has one. */
+  /** The state changed: it is written to the state file soon (state-file.ts), when the emulator has one. */
   saveState(): void {
-    this.state?.save();
+    this.state?.changed();
   }
 }
 

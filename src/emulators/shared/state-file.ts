@@ -6,10 +6,16 @@
  *
  * Without a path the state lives in memory only (tests, `herald emulators` without --data).
  * Writes replace the file atomically (write, then rename), so a crash mid-write leaves the old state.
- * The file holds private keys: it is written 0600.
+ * A change is written within SAVE_DELAY_MS (a burst of mints is one write, not one per device: each write
+ * is the whole file), and at once by `flush()`, which the emulators' close calls; a crash can lose the
+ * last second of mints. The file holds private keys: it is written 0600.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { systemClock, type Clock, type TimerHandle } from '../../shared/clock.ts';
+
+/** How long a change may wait before it is written (see above). */
+export const SAVE_DELAY_MS = 1000;
 
 export interface StateSection {
   /** The section as JSON-able data; called at every save. */
@@ -25,9 +31,32 @@ export class EmulatorState {
   private readonly sections = new Map<string, StateSection>();
   private readonly values = new Map<string, unknown>();
   private readonly saved: Record<string, unknown>;
+  private pending: TimerHandle | undefined;
 
-  constructor(readonly path: string | undefined) {
+  constructor(
+    readonly path: string | undefined,
+    private readonly clock: Clock = systemClock,
+  ) {
     this.saved = path === undefined ? {} : readState(path);
+  }
+
+  /** Something changed: written within SAVE_DELAY_MS (a no-op without a path). */
+  changed(): void {
+    if (this.path === undefined || this.pending !== undefined) return;
+    this.pending = this.clock.setTimeout(() => {
+      this.pending = undefined;
+      this.save();
+    }, SAVE_DELAY_MS);
+    // A pending write must not keep a process alive that is otherwise done; close() flushes it.
+    this.pending.unref();
+  }
+
+  /** Writes a pending change now. */
+  flush(): void {
+    if (this.pending === undefined) return;
+    this.clock.clearTimer(this.pending);
+    this.pending = undefined;
+    this.save();
   }
 
   /** Registers a section; loads what the file had for it, if anything. */
