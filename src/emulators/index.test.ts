@@ -54,12 +54,22 @@ test('with a state directory, each emulator listens on its port of last time and
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = await startEmulators({ stateDir: dir });
   const device = (await first.fcmv1.mintDevice({})).handle;
+  const key = await first.apns.mintCredentials({ type: 'token' });
+  const cert = await first.apns.mintCredentials({ type: 'certificate' });
+  const account = await first.fcmv1.mintCredentials({});
+  const app = await first.wns.mintCredentials({});
   const urls = first.urls;
+  const clientCa = first.apns.clientCa;
   await first.close();
   const second = await startEmulators({ stateDir: dir });
   try {
     assert.deepEqual(second.urls, urls);
     assert.ok(second.fcmv1.core.registry.find(device), 'the device minted before the restart is known');
+    assert.ok(key.type === 'token' && second.apns.knowsCredentials(key.keyId), 'the APNs token key');
+    assert.equal(second.apns.clientCa, clientCa, 'the CA that signed the client certificates');
+    assert.ok(cert.type === 'certificate');
+    assert.ok(second.fcmv1.knowsCredentials(account.client_email), 'the FCM service account');
+    assert.ok(second.wns.knowsCredentials(app.appId) && second.wns.knowsCredentials(app.clientId), 'the WNS app');
   } finally {
     await second.close();
   }
