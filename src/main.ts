@@ -8,8 +8,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { buildApp, type PublicEndpoint } from './api/app.ts';
-import { createHttpMetrics } from './api/metrics.ts';
+import { adminRoutesOf, buildApp, type AdminRoute, type PublicEndpoint } from './api/app.ts';
+import { createDeliveryMetrics, createHttpMetrics } from './api/metrics.ts';
 import {
   loadOrCreateAdminKey,
   loadOrCreateSecretKey,
@@ -18,6 +18,7 @@ import {
   secureDataDir,
   STORE_FILE,
   TLS_DIR,
+  EMULATORS_DIR,
   writeRuntimeInfo,
 } from './config/data-dir.ts';
 import { lockDataDir } from './config/data-dir-lock.ts';
@@ -71,6 +72,8 @@ export interface RunningHerald {
   caCertPath: string | null;
   /** Base URLs of the PNS emulators, in sandbox mode. */
   emulatorUrls: Record<string, string> | null;
+  /** The management API's routes as registered (the OpenAPI test checks the document against them). */
+  adminRoutes: readonly AdminRoute[];
   hubs: HubService;
   registry: RegistryService;
   jobs: JobService;
@@ -222,7 +225,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     wns: new WnsConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
-  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId });
+  const metrics = createHttpMetrics();
+  const deliveryMetrics = createDeliveryMetrics(metrics.registry, { depth: () => store.queue.depth(clock.now()), now: () => clock.now() });
+  const worker = new DispatchWorker(store, deliverer, clock, logger, { concurrency: config.dispatch.concurrency, leaseMs: config.dispatch.leaseSeconds * 1000, nodeId, observer: deliveryMetrics });
   const secretBox = new SecretBox(secretKey);
   const sends = new SendService(store, deliverer, clock, () => worker.wake(), secretBox);
   const feedback = new FeedbackUrls(secretKey, clock);
@@ -248,7 +253,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     if (config.sandbox) {
       if (!tls) throw new HubError('config_invalid', 'sandbox mode needs TLS (tls.mode dev-ca or files): APNs and Web Push clients only speak HTTPS');
       // Loopback whatever --host says: the emulators' control planes (minting, deliveries) have no auth.
-      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger });
+      sandbox = await startSandbox({ hubs, host: '127.0.0.1', tls, logger, stateDir: join(dataDir, EMULATORS_DIR), ports: config.emulators.ports });
       allowedOrigins.push(...[sandbox.urls.browser, sandbox.urls.wns].map((u) => new URL(u).origin));
       const provision = sandbox.provision;
       hubs.onHubCreated = provision;
@@ -256,7 +261,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
         await hubs.createHub(SANDBOX_HUB);
         logger.info({ hub: SANDBOX_HUB }, 'sandbox hub created');
       }
-      // Emulators forget what they minted when they stop: renew every hub's sandbox credentials.
+      // Sandbox credentials the emulators no longer know (state removed, port changed) are minted again.
       for (const hub of await hubs.listHubs()) await provision(hub.name);
     }
 
@@ -284,7 +289,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       azureHandlers: { ...registryHandlers(registry), ...jobHandlers(jobs), ...sendHandlers(sends, store, feedback, devices) },
       clock,
       logger,
-      metrics: createHttpMetrics(),
+      metrics,
       adminKey,
       bodyLimitBytes: config.server.bodyLimitBytes,
       publicEndpoint,
@@ -380,6 +385,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       adminUrl,
       caCertPath: tls?.caCertPath ?? null,
       emulatorUrls: sandbox?.urls ?? null,
+      adminRoutes: adminRoutesOf(app),
       hubs,
       registry,
       jobs,

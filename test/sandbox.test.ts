@@ -5,12 +5,25 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createECDH } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  NotificationHubsClient,
+  createAppleNotification,
+  createAppleRegistrationDescription,
+  createBrowserNotification,
+  createBrowserRegistrationDescription,
+  createFcmV1Notification,
+  createFcmV1RegistrationDescription,
+  createWindowsRawNotification,
+  createWindowsRegistrationDescription,
+} from '@azure/notification-hubs';
 import { Agent, request } from 'node:https';
 import { loadConfig } from '../src/config/load.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { startHerald } from '../src/main.ts';
-import { startTestHerald, tempDir, type TestHerald } from './helpers.ts';
+import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, tempDir, type TestHerald } from './helpers.ts';
 
 function httpsJson(url: string, method: string, ca: string, body?: unknown): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -71,7 +84,53 @@ describe('sandbox mode', () => {
 });
 
 describe('sandbox credentials across restarts', () => {
-  test('sandbox credentials are renewed at start, real ones are kept', async () => {
+  test('a restart on the same data directory keeps the emulators\' ports, devices and credentials: registered devices still receive', async (t) => {
+    const dir = tempDir();
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const first = await startTestHerald({ 'data.dir': dir });
+    let second: TestHerald | undefined;
+    t.after(async () => {
+      await first.close();
+      await second?.close();
+    });
+    const urls = { ...first.emulatorUrls! };
+    const credsBefore = (await first.admin('GET', '/hubs/sandbox/credentials')).body.credentials;
+    const apple = await emulatorCall(first, 'apns', '/_emulator/devices', 'POST', { topic: 'com.example.app' });
+    const fcm = await emulatorCall(first, 'fcmv1', '/_emulator/devices', 'POST', {});
+    const wns = await emulatorCall(first, 'wns', '/_emulator/devices', 'POST', {});
+    const web = await emulatorCall(first, 'browser', '/_emulator/devices', 'POST', {});
+    const client = new NotificationHubsClient(await httpConnectionString(first), 'sandbox', allowHttpPolicy as never);
+    await client.createRegistration(createAppleRegistrationDescription({ deviceToken: apple.handle, tags: ['all'] }));
+    await client.createRegistration(createFcmV1RegistrationDescription({ fcmV1RegistrationId: fcm.token, tags: ['all'] }));
+    await client.createRegistration(createWindowsRegistrationDescription({ channelUri: wns.channelUri, tags: ['all'] }));
+    await client.createRegistration(createBrowserRegistrationDescription({ endpoint: web.endpoint, p256dh: web.keys.p256dh, auth: web.keys.auth, tags: ['all'] }));
+    const sendAll = async (c: NotificationHubsClient, text: string) => {
+      await c.sendNotification(createAppleNotification({ body: { aps: { alert: text } }, headers: { 'apns-push-type': 'alert' } }), { tagExpression: 'all' });
+      await c.sendNotification(createFcmV1Notification({ body: JSON.stringify({ message: { data: { text } } }) }), { tagExpression: 'all' });
+      await c.sendNotification(createWindowsRawNotification({ body: text }), { tagExpression: 'all' });
+      await c.sendNotification(createBrowserNotification({ body: JSON.stringify({ title: text }) }), { tagExpression: 'all' });
+    };
+    await sendAll(client, 'before the restart');
+    await first.settle();
+    await first.close();
+
+    second = await startTestHerald({ 'data.dir': dir });
+    assert.deepEqual(second.emulatorUrls, urls, 'each emulator listens where it did before');
+    const credsAfter = (await second.admin('GET', '/hubs/sandbox/credentials')).body.credentials;
+    assert.deepEqual(credsAfter, credsBefore, 'the hub keeps the sandbox credentials it had: the emulators still accept them');
+    await sendAll(new NotificationHubsClient(await httpConnectionString(second), 'sandbox', allowHttpPolicy as never), 'after the restart');
+    await second.settle();
+    for (const [platform, device] of [['apns', apple], ['fcmv1', fcm], ['wns', wns], ['browser', web]] as const) {
+      const got = await emulatorCall(second, platform, `/_emulator/deliveries?handle=${encodeURIComponent(device.handle)}`);
+      assert.equal(got.deliveries.length, 1, `${platform}: the device minted before the restart received the push sent after it`);
+      assert.match(got.deliveries[0].payload, /after the restart/, platform);
+    }
+    const state = JSON.parse(readFileSync(join(dir, 'emulators', 'browser.json'), 'utf8'));
+    assert.equal(state.devices.length, 1);
+    assert.equal(statSync(join(dir, 'emulators', 'browser.json')).mode & 0o777, 0o600, 'the state holds private keys');
+  });
+
+  test('sandbox credentials the emulator no longer knows are minted again at start, real ones are kept', async () => {
     const dir = tempDir();
     const config = loadConfig({ flags: { 'data.dir': dir, 'server.port': 0, 'server.tlsPort': 0, sandbox: true } });
     const first = await startHerald(config, { logger: createLogger('silent') });
@@ -81,6 +140,8 @@ describe('sandbox credentials across restarts', () => {
     await first.hubs.setCredentials('sandbox', 'browser', real);
     const apnsBefore = (await first.hubs.getCredentials('sandbox', 'apns')).summary.keyId;
     await first.close();
+    // The emulators' state is gone (a backup without emulators/): the old keys would be refused.
+    rmSync(join(dir, 'emulators'), { recursive: true, force: true });
 
     const second = await startHerald(config, { logger: createLogger('silent') });
     try {
@@ -93,7 +154,24 @@ describe('sandbox credentials across restarts', () => {
       assert.equal(apns.endpoint, second.emulatorUrls!.apns);
     } finally {
       await second.close();
+      rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a configured emulator port is used; a port in use fails the start with the key to change it', async (t) => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const busy = (blocker.address() as AddressInfo).port;
+    t.after(() => blocker.close());
+    const dir = tempDir();
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const config = loadConfig({ flags: { 'data.dir': dir, 'server.port': 0, 'server.tlsPort': 0, sandbox: true }, env: { HERALD_EMULATOR_WNS_PORT: String(busy) } });
+    assert.equal(config.emulators.ports.wns, busy);
+    await assert.rejects(startHerald(config, { logger: createLogger('silent') }), (err: Error) => {
+      assert.match(err.message, new RegExp(`the wns emulator cannot listen on port ${busy}, the configured port: the port is in use \\(EADDRINUSE\\)`));
+      assert.match(err.message, /emulators\.ports\.wns \(environment HERALD_EMULATOR_WNS_PORT\)/);
+      return true;
+    });
   });
 
   test('sandbox mode without TLS is refused with a reason', async () => {

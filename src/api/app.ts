@@ -17,6 +17,7 @@ import { HubError, type ErrorCode } from '../shared/errors.ts';
 import type { Store } from '../store/store.ts';
 import { azureErrorBody, ERROR_STATUS, INTERNAL_MESSAGE } from './error-catalog.ts';
 import type { HttpMetrics } from './metrics.ts';
+import { DOCUMENTED_BODY, errorResponses, sandboxSchema } from './routes/admin-schemas.ts';
 import type { RateLimits } from './rate-limits.ts';
 import { adminCredentialRoutes } from './routes/admin-credentials.ts';
 import { adminHubRoutes } from './routes/admin-hubs.ts';
@@ -127,7 +128,26 @@ function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clo
   return reply.code(a.status).send({ error: { code: a.code, message: a.message, requestId: req.id, ...(a.details ? { details: a.details } : {}) } });
 }
 
-async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+/** A route of the management API as registered: what the OpenAPI test checks the document against. */
+export interface AdminRoute {
+  method: string;
+  url: string;
+  hidden: boolean;
+}
+
+const adminRouteTables = new WeakMap<FastifyInstance, AdminRoute[]>();
+
+/** Every /_admin route the app registered (HEAD twins of GET routes left out). */
+export function adminRoutesOf(app: FastifyInstance): readonly AdminRoute[] {
+  return adminRouteTables.get(app) ?? [];
+}
+
+async function adminRoutes(app: FastifyInstance, deps: AppDeps, table: AdminRoute[]): Promise<void> {
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') table.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
+    }
+  });
   app.addHook('onRequest', async (req) => {
     if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
     const header = req.headers.authorization;
@@ -140,7 +160,14 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
     '/sandbox',
-    { schema: { summary: "The sandbox emulators' base URLs (their control plane is under {url}/_emulator/)", tags: ['sandbox'] } },
+    {
+      schema: {
+        operationId: 'getSandbox',
+        summary: "The sandbox emulators' base URLs (their control plane is under {url}/_emulator/)",
+        tags: ['sandbox'],
+        response: { 200: sandboxSchema, ...errorResponses },
+      },
+    },
     async () => {
       const urls = deps.sandboxUrls?.() ?? null;
       if (!urls) throw new HubError('not_found', 'This hub does not run in sandbox mode (start it with --sandbox).');
@@ -200,12 +227,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer' } } },
       security: [{ adminKey: [] }],
     },
-    transform: ({ schema, url }) => ({ schema, url: url.replace(/^\/_admin\/v1/, '').replace(/\*$/, '{path}') }),
+    transform: ({ schema, url }) => {
+      // A streamed body is described for the document only (admin-schemas.ts DOCUMENTED_BODY).
+      const documented = (schema as Record<string, unknown> | undefined)?.[DOCUMENTED_BODY];
+      const described = documented === undefined ? schema : { ...schema, body: documented };
+      return { schema: described, url: url.replace(/^\/_admin\/v1/, '').replace(/\*$/, '{path}') };
+    },
   });
   await app.register(async (a) => operationsRoutes(a, deps));
   await app.register(async (a) => feedbackRoute(a, deps));
   await app.register(async (a) => devicePayloadRoute(a, deps));
-  await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });
+  const table: AdminRoute[] = [];
+  adminRouteTables.set(app, table);
+  await app.register(async (a) => adminRoutes(a, deps, table), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;
 }

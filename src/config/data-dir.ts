@@ -13,6 +13,8 @@ export const ADMIN_KEY_FILE = 'admin.key';
 export const SECRET_KEY_FILE = 'secret.key';
 export const RUNTIME_FILE = 'server.json';
 export const TLS_DIR = 'tls';
+/** The sandbox emulators' state: devices, minted credentials, ports (one JSON file per emulator). */
+export const EMULATORS_DIR = 'emulators';
 
 function unusable(path: string, reason: string): HubError {
   return new HubError('data_dir_unusable', `data directory ${path}: ${reason}`);

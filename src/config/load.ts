@@ -18,6 +18,11 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HERALD_TLS_KEY: 'tls.keyFile',
   HERALD_PNS_CA_FILE: 'pns.caFile',
   HERALD_STORE: 'store.url',
+  // Sandbox emulator ports (src/emulators/index.ts EMULATOR_PORT_ENV names the same variables).
+  HERALD_EMULATOR_APNS_PORT: 'emulators.ports.apns',
+  HERALD_EMULATOR_FCM_PORT: 'emulators.ports.fcmv1',
+  HERALD_EMULATOR_WNS_PORT: 'emulators.ports.wns',
+  HERALD_EMULATOR_WEBPUSH_PORT: 'emulators.ports.browser',
 };
 
 export interface ConfigSources {

@@ -141,6 +141,19 @@ export const configSchema = z
       })
       .strict()
       .default({ concurrency: 4, outcomeRetentionDays: 7, notificationRetentionDays: 30, leaseSeconds: 30 }),
+    emulators: z
+      .object({
+        /**
+         * Sandbox emulator ports. Absent or 0: the port used last time (remembered in
+         * `<data>/emulators/<platform>.json`), or a free one at the first start (docs/emulators.md).
+         */
+        ports: z
+          .object({ apns: port.optional(), fcmv1: port.optional(), wns: port.optional(), browser: port.optional() })
+          .strict()
+          .default({}),
+      })
+      .strict()
+      .default({ ports: {} }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

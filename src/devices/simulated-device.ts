@@ -113,6 +113,8 @@ export class DeliveryWatcher {
   async next(): Promise<ReceivedNotification[]> {
     const url = `${this.emulatorUrl}/_emulator/deliveries?handle=${encodeURIComponent(this.handle)}`;
     const got = await jsonCall<{ deliveries: Array<{ time: string; headers: Record<string, string>; payload: string }> }>(url, this.ca ? { ca: this.ca } : {});
+    // Fewer than seen: the emulator restarted (it keeps devices across a restart, not their delivery log).
+    if (got.deliveries.length < this.seen) this.seen = 0;
     const fresh = got.deliveries.slice(this.seen);
     this.seen = got.deliveries.length;
     const wanted = HEADERS_OF_INTEREST[this.platform];

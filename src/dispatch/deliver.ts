@@ -11,6 +11,7 @@ import type { Clock } from '../shared/clock.ts';
 import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from '../store/store.ts';
 import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
 import { RetryPolicy, type RetryState } from './retry-policy.ts';
+import { ReportBuilder, type BatchReport } from './batch-report.ts';
 
 /**
  * A target of a batch: a registration by id (with the store's opaque hint `s` of where it is), or a direct
@@ -124,10 +125,22 @@ export class Deliverer {
     return results;
   }
 
-  /** A queued batch, from its payload to the result the store records in one transaction. */
-  async deliverBatch(hub: string, notificationId: string, req: StoredRequest, batch: BatchPayload, attemptOfJob: number): Promise<DeliveryResult> {
+  /**
+   * A queued batch, from its payload to the result the store records in one transaction, and the report of
+   * what happened (per platform, outcome and reason) for the log and the metrics.
+   */
+  async deliverBatch(hub: string, notificationId: string, req: StoredRequest, batch: BatchPayload, attemptOfJob: number): Promise<{ result: DeliveryResult; report: BatchReport }> {
     const now = this.clock.now();
     const result: DeliveryResult = { outcomes: [], counts: {}, expired: [], now };
+    const lines = new ReportBuilder();
+    const report = (): BatchReport => ({
+      hub,
+      notificationId,
+      lines: lines.build(),
+      ...(result.retry ? { nextAttemptAt: result.retry.runAt } : {}),
+      acceptedAt: batch.retry.acceptedAtMs,
+      now,
+    });
     const count = (platform: string, name: string) => {
       const p = (result.counts[platform] ??= {});
       p[name] = (p[name] ?? 0) + 1;
@@ -137,6 +150,7 @@ export class Deliverer {
       if (t.registrationId) o.registrationId = t.registrationId;
       result.outcomes.push(o);
       count(t.platform, name);
+      lines.add(t.platform, name, reason, false);
     };
     const attempts = batch.retry.attempts + 1;
 
@@ -150,7 +164,7 @@ export class Deliverer {
     if (late && late.kind === 'abandon') {
       for (const r of regs) record({ platform: r.handle.platform, handle: r.handle.value, registrationId: r.id }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
       for (const d of direct) record({ platform: d.platform, handle: d.value }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
-      return result;
+      return { result, report: report() };
     }
 
     const outcomes = await this.sendNow(hub, req, regs, direct, notificationId);
@@ -189,12 +203,13 @@ export class Deliverer {
       });
       if (decision.kind === 'retry') {
         result.retry = { payload: { targets: retry, retry: decision.state } satisfies BatchPayload, runAt: decision.atMs };
+        for (const { target, outcome } of outcomes) if (outcome.kind === 'retry') lines.add(target.platform, outcome.azure, outcome.reason, true);
       } else {
         for (const { target, outcome } of outcomes) {
           if (outcome.kind === 'retry') record(target, 'AbandonedNotificationMessages', `${decision.message}; last: ${outcome.azure} ${outcome.reason}`, decision.state.attempts);
         }
       }
     }
-    return result;
+    return { result, report: report() };
   }
 }

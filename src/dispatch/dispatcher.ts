@@ -14,6 +14,7 @@ import type { PlanCursor } from './jobs.ts';
 import { STEP_RULES } from './step-rules.ts';
 import { parseTagExpression } from '../tags/index.ts';
 import { Deliverer, type BatchPayload, type TargetOutcome } from './deliver.ts';
+import { failuresOf, type BatchObserver, type BatchReport } from './batch-report.ts';
 import { initialRetryState } from './retry-policy.ts';
 import { toStoredRequest, type StoredRequest } from './render.ts';
 import { MAX_TEST_SEND_RESULTS, type SendRequest } from './send-model.ts';
@@ -169,6 +170,8 @@ export interface DispatchWorkerOptions {
   nodeId?: string;
   /** Planning sizes (tests make them small): PLAN_PAGE, SLICE_MIN and MAX_SLICES when absent. */
   planning?: { page?: number; sliceMin?: number; maxSlices?: number };
+  /** Told about every committed batch (the metrics). */
+  observer?: BatchObserver;
 }
 
 /**
@@ -193,6 +196,7 @@ export class DispatchWorker {
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly planning: { page: number; sliceMin: number; maxSlices: number };
+  private readonly observer: BatchObserver | undefined;
 
   constructor(
     private readonly store: Store,
@@ -204,6 +208,7 @@ export class DispatchWorker {
     this.nodeId = options.nodeId ?? randomBytes(8).toString('hex');
     this.concurrency = options.concurrency ?? 4;
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.observer = options.observer;
     this.planning = { page: options.planning?.page ?? PLAN_PAGE, sliceMin: options.planning?.sliceMin ?? SLICE_MIN, maxSlices: options.planning?.maxSlices ?? MAX_SLICES };
   }
 
@@ -338,8 +343,38 @@ export class DispatchWorker {
     switch (job.kind) {
       case 'plan':
         return this.plan(job, job.payload, n, req);
-      case 'deliver':
-        return this.store.dispatch.finishDelivery(job, await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload, job.attempt), STEP_RULES);
+      case 'deliver': {
+        const { result, report } = await this.deliverer.deliverBatch(n.hub, n.id, req, job.payload, job.attempt);
+        const completion = await this.store.dispatch.finishDelivery(job, result, STEP_RULES);
+        // Once committed: a stale result was dropped, and the node that runs the batch again reports it.
+        if (completion === 'done') this.reportBatch(report);
+        return completion;
+      }
+    }
+  }
+
+  /**
+   * One warning line per batch with a failure (platform, outcome, PNS reason, how many, whether a retry
+   * follows), so a push that fails or waits is visible in the log; then the observer (metrics).
+   */
+  private reportBatch(report: BatchReport): void {
+    const failures = failuresOf(report);
+    if (failures.length > 0) {
+      const retrying = failures.some((f) => f.retry);
+      this.logger.warn(
+        {
+          hub: report.hub,
+          notification: report.notificationId,
+          failures: failures.map((f) => ({ platform: f.platform, outcome: f.outcome, reason: f.reason, targets: f.count, ...(f.retry ? { retry: true } : {}) })),
+          ...(report.nextAttemptAt === undefined ? {} : { nextAttemptAt: new Date(report.nextAttemptAt).toISOString() }),
+        },
+        retrying ? 'pushes of a batch failed and wait for a retry' : 'pushes of a batch failed',
+      );
+    }
+    try {
+      this.observer?.batchDelivered(report);
+    } catch (err) {
+      this.logger.error({ err }, 'a batch observer failed');
     }
   }
 

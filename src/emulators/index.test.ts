@@ -49,6 +49,43 @@ test('a port in use fails the start and leaves nothing listening', async () => {
   }
 });
 
+test('with a state directory, each emulator listens on its port of last time and keeps its devices; a busy remembered port is named', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-emulators-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const first = await startEmulators({ stateDir: dir });
+  const device = (await first.fcmv1.mintDevice({})).handle;
+  const key = await first.apns.mintCredentials({ type: 'token' });
+  const cert = await first.apns.mintCredentials({ type: 'certificate' });
+  const account = await first.fcmv1.mintCredentials({});
+  const app = await first.wns.mintCredentials({});
+  const urls = first.urls;
+  const clientCa = first.apns.clientCa;
+  await first.close();
+  const second = await startEmulators({ stateDir: dir });
+  try {
+    assert.deepEqual(second.urls, urls);
+    assert.ok(second.fcmv1.core.registry.find(device), 'the device minted before the restart is known');
+    assert.ok(key.type === 'token' && second.apns.knowsCredentials(key.keyId), 'the APNs token key');
+    assert.equal(second.apns.clientCa, clientCa, 'the CA that signed the client certificates');
+    assert.ok(cert.type === 'certificate');
+    assert.ok(second.fcmv1.knowsCredentials(account.client_email), 'the FCM service account');
+    assert.ok(second.wns.knowsCredentials(app.appId) && second.wns.knowsCredentials(app.clientId), 'the WNS app');
+  } finally {
+    await second.close();
+  }
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(Number(new URL(urls.apns).port), '127.0.0.1', resolve));
+  try {
+    await assert.rejects(startEmulators({ stateDir: dir }), (err: Error) => {
+      assert.match(err.message, /^the apns emulator cannot listen on port \d+, the port it listened on last time \(remembered in .*apns\.json, so that its devices keep their URLs\): the port is in use \(EADDRINUSE\)/);
+      assert.match(err.message, /emulators\.ports\.apns \(environment HERALD_EMULATOR_APNS_PORT\)/);
+      return true;
+    });
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+});
+
 async function ipv6Loopback(): Promise<boolean> {
   const probe = net.createServer();
   return new Promise((resolve) => {

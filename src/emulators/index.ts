@@ -7,6 +7,8 @@ import { startFcmEmulator, type FcmEmulator } from './fcm/fcm-emulator.ts';
 import type { TlsOptions } from './shared/server.ts';
 import { startWebPushEmulator, type WebPushEmulator } from './webpush/webpush-emulator.ts';
 import { startWnsEmulator, type WnsEmulator } from './wns/wns-emulator.ts';
+import { join } from 'node:path';
+import { EmulatorState } from './shared/state-file.ts';
 
 export { startApnsEmulator } from './apns/apns-emulator.ts';
 export { startFcmEmulator } from './fcm/fcm-emulator.ts';
@@ -19,8 +21,17 @@ export interface EmulatorsOptions {
   host?: string;
   /** Required in practice: APNs clients and web-push only speak HTTPS (pns-protocols.md §0, §4.5). */
   tls?: TlsOptions;
-  /** Port per platform; 0 or absent = a random free port. */
+  /**
+   * Port per platform; 0 or absent = the port remembered in `stateDir` (when there is one), else a random
+   * free one. A port given here must be free: the start fails otherwise.
+   */
   ports?: Partial<Record<EmulatedPlatform, number>>;
+  /**
+   * Where each emulator keeps its state (`<stateDir>/<platform>.json`): devices, minted credentials and
+   * the port it listened on, so a restart finds the same devices at the same URLs (issue 12 item 5).
+   * Absent: everything is in memory and ports are random unless given.
+   */
+  stateDir?: string;
   /** APNs personality and stream limits (pns-protocols.md §2.1, §2.10). */
   apns?: Pick<ApnsEmulatorOptions, 'environment' | 'initialMaxConcurrentStreams' | 'maxConcurrentStreams'>;
 }
@@ -35,13 +46,57 @@ export interface RunningEmulators {
   close(): Promise<void>;
 }
 
+/** The state file of one platform's emulator, under a data directory's `emulators/` folder. */
+export function emulatorStateFile(stateDir: string, platform: EmulatedPlatform): string {
+  return join(stateDir, `${platform}.json`);
+}
+
+/** The port an emulator must listen on: the configured one, else the one it used last time, else any. */
+function portFor(platform: EmulatedPlatform, opts: EmulatorsOptions, state: EmulatorState): { port: number; remembered: boolean } {
+  const configured = opts.ports?.[platform];
+  if (configured) return { port: configured, remembered: false };
+  const last = state.get('port');
+  return typeof last === 'number' && Number.isInteger(last) && last > 0 ? { port: last, remembered: true } : { port: 0, remembered: false };
+}
+
+/** A listen failure that names the port, where it came from, and how to choose another. */
+function portError(platform: EmulatedPlatform, port: number, remembered: boolean, state: EmulatorState, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'EADDRINUSE' && code !== 'EACCES') return err as Error;
+  const why = code === 'EADDRINUSE' ? 'is in use' : 'may not be used by this user';
+  const source = remembered
+    ? `the port it listened on last time (remembered in ${state.path}, so that its devices keep their URLs)`
+    : 'the configured port';
+  return new Error(
+    `the ${platform} emulator cannot listen on port ${port}, ${source}: the port ${why} (${code}). Stop what uses it, or choose another with emulators.ports.${platform} (environment ${EMULATOR_PORT_ENV[platform]})`,
+  );
+}
+
+/** The environment variable that sets each emulator's port (config/load.ts reads the same names). */
+export const EMULATOR_PORT_ENV: Record<EmulatedPlatform, string> = {
+  apns: 'HERALD_EMULATOR_APNS_PORT',
+  fcmv1: 'HERALD_EMULATOR_FCM_PORT',
+  wns: 'HERALD_EMULATOR_WNS_PORT',
+  browser: 'HERALD_EMULATOR_WEBPUSH_PORT',
+};
+
 export async function startEmulators(opts: EmulatorsOptions = {}): Promise<RunningEmulators> {
-  const common = (platform: EmulatedPlatform) => ({ host: opts.host, tls: opts.tls, port: opts.ports?.[platform] });
+  const states = {} as Record<EmulatedPlatform, EmulatorState>;
+  const ports = {} as Record<EmulatedPlatform, { port: number; remembered: boolean }>;
+  for (const platform of ['apns', 'fcmv1', 'wns', 'browser'] as const) {
+    states[platform] = new EmulatorState(opts.stateDir === undefined ? undefined : emulatorStateFile(opts.stateDir, platform));
+    ports[platform] = portFor(platform, opts, states[platform]);
+  }
+  const common = (platform: EmulatedPlatform) => ({ host: opts.host, tls: opts.tls, port: ports[platform].port, state: states[platform] });
+  const named = <T>(platform: EmulatedPlatform, started: Promise<T>): Promise<T> =>
+    started.catch((err: unknown) => {
+      throw portError(platform, ports[platform].port, ports[platform].remembered, states[platform], err);
+    });
   const started = await Promise.allSettled([
-    startApnsEmulator({ ...opts.apns, ...common('apns') }),
-    startFcmEmulator(common('fcmv1')),
-    startWnsEmulator(common('wns')),
-    startWebPushEmulator(common('browser')),
+    named('apns', startApnsEmulator({ ...opts.apns, ...common('apns') })),
+    named('fcmv1', startFcmEmulator(common('fcmv1'))),
+    named('wns', startWnsEmulator(common('wns'))),
+    named('browser', startWebPushEmulator(common('browser'))),
   ] as const);
   const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) {
@@ -55,6 +110,10 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Runni
     WnsEmulator,
     WebPushEmulator,
   ];
+  for (const [platform, emulator] of [['apns', apns], ['fcmv1', fcmv1], ['wns', wns], ['browser', browser]] as const) {
+    states[platform].set('port', Number(new URL(emulator.url).port));
+    states[platform].save();
+  }
   return {
     urls: { apns: apns.url, fcmv1: fcmv1.url, wns: wns.url, browser: browser.url },
     apns,
@@ -63,6 +122,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Runni
     browser,
     close: async () => {
       await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close()]);
+      // What was minted since the last write is kept too.
+      for (const state of Object.values(states)) state.flush();
     },
   };
 }

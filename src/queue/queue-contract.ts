@@ -65,6 +65,22 @@ export function queueContract(label: string, openPair: () => Promise<[Store, Sto
       assert.equal(await a.queue.nextRunAt(), undefined, 'nothing unclaimed is waiting');
     });
 
+    test('pendingOf lists a notification\'s queued jobs (claimed or not) with payload and run time; depth counts jobs and the oldest runnable', async () => {
+      assert.deepEqual(await a.queue.depth(1), { jobs: 0, oldestRunnableAt: undefined });
+      await withBatches(a, 'n', 3);
+      await withBatches(a, 'other', 1);
+      const [claimed] = await a.queue.claim(OWNER, 3, 1, 1000);
+      const pending = await b.queue.pendingOf('Q', 'n', 10);
+      assert.equal(pending.length + (claimed?.notificationId === 'n' ? 0 : 1), 3, 'the hub name in any case');
+      assert.ok(pending.every((j) => j.kind === 'deliver' && j.runAt === 2 && j.attempt === 0));
+      assert.equal(pending.filter((j) => j.running).length, claimed?.notificationId === 'n' ? 1 : 0, 'a claimed job is running');
+      assert.deepEqual(pending.map((j) => j.kind === 'deliver' && j.payload.targets).filter(Boolean).length, pending.length);
+      assert.equal((await b.queue.pendingOf('q', 'n', 1)).length, 1, 'limit');
+      assert.deepEqual(await b.queue.pendingOf('q', 'nothing', 10), []);
+      assert.deepEqual(await b.queue.depth(1), { jobs: 4, oldestRunnableAt: undefined }, 'nothing runnable before run_at');
+      assert.deepEqual(await b.queue.depth(10), { jobs: 4, oldestRunnableAt: 2 }, 'claimed jobs are counted, but are not waiting');
+    });
+
     test("a stale owner's completion is refused and writes nothing; the new owner's counts once", async () => {
       await a.registrations.upsert('q', { id: 'dead', kind: 'FcmV1', handle: { platform: 'fcmv1', value: 'token-dead' }, tags: [], updatedAt: 1 }, { now: 1 });
       await withBatches(a, 'n', 1);

@@ -42,6 +42,9 @@ export type QueuedJob = {
   };
 }[JobKind];
 
+/** A job still in the queue, as the outcomes API shows it. */
+export type PendingJob = { [K in JobKind]: { kind: K; payload: JobPayloads[K]; runAt: number; attempt: number; running: boolean } }[JobKind];
+
 /** A job to enqueue. */
 export type NewJob = { [K in JobKind]: { kind: K; payload: JobPayloads[K]; runAt: number } }[JobKind];
 
@@ -57,6 +60,13 @@ export interface Queue {
   resetLapsed(now: number): Promise<number>;
   /** When the next unclaimed job becomes runnable (ms), if any. */
   nextRunAt(): Promise<number | undefined>;
+  /**
+   * The jobs of one notification still in the queue (claimed or not), oldest run time first, at most
+   * `limit`: what the outcomes API shows as pending (issue 12 item 4).
+   */
+  pendingOf(hub: string, notificationId: string, limit: number): Promise<PendingJob[]>;
+  /** Jobs in the queue, and the run time of the oldest one that is runnable at `now` and unclaimed (metrics). */
+  depth(now: number): Promise<{ jobs: number; oldestRunnableAt: number | undefined }>;
   /**
    * Calls `listener` after jobs were enqueued (committed): by this process (embedded store), or by any node
    * sharing the store (PostgreSQL NOTIFY). A wake-up may be lost (a dropped connection): callers keep a

@@ -1,12 +1,15 @@
 /**
  * Sandbox mode (herald-contract.md, "The sandbox emulators"): the local PNS emulators run beside the
  * hub, and every hub without real credentials gets credentials minted by them, the way a vendor's
- * console hands them out, with the endpoint pointing at the emulator. Emulators keep what they minted
- * in memory only, so sandbox credentials are minted again at every start; credentials a user set are
- * never touched.
+ * console hands them out, with the endpoint pointing at the emulator. Credentials a user set are never
+ * touched.
+ *
+ * Across restarts (issue 12 item 5): the emulators keep their devices, minted credentials and ports in
+ * `<data>/emulators/`, so a hub's sandbox credentials are kept as long as the emulator still knows them at
+ * the same URL; otherwise (the folder was removed, a port was changed) they are minted again.
  */
 import type { Logger } from 'pino';
-import { startEmulators, type RunningEmulators } from '../emulators/index.ts';
+import { startEmulators, type EmulatorsOptions, type RunningEmulators } from '../emulators/index.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { Platform } from '../hubs/credentials.ts';
 
@@ -42,14 +45,42 @@ async function mint(e: RunningEmulators, platform: Platform): Promise<Record<str
   }
 }
 
-export async function startSandbox(opts: { hubs: HubService; host: string; tls: { cert: string; key: string }; logger: Logger }): Promise<Sandbox> {
-  const emulators = await startEmulators({ host: opts.host, tls: opts.tls });
+/** True when the emulator at the credentials' endpoint minted them and still accepts them. */
+function stillWorks(e: RunningEmulators, platform: Platform, current: { endpoint?: string | null; summary: Record<string, string> }): boolean {
+  if (current.endpoint !== e.urls[platform]) return false;
+  switch (platform) {
+    case 'apns':
+      return current.summary.auth === 'token' && e.apns.knowsCredentials(current.summary.keyId ?? '');
+    case 'fcmv1':
+      return e.fcmv1.knowsCredentials(current.summary.clientEmail ?? '');
+    case 'wns':
+      return e.wns.knowsCredentials(current.summary.clientId ?? '');
+    case 'browser':
+      // VAPID needs nothing registered with the push service: any key pair the hub holds works.
+      return true;
+  }
+}
+
+export interface SandboxOptions {
+  hubs: HubService;
+  host: string;
+  tls: { cert: string; key: string };
+  logger: Logger;
+  /** `<data>/emulators`: the emulators' state; absent, they forget everything when they stop. */
+  stateDir?: string;
+  /** Configured emulator ports (config `emulators.ports`); others are remembered in stateDir. */
+  ports?: EmulatorsOptions['ports'];
+}
+
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const emulators = await startEmulators({ host: opts.host, tls: opts.tls, stateDir: opts.stateDir, ports: opts.ports });
   const urls = emulators.urls as Record<Platform, string>;
   const provision = async (hub: string) => {
     const existing = new Map((await opts.hubs.listCredentials(hub)).map((c) => [c.platform, c]));
     for (const platform of ['apns', 'fcmv1', 'wns', 'browser'] as const) {
       const current = existing.get(platform);
       if (current && current.summary.source !== SANDBOX_SOURCE) continue; // real credentials stay
+      if (current && stillWorks(emulators, platform, current)) continue;
       await opts.hubs.setCredentials(hub, platform, await mint(emulators, platform), SANDBOX_SOURCE);
     }
   };

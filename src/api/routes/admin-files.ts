@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { HubError } from '../../shared/errors.ts';
 import type { FileArea } from '../../registry/file-area.ts';
+import { DOCUMENTED_BODY, errorResponses } from './admin-schemas.ts';
 
 /** Largest upload: an import of a few million registrations. */
 export const MAX_UPLOAD_BYTES = 2 * 1024 ** 3;
@@ -18,7 +19,20 @@ export async function adminFileRoutes(app: FastifyInstance, files: FileArea): Pr
 
   app.put<{ Params: { '*': string } }>(
     '/files/*',
-    { bodyLimit: MAX_UPLOAD_BYTES, schema: { summary: "Upload a file to Herald's file area (an import file)", tags: ['files'] } },
+    {
+      bodyLimit: MAX_UPLOAD_BYTES,
+      schema: {
+        operationId: 'uploadFile',
+        summary: "Upload a file to Herald's file area (an import file)",
+        tags: ['files'],
+        // Not `body`: the upload is streamed, never parsed or validated; the document still describes it.
+        ...{ [DOCUMENTED_BODY]: { content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary', description: 'The file, streamed' } } } } },
+        response: {
+          201: { type: 'object', properties: { path: { type: 'string' }, bytes: { type: 'integer' }, uri: { type: 'string', description: 'file: URI to give a job as importFile' } } },
+          ...errorResponses,
+        },
+      },
+    },
     async (req, reply) => {
       const path = files.resolvePath(req.params['*'] ?? '', 'path');
       if (path === files.root) throw new HubError('invalid_request', 'path must name a file.', { reason: 'invalid_path', field: 'path' });
@@ -44,7 +58,14 @@ export async function adminFileRoutes(app: FastifyInstance, files: FileArea): Pr
 
   app.get<{ Params: { '*': string } }>(
     '/files/*',
-    { schema: { summary: "Download a file from Herald's file area (a job's Output.txt or Failed.txt)", tags: ['files'] } },
+    {
+      schema: {
+        operationId: 'downloadFile',
+        summary: "Download a file from Herald's file area (a job's Output.txt or Failed.txt)",
+        tags: ['files'],
+        response: { 200: { content: { 'text/plain': { schema: { type: 'string', description: 'The file, streamed' } } } }, ...errorResponses },
+      },
+    },
     async (req, reply) => {
       const name = files.nameOf(files.resolvePath(req.params['*'] ?? '', 'path'));
       if (!(await files.store.stat(name))) throw new HubError('not_found', `No file ${name} in the file area.`);

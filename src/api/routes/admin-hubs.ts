@@ -28,7 +28,7 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
 
   app.get(
     '/hubs',
-    { schema: { summary: 'List hubs', tags: ['hubs'], response: { 200: { type: 'object', properties: { hubs: { type: 'array', items: hubSchema } } } } } },
+    { schema: { operationId: 'listHubs', summary: 'List hubs', tags: ['hubs'], response: { 200: { type: 'object', properties: { hubs: { type: 'array', items: hubSchema } } } } } },
     async () => ({ hubs: (await hubs.listHubs()).map(hubView) }),
   );
 
@@ -36,6 +36,7 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
     '/hubs',
     {
       schema: {
+        operationId: 'createHub',
         summary: 'Create a hub with the two default rules and fresh keys',
         tags: ['hubs'],
         body: { type: 'object', required: ['name'], properties: { name: { type: 'string', description: 'Letters, digits, ".", "-", "_"; starts and ends with a letter or digit' } }, additionalProperties: false },
@@ -65,7 +66,7 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
 
   app.get<{ Params: { hub: string } }>(
     '/hubs/:hub',
-    { schema: { summary: 'Get a hub', tags: ['hubs'], params: hubParams, response: { 200: hubSchema, ...errorResponses } } },
+    { schema: { operationId: 'getHub', summary: 'Get a hub', tags: ['hubs'], params: hubParams, response: { 200: hubSchema, ...errorResponses } } },
     async (req) => hubView(await hubs.getHub(req.params.hub)),
   );
 
@@ -73,12 +74,13 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
     '/hubs/:hub',
     {
       schema: {
+        operationId: 'updateHub',
         summary: "Change a hub's settings",
         description:
           'registrationTtlSeconds: registrations expire this long after their last update (null: never, the default); an expired registration answers 410 Gone until it is purged. sendsPerSecond, registrationsPerSecond: rate limits of the Azure surface (null: none, the default); above them requests get 429 with Retry-After.',
         tags: ['hubs'],
         params: hubParams,
-        body: { type: 'object', required: ['settings'], additionalProperties: false, properties: { settings: { type: 'object' } } },
+        body: { type: 'object', required: ['settings'], additionalProperties: false, properties: { settings: hubSchema.properties.settings } },
         response: { 200: hubSchema, ...errorResponses },
       },
     },
@@ -87,7 +89,7 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
 
   app.delete<{ Params: { hub: string } }>(
     '/hubs/:hub',
-    { schema: { summary: 'Delete a hub with its rules and credentials', tags: ['hubs'], params: hubParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+    { schema: { operationId: 'deleteHub', summary: 'Delete a hub with its rules and credentials', tags: ['hubs'], params: hubParams, response: { 204: { type: 'null' }, ...errorResponses } } },
     async (req, reply) => {
       await hubs.deleteHub(req.params.hub);
       return reply.code(204).send();
@@ -98,6 +100,7 @@ export async function adminHubRoutes(app: FastifyInstance, deps: AppDeps): Promi
     '/hubs/:hub/rules/:rule/connection-strings',
     {
       schema: {
+        operationId: 'getConnectionStrings',
         summary: "A rule's Azure connection strings (primary and secondary key)",
         tags: ['rules'],
         params: { type: 'object', properties: { hub: { type: 'string' }, rule: { type: 'string' } } },

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { FileArea } from '../../registry/file-area.ts';
 import type { JobService } from '../../registry/jobs.ts';
 import type { HubService } from '../../hubs/hub-service.ts';
-import { errorResponses } from './admin-schemas.ts';
+import { errorResponses, jobSchema } from './admin-schemas.ts';
 import { jobView } from './azure-jobs.ts';
 
 export async function adminJobRoutes(app: FastifyInstance, deps: { hubs: HubService; jobs: JobService; files: FileArea }): Promise<void> {
@@ -14,6 +14,7 @@ export async function adminJobRoutes(app: FastifyInstance, deps: { hubs: HubServ
     '/hubs/:hub/jobs',
     {
       schema: {
+        operationId: 'submitJob',
         summary: 'Submit an import or export job',
         description: 'importFile and outputDir are paths in the file area (see PUT /files/{path}); outputDir defaults to "jobs".',
         tags: ['jobs'],
@@ -24,7 +25,7 @@ export async function adminJobRoutes(app: FastifyInstance, deps: { hubs: HubServ
           additionalProperties: false,
           properties: { type: { type: 'string' }, importFile: { type: 'string' }, outputDir: { type: 'string' } },
         },
-        response: { 201: { type: 'object', additionalProperties: true }, ...errorResponses },
+        response: { 201: jobSchema, ...errorResponses },
       },
     },
     async (req, reply) => {
@@ -41,13 +42,13 @@ export async function adminJobRoutes(app: FastifyInstance, deps: { hubs: HubServ
 
   app.get<{ Params: { hub: string; id: string } }>(
     '/hubs/:hub/jobs/:id',
-    { schema: { summary: 'A job, with its status and progress', tags: ['jobs'], params, response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
+    { schema: { operationId: 'getJob', summary: 'A job, with its status and progress', tags: ['jobs'], params, response: { 200: jobSchema, ...errorResponses } } },
     async (req) => jobView(await deps.jobs.get(await deps.hubs.getHub(req.params.hub), req.params.id)),
   );
 
   app.get<{ Params: { hub: string } }>(
     '/hubs/:hub/jobs',
-    { schema: { summary: "A hub's jobs, newest first", tags: ['jobs'], params, response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
+    { schema: { operationId: 'listJobs', summary: "A hub's jobs, newest first", tags: ['jobs'], params, response: { 200: { type: 'object', properties: { jobs: { type: 'array', items: jobSchema } } }, ...errorResponses } } },
     async (req) => ({ jobs: (await deps.jobs.list(await deps.hubs.getHub(req.params.hub))).map(jobView) }),
   );
 }

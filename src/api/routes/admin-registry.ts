@@ -79,7 +79,8 @@ export function registrationJson(r: Registration) {
 
 export async function adminRegistryRoutes(app: FastifyInstance, deps: AppDeps & { registry: RegistryService }): Promise<void> {
   const { hubs, registry } = deps;
-  const listSchema = (what: string, extra: Record<string, unknown>) => ({
+  const listSchema = (what: string, operationId: string, extra: Record<string, unknown>) => ({
+    operationId,
     summary: `Query a hub's ${what}`,
     tags: ['registry'],
     params: { type: 'object', properties: { hub: { type: 'string' } } },
@@ -99,7 +100,7 @@ export async function adminRegistryRoutes(app: FastifyInstance, deps: AppDeps & 
 
   app.get<{ Params: { hub: string }; Querystring: QueryString }>(
     '/hubs/:hub/installations',
-    { schema: listSchema('installations', { userId: { type: 'string' } }) },
+    { schema: listSchema('installations', 'queryInstallations', { userId: { type: 'string' } }) },
     async (req) => {
       const hub = await hubs.getHub(req.params.hub);
       const q = req.query;
@@ -112,7 +113,7 @@ export async function adminRegistryRoutes(app: FastifyInstance, deps: AppDeps & 
 
   app.get<{ Params: { hub: string }; Querystring: QueryString }>(
     '/hubs/:hub/registrations',
-    { schema: listSchema('registrations', { installationId: { type: 'string' }, userId: { type: 'string', description: 'Registrations tagged $UserId:{userId}' } }) },
+    { schema: listSchema('registrations', 'queryRegistrations', { installationId: { type: 'string' }, userId: { type: 'string', description: 'Registrations tagged $UserId:{userId}' } }) },
     async (req) => {
       const hub = await hubs.getHub(req.params.hub);
       const q = req.query;

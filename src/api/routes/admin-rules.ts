@@ -36,9 +36,9 @@ interface RuleBody {
 export async function adminRuleRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   const { hubs } = deps;
   // The same four routes twice: under a hub (scope = the hub) and at the namespace (scope = null).
-  for (const [prefix, tag, scopeOf] of [
-    ['/hubs/:hub/rules', 'rules', (p: Record<string, string>) => p.hub!],
-    ['/rules', 'namespace rules', () => null],
+  for (const [prefix, tag, scopeOf, scope] of [
+    ['/hubs/:hub/rules', 'rules', (p: Record<string, string>) => p.hub!, 'Hub'],
+    ['/rules', 'namespace rules', () => null, 'Namespace'],
   ] as const) {
     const hubParam = prefix.startsWith('/hubs') ? { hub: { type: 'string' } } : {};
     const params = { type: 'object', properties: { ...hubParam } };
@@ -46,19 +46,19 @@ export async function adminRuleRoutes(app: FastifyInstance, deps: AppDeps): Prom
 
     app.get<{ Params: Record<string, string> }>(
       prefix,
-      { schema: { summary: `List ${tag}`, tags: [tag], params, response: { 200: { type: 'object', properties: { rules: { type: 'array', items: ruleSchema } } }, ...errorResponses } } },
+      { schema: { operationId: `list${scope}Rules`, summary: `List ${tag}`, tags: [tag], params, response: { 200: { type: 'object', properties: { rules: { type: 'array', items: ruleSchema } } }, ...errorResponses } } },
       async (req) => ({ rules: (await hubs.listRules(scopeOf(req.params))).map(ruleView) }),
     );
 
     app.post<{ Params: Record<string, string>; Body: RuleBody }>(
       prefix,
-      { schema: { summary: `Add a rule (${tag}); at most 12`, tags: [tag], params, body: newRuleBody, response: { 201: ruleSchema, ...errorResponses } } },
+      { schema: { operationId: `add${scope}Rule`, summary: `Add a rule (${tag}); at most 12`, tags: [tag], params, body: newRuleBody, response: { 201: ruleSchema, ...errorResponses } } },
       async (req, reply) => reply.code(201).send(ruleView(await hubs.addRule(scopeOf(req.params), req.body))),
     );
 
     app.delete<{ Params: Record<string, string> }>(
       `${prefix}/:rule`,
-      { schema: { summary: `Remove a rule (${tag})`, tags: [tag], params: ruleParams, response: { 204: { type: 'null' }, ...errorResponses } } },
+      { schema: { operationId: `delete${scope}Rule`, summary: `Remove a rule (${tag})`, tags: [tag], params: ruleParams, response: { 204: { type: 'null' }, ...errorResponses } } },
       async (req, reply) => {
         await hubs.removeRule(scopeOf(req.params), req.params.rule!);
         return reply.code(204).send();
@@ -69,6 +69,7 @@ export async function adminRuleRoutes(app: FastifyInstance, deps: AppDeps): Prom
       `${prefix}/:rule/regenerate`,
       {
         schema: {
+          operationId: `regenerate${scope}RuleKey`,
           summary: `Replace the primary or the secondary key of a rule (${tag})`,
           description: 'Tokens signed with the old key stop working at once; rotate the key clients do not use.',
           tags: [tag],

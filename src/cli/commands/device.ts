@@ -183,7 +183,9 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
         failures = 0;
       } catch (err) {
         failures += 1;
-        if (failures >= MAX_POLL_FAILURES) throw new Error(`lost the ${pns} emulator: ${(err as Error).message}`);
+        // A sandbox restart (Ctrl+C, npm start) takes a few seconds; its emulators come back with this device.
+        if (failures === MAX_POLL_FAILURES) printLine(o, { event: 'waiting', reason: (err as Error).message }, `The ${pns} emulator does not answer (is the hub restarting?); waiting up to ${EMULATOR_RESTART_WAIT_S} s for it.`);
+        if (failures >= (EMULATOR_RESTART_WAIT_S * 1000) / POLL_INTERVAL_MS) throw new Error(`lost the ${pns} emulator: ${(err as Error).message}`);
       }
     }
   } finally {
@@ -192,6 +194,9 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
   }
   printLine(o, { event: 'stopped', installationId, received }, `Stopped after ${received} notification(s).`);
 }
+
+/** How long a device waits for its emulator to come back (a sandbox restart) before it gives up. */
+const EMULATOR_RESTART_WAIT_S = 60;
 
 export function registerDevice(program: Command): void {
   program

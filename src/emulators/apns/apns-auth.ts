@@ -2,7 +2,7 @@
  * APNs sender credentials as Apple's developer console hands them out, and their checks:
  * provider-token keys (.p8, ES256 JWT, pns-protocols.md §2.4) and client certificates (§2.5).
  */
-import { generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { decodeJws, epochSeconds, verifyEs256, type DecodedJws } from '../shared/jws.ts';
@@ -105,9 +105,38 @@ export class ApnsCredentials {
   private readonly bearerTokens = new Map<string, BearerToken | null>();
   private readonly keys = new Map<string, ProviderKey>();
   private readonly certs = new Map<string, ClientCertificate>();
-  private clientCa: { cert: x509.X509Certificate; key: CryptoKey; pem: string } | undefined;
+  private clientCa: { cert: x509.X509Certificate; key: CryptoKey; pem: string; keyPem: string } | undefined;
 
   constructor(readonly environment: ApnsEnvironment) {}
+
+  /**
+   * What a restart must keep (issue 12 item 5): the public halves of minted keys, the certificates' facts
+   * and the client CA, so credentials handed out before keep working. JSON-able.
+   */
+  exportState(): unknown {
+    return {
+      keys: [...this.keys.values()].map((k) => ({ ...k, publicKey: k.publicKey.export({ type: 'spki', format: 'pem' }) })),
+      certs: [...this.certs.values()],
+      clientCa: this.clientCa ? { pem: this.clientCa.pem, key: this.clientCa.keyPem } : null,
+    };
+  }
+
+  /** Reads back what exportState gave; before the listener starts (it needs the client CA). */
+  async importState(data: unknown): Promise<void> {
+    const d = data as { keys: Array<Omit<ProviderKey, 'publicKey'> & { publicKey: string }>; certs: ClientCertificate[]; clientCa: { pem: string; key: string } | null };
+    for (const k of d.keys) this.keys.set(k.keyId, { ...k, publicKey: createPublicKey(k.publicKey) });
+    for (const c of d.certs) this.certs.set(c.fingerprint256, c);
+    if (d.clientCa) {
+      const der = Buffer.from(d.clientCa.key.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+      const key = await webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+      this.clientCa = { cert: new x509.X509Certificate(d.clientCa.pem), key, pem: d.clientCa.pem, keyPem: d.clientCa.key };
+    }
+  }
+
+  /** True when this key id was minted here (and kept across restarts). */
+  knowsKey(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
 
   /** A .p8 signing key, as "Certificates, Identifiers & Profiles → Keys" would give it. */
   mintKey(opts: { teamId?: string; topics?: string[]; environment?: ApnsEnvironment }): {
@@ -135,7 +164,8 @@ export class ApnsCredentials {
         signingAlgorithm: ALG,
         extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
       });
-      this.clientCa = { cert, key: keys.privateKey, pem: cert.toString('pem') };
+      const keyPem = pkcs8Pem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+      this.clientCa = { cert, key: keys.privateKey, pem: cert.toString('pem'), keyPem };
     }
     return this.clientCa.pem;
   }

@@ -16,6 +16,7 @@ import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type Connection
 import { APNS_REASONS, DEFAULT_FAULT_REASON, PUSH_TYPE_TOPIC_SUFFIX, type ApnsReason } from './apns-errors.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { CERTIFICATE_ONLY, payloadProblem, PRIORITIES, TOKEN_AUTH_ONLY, TOKEN_KINDS, tokenFitsPushType, type ApnsTokenKind } from './apns-push-types.ts';
+import type { EmulatorState } from '../shared/state-file.ts';
 
 export interface ApnsEmulatorOptions {
   host?: string;
@@ -30,6 +31,8 @@ export interface ApnsEmulatorOptions {
   initialMaxConcurrentStreams?: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS afterwards, and for certificate connections; default 1000. */
   maxConcurrentStreams?: number;
+  /** Keep devices and minted credentials across restarts (the sandbox's data directory). */
+  state?: EmulatorState;
   /** The emulator's time: token checks, 410 timestamps and fault latencies (a test can hold answers). */
   clock?: Clock;
   /** Broadcast channels an app may have in this environment; default Apple's 10,000. */
@@ -62,6 +65,8 @@ export interface ApnsEmulator {
   mintCredentials(body?: Record<string, unknown>): Promise<ApnsCredentialsResponse>;
   /** Same as `POST /_emulator/devices`. */
   mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; topic: string; environment: ApnsEnvironment; kind: ApnsTokenKind }>;
+  /** True when a token key with this key id was minted here (the sandbox keeps credentials that still work). */
+  knowsCredentials(keyId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -96,8 +101,14 @@ function topicsField(body: Record<string, unknown>): string[] | undefined {
 export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise<ApnsEmulator> {
   const environment = opts.environment ?? 'sandbox';
   const credentials = new ApnsCredentials(environment);
-  const clientCa = await credentials.clientCaPem();
   const core = new EmulatorCore<ApnsDevice>(opts.clock);
+  if (opts.state) {
+    let saved: unknown;
+    opts.state.section('credentials', { save: () => credentials.exportState(), load: (data) => (saved = data) });
+    if (saved !== undefined) await credentials.importState(saved);
+    core.persist(opts.state);
+  }
+  const clientCa = await credentials.clientCaPem();
   const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
   const channels = new ApnsChannels(core, opts.maxChannelsPerApp ?? MAX_CHANNELS_PER_APP);
@@ -109,12 +120,14 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     const env = environmentField(body);
     if (type === 'token') {
       const key = credentials.mintKey({ teamId, topics, environment: env });
+      core.saveState();
       return { type, ...key, ...(topics ? { topics } : {}), ...(env ? { environment: env } : {}) };
     }
     if (type === 'certificate') {
       const certTopics = topics ?? [DEFAULT_TOPIC];
       const certEnv = env ?? environment;
       const minted = await credentials.mintCertificate({ teamId, topics: certTopics, environment: certEnv });
+      core.saveState();
       return { type, ...minted, topics: certTopics, environment: certEnv };
     }
     throw new ControlPlaneError(400, 'type must be token or certificate');
@@ -289,7 +302,8 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
     },
     handler,
   );
-  return { url: server.url, environment, clientCa, core, channels, mintCredentials, mintDevice, close: server.close };
+  const knowsCredentials = (keyId: string) => credentials.knowsKey(keyId);
+  return { url: server.url, environment, clientCa, core, channels, mintCredentials, mintDevice, knowsCredentials, close: server.close };
 }
 
 /** The body as JSON, or undefined when it is not JSON. */

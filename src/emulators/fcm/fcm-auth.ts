@@ -2,7 +2,7 @@
  * Google service accounts and the OAuth 2.0 JWT-bearer token endpoint FCM's senders use
  * (pns-protocols.md §3.1, RFC 7523). Errors follow Google's OAuth wording.
  */
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { json } from '../shared/emulator-core.ts';
 import { decodeJws, epochSeconds, verifyRs256 } from '../shared/jws.ts';
 import type { Reply } from '../shared/server.ts';
@@ -46,6 +46,20 @@ function oauthError(error: string, description: string): Reply {
 export class FcmAuth {
   private readonly accounts = new Map<string, { project: string; publicKey: KeyObject }>();
   private readonly tokens = new Map<string, AccessToken>();
+
+  /** The accounts minted so far (public keys only), for the state file (issue 12 item 5). */
+  exportState(): unknown {
+    return [...this.accounts].map(([clientEmail, a]) => ({ clientEmail, project: a.project, publicKey: a.publicKey.export({ type: 'spki', format: 'pem' }) }));
+  }
+
+  importState(data: unknown): void {
+    for (const a of data as Array<{ clientEmail: string; project: string; publicKey: string }>)
+      this.accounts.set(a.clientEmail, { project: a.project, publicKey: createPublicKey(a.publicKey) });
+  }
+
+  knowsAccount(clientEmail: string): boolean {
+    return this.accounts.has(clientEmail);
+  }
 
   /** A service-account JSON as the Firebase console's "Generate new private key" would give it. */
   mintServiceAccount(project: string, tokenUri: string): ServiceAccountJson {

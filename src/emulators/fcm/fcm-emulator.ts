@@ -13,11 +13,14 @@ import { startServer, type Exchange, type Reply, type TlsOptions } from '../shar
 import { FcmAuth, SEND_SCOPES, type ServiceAccountJson } from './fcm-auth.ts';
 import { DEFAULT_FAULT_CODE, fcmError, rpcError } from './fcm-errors.ts';
 import { checkMessage } from './fcm-message.ts';
+import type { EmulatorState } from '../shared/state-file.ts';
 
 export interface FcmEmulatorOptions {
   host?: string;
   port?: number;
   tls?: TlsOptions;
+  /** Keep devices and minted service accounts across restarts (the sandbox's data directory). */
+  state?: EmulatorState;
 }
 
 export interface FcmEmulator {
@@ -34,6 +37,8 @@ export interface FcmEmulator {
    * instead of a registration token; its `handle` is `fid:<FID>`, the form Herald registers.
    */
   mintInstallation(body?: Record<string, unknown>): Promise<{ handle: string; fid: string; project: string }>;
+  /** True when this service account (client_email) was minted here. */
+  knowsCredentials(clientEmail: string): boolean;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,10 @@ function mintRegistrationToken(): string {
 export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<FcmEmulator> {
   const core = new EmulatorCore<null>();
   const auth = new FcmAuth();
+  if (opts.state) {
+    opts.state.section('credentials', { save: () => auth.exportState(), load: (data) => auth.importState(data) });
+    core.persist(opts.state);
+  }
   let tokenUri = '';
 
   const project = (body: Record<string, unknown>): string => {
@@ -67,7 +76,11 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
     if (!PROJECT_ID.test(p)) throw new ControlPlaneError(400, 'project must be a Google Cloud project id (6-30 of a-z, 0-9, -)');
     return p;
   };
-  const mintCredentials = async (body: Record<string, unknown> = {}) => auth.mintServiceAccount(project(body), tokenUri);
+  const mintCredentials = async (body: Record<string, unknown> = {}) => {
+    const account = auth.mintServiceAccount(project(body), tokenUri);
+    core.saveState();
+    return account;
+  };
   const mintDevice = async (body: Record<string, unknown> = {}) => {
     const p = project(body);
     const token = mintRegistrationToken();
@@ -181,5 +194,6 @@ export async function startFcmEmulator(opts: FcmEmulatorOptions = {}): Promise<F
     handler,
   );
   tokenUri = `${server.url}/token`;
-  return { url: server.url, tokenUri, core, mintCredentials, mintDevice, mintInstallation, close: server.close };
+  const knowsCredentials = (clientEmail: string) => auth.knowsAccount(clientEmail);
+  return { url: server.url, tokenUri, core, mintCredentials, mintDevice, mintInstallation, knowsCredentials, close: server.close };
 }

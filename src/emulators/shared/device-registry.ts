@@ -30,13 +30,31 @@ export class DeviceRegistry<E> {
   private readonly byKey = new Map<string, DeviceRecord<E>>();
   private readonly byHandle = new Map<string, DeviceRecord<E>>();
 
+  /** Called after every change (a device added or expired): the core saves the state file then. */
+  onChange: (() => void) | undefined;
+
   constructor(private readonly clock: Clock) {}
 
   add(key: string, handle: string, app: AppRef, extra: E): DeviceRecord<E> {
     const record: DeviceRecord<E> = { key, handle, app, createdAt: this.clock.now(), expiredAt: undefined, expiredReason: undefined, extra };
-    this.byKey.set(key, record);
-    this.byHandle.set(handle, record);
+    this.put(record);
+    this.onChange?.();
     return record;
+  }
+
+  private put(record: DeviceRecord<E>): void {
+    this.byKey.set(record.key, record);
+    this.byHandle.set(record.handle, record);
+  }
+
+  /** Every device, for the state file. */
+  all(): IterableIterator<DeviceRecord<E>> {
+    return this.byKey.values();
+  }
+
+  /** A device read back from the state file, as it was (no change event). */
+  restore(record: DeviceRecord<E>): void {
+    this.put(record);
   }
 
   /** Look a device up by protocol key or by handle. */
@@ -54,6 +72,7 @@ export class DeviceRegistry<E> {
     if (!record) return undefined;
     record.expiredAt = at ?? this.clock.now();
     record.expiredReason = reason;
+    this.onChange?.();
     return record;
   }
 

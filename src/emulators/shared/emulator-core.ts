@@ -4,9 +4,10 @@
  */
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { DeliveryLog } from './delivery-log.ts';
-import { DeviceRegistry } from './device-registry.ts';
+import { DeviceRegistry, type DeviceRecord } from './device-registry.ts';
 import { FaultInjector, type ActiveFault } from './faults.ts';
 import { RequestStats } from './stats.ts';
+import { jsonCodec, type DeviceCodec, type EmulatorState } from './state-file.ts';
 import { handleControlPlane, type ControlPlaneHooks } from './control-plane.ts';
 import type { Exchange, Handler, Reply } from './server.ts';
 
@@ -20,6 +21,49 @@ export class EmulatorCore<E> {
     this.registry = new DeviceRegistry<E>(clock);
     this.deliveries = new DeliveryLog(clock);
     this.faults = new FaultInjector(random);
+  }
+
+  private state: EmulatorState | undefined;
+
+  /**
+   * Keeps the devices in `state` (read back now, saved at every change). The emulator's own code adds
+   * its sections to the same state (minted credentials) and calls `saveState()` when they change.
+   */
+  persist(state: EmulatorState, codec: DeviceCodec<E> = jsonCodec<E>()): void {
+    this.state = state;
+    state.section('devices', {
+      save: () =>
+        [...this.registry.all()].map((d) => ({
+          key: d.key,
+          handle: d.handle,
+          app: d.app,
+          createdAt: d.createdAt,
+          expiredAt: d.expiredAt ?? null,
+          expiredReason: d.expiredReason ?? null,
+          extra: codec.encode(d.extra),
+        })),
+      load: (data) => {
+        if (!Array.isArray(data)) throw new Error('devices is not a list');
+        for (const d of data as Array<Record<string, unknown>>) {
+          if (typeof d.key !== 'string' || typeof d.handle !== 'string') throw new Error('a device has no key or handle');
+          this.registry.restore({
+            key: d.key,
+            handle: d.handle,
+            app: (d.app ?? {}) as DeviceRecord<E>['app'],
+            createdAt: Number(d.createdAt),
+            expiredAt: typeof d.expiredAt === 'number' ? d.expiredAt : undefined,
+            expiredReason: typeof d.expiredReason === 'string' ? d.expiredReason : undefined,
+            extra: codec.decode(d.extra),
+          });
+        }
+      },
+    });
+    this.registry.onChange = () => this.saveState();
+  }
+
+  /** The state changed: it is written to the state file soon (state-file.ts), when the emulator has one. */
+  saveState(): void {
+    this.state?.changed();
   }
 }
 

@@ -12,6 +12,7 @@ import { decryptAes128gcm, decryptAesgcm, mintSubscriptionKeys, type Subscriptio
 import { webPushError, type WebPushErrno } from './webpush-errors.ts';
 import { checkVapid, p256PublicKey } from './webpush-vapid.ts';
 import { isUrgency, PendingMessages, type Urgency } from './webpush-pending.ts';
+import type { DeviceCodec, EmulatorState } from '../shared/state-file.ts';
 
 export interface WebPushEmulatorOptions {
   host?: string;
@@ -24,6 +25,8 @@ export interface WebPushEmulatorOptions {
   expiredStatus?: 404 | 410;
   /** Time for TTLs of pending messages and VAPID expiry; default the system clock. */
   clock?: Clock;
+  /** Keep subscriptions across restarts (the sandbox's data directory); VAPID keys need no state. */
+  state?: EmulatorState;
 }
 
 export interface WebPushSubscription {
@@ -73,9 +76,28 @@ function messageId(): string {
   return randomPool.toString('base64url', randomOffset - 16, randomOffset);
 }
 
+/** A subscription's keys as base64url text in the state file: the private key is what decrypts pushes. */
+const subscriptionCodec: DeviceCodec<WebPushSubscription> = {
+  encode: (s) => ({
+    privateKey: s.keys.ecdh.getPrivateKey().toString('base64url'),
+    auth: s.keys.auth.toString('base64url'),
+    applicationServerKey: s.applicationServerKey?.toString('base64url') ?? null,
+  }),
+  decode: (data) => {
+    const d = data as { privateKey: string; auth: string; applicationServerKey: string | null };
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(d.privateKey, 'base64url'));
+    return {
+      keys: { ecdh, auth: Buffer.from(d.auth, 'base64url'), publicKey: ecdh.getPublicKey() },
+      applicationServerKey: d.applicationServerKey === null ? undefined : Buffer.from(d.applicationServerKey, 'base64url'),
+    };
+  },
+};
+
 export async function startWebPushEmulator(opts: WebPushEmulatorOptions = {}): Promise<WebPushEmulator> {
   const core = new EmulatorCore<WebPushSubscription>(opts.clock);
   const pending = new PendingMessages(core.clock);
+  if (opts.state) core.persist(opts.state, subscriptionCodec);
   const expiredStatus = opts.expiredStatus ?? 410;
   let baseUrl = '';
 

@@ -54,6 +54,20 @@ export class WnsAuth {
   private readonly apps: WnsApp[] = [];
   private readonly tokens = new Map<string, IssuedToken>();
 
+  /** The apps minted so far, for the state file (issue 12 item 5); tokens are not kept (senders ask again). */
+  exportState(): unknown {
+    return this.apps;
+  }
+
+  importState(data: unknown): void {
+    this.apps.push(...(data as WnsApp[]));
+  }
+
+  /** True when an app with this client id (Package SID or Entra application id) was minted here. */
+  knowsApp(clientId: string): boolean {
+    return this.apps.some((a) => a.clientId === clientId || a.appId === clientId);
+  }
+
   mintApp(pkg: string): WnsApp {
     const app: WnsApp = {
       package: pkg,

@@ -14,6 +14,7 @@ import { EmulatorCore, emulatorHandler } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { WnsAuth, type WnsApp } from './wns-auth.ts';
 import { describeStatus } from './wns-errors.ts';
+import type { EmulatorState } from '../shared/state-file.ts';
 
 export interface WnsEmulatorOptions {
   host?: string;
@@ -21,6 +22,8 @@ export interface WnsEmulatorOptions {
   tls?: TlsOptions;
   /** Time source, so a test can let channels reach their 30-day expiry. */
   clock?: Clock;
+  /** Keep channels and minted apps across restarts (the sandbox's data directory). */
+  state?: EmulatorState;
 }
 
 export interface WnsChannel {
@@ -34,6 +37,8 @@ export interface WnsEmulator {
   mintCredentials(body?: Record<string, unknown>): Promise<WnsApp>;
   /** Same as `POST /_emulator/devices` (body may name `package`): a channel URI. */
   mintDevice(body?: Record<string, unknown>): Promise<{ handle: string; channelUri: string; expiresAt: string; package: string }>;
+  /** True when an app with this client id was minted here. */
+  knowsCredentials(clientId: string): boolean;
   close(): Promise<void>;
 }
 
@@ -100,7 +105,15 @@ export async function startWnsEmulator(opts: WnsEmulatorOptions = {}): Promise<W
   let baseUrl = '';
   let traces = 0;
 
-  const mintCredentials = async (body: Record<string, unknown> = {}) => auth.mintApp(optionalString(body, 'package') ?? DEFAULT_PACKAGE);
+  if (opts.state) {
+    opts.state.section('credentials', { save: () => auth.exportState(), load: (data) => auth.importState(data) });
+    core.persist(opts.state);
+  }
+  const mintCredentials = async (body: Record<string, unknown> = {}) => {
+    const app = auth.mintApp(optionalString(body, 'package') ?? DEFAULT_PACKAGE);
+    core.saveState();
+    return app;
+  };
   const mintDevice = async (body: Record<string, unknown> = {}) => {
     const pkg = optionalString(body, 'package') ?? DEFAULT_PACKAGE;
     // The token is opaque base64 (with +, / and =), so it is percent-encoded in the URI (§1.3).
@@ -173,5 +186,6 @@ export async function startWnsEmulator(opts: WnsEmulatorOptions = {}): Promise<W
   });
   const server = await startServer({ host: opts.host, port: opts.port, tls: opts.tls }, handler);
   baseUrl = server.url;
-  return { url: server.url, core, mintCredentials, mintDevice, close: server.close };
+  const knowsCredentials = (clientId: string) => auth.knowsApp(clientId);
+  return { url: server.url, core, mintCredentials, mintDevice, knowsCredentials, close: server.close };
 }

@@ -5,7 +5,7 @@
  * Wake-ups: every transaction that enqueues sends NOTIFY on JOBS_CHANNEL (delivered on commit), and the
  * store LISTENs on one dedicated connection (pg-database.ts openPgListener).
  */
-import type { Queue, QueuedJob } from '../../queue/queue.ts';
+import type { PendingJob, Queue, QueuedJob } from '../../queue/queue.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 
 export const JOBS_CHANNEL = 'herald_jobs';
@@ -96,6 +96,21 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
            SELECT min(run_at) AS t FROM dispatch_jobs WHERE hub_key = h.name_key AND owner IS NULL) j`,
       );
       return rows[0]?.t ?? undefined;
+    },
+    pendingOf: async (hub, notificationId, limit) => {
+      const { rows } = await pool.query<JobRow & { owner: string | null }>(
+        'SELECT kind, payload, attempt, run_at, owner FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 ORDER BY run_at, id LIMIT $3',
+        [hub.toLowerCase(), notificationId, limit],
+      );
+      return rows.map((r) => ({ kind: r.kind, payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, attempt: r.attempt, runAt: Number(r.run_at), running: r.owner !== null }) as PendingJob);
+    },
+    depth: async (now) => {
+      const { rows } = await pool.query<{ n: string; t: string | number | null }>(
+        'SELECT count(*) AS n, min(run_at) FILTER (WHERE owner IS NULL AND run_at <= $1) AS t FROM dispatch_jobs',
+        [now],
+      );
+      const t = rows[0]?.t;
+      return { jobs: Number(rows[0]?.n ?? 0), oldestRunnableAt: t === null || t === undefined ? undefined : Number(t) };
     },
     onEnqueue: (listener) => {
       listeners.add(listener);

@@ -4,7 +4,7 @@
  * in-process: the processes sharing one file (tests, a CLI beside the server) find each other's jobs by the
  * worker's timer for the next run_at and its slow safety poll.
  */
-import type { Queue, QueuedJob } from '../../queue/queue.ts';
+import type { PendingJob, Queue, QueuedJob } from '../../queue/queue.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 
 /** Listeners told after jobs were enqueued (and committed) in this process. */
@@ -49,6 +49,8 @@ export function sqliteQueue(db: SqliteDatabase, signal: EnqueueSignal): Queue {
   const extend = db.prepare('UPDATE dispatch_jobs SET leased_until = max(leased_until, ?) WHERE id = ? AND owner = ?');
   const reset = db.prepare('UPDATE dispatch_jobs SET owner = NULL, leased_until = NULL, attempt = attempt + 1 WHERE owner IS NOT NULL AND leased_until < ?');
   const next = db.prepare('SELECT min(run_at) AS t FROM dispatch_jobs WHERE owner IS NULL');
+  const pendingOf = db.prepare('SELECT kind, payload, attempt, run_at, owner FROM dispatch_jobs WHERE hub_key = ? AND notification_id = ? ORDER BY run_at, id LIMIT ?');
+  const depth = db.prepare('SELECT count(*) AS n, min(CASE WHEN owner IS NULL AND run_at <= ? THEN run_at END) AS t FROM dispatch_jobs');
 
   const claim = db.transaction((owner: string, now: number, limit: number, leaseMs: number): QueuedJob[] => {
     const rows = runnable.all(now, limit) as JobRow[];
@@ -76,6 +78,14 @@ export function sqliteQueue(db: SqliteDatabase, signal: EnqueueSignal): Queue {
     extend: async (job, until) => extend.run(until, job.id, job.owner).changes > 0,
     resetLapsed: async (now) => reset.run(now).changes,
     nextRunAt: async () => (next.get() as { t: number | null }).t ?? undefined,
+    pendingOf: async (hub, notificationId, limit) =>
+      (pendingOf.all(hub.toLowerCase(), notificationId, limit) as Array<JobRow & { owner: string | null }>).map(
+        (r) => ({ kind: r.kind, payload: JSON.parse(r.payload), attempt: r.attempt, runAt: r.run_at, running: r.owner !== null }) as PendingJob,
+      ),
+    depth: async (now) => {
+      const r = depth.get(now) as { n: number; t: number | null };
+      return { jobs: r.n, oldestRunnableAt: r.t ?? undefined };
+    },
     onEnqueue: (listener) => signal.subscribe(listener),
   };
 }
