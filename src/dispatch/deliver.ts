@@ -129,9 +129,10 @@ export class Deliverer {
       const p = (result.counts[platform] ??= {});
       p[name] = (p[name] ?? 0) + 1;
     };
-    const record = (t: TargetOutcome['target'], name: string, reason: string, attempts: number) => {
+    const record = (t: TargetOutcome['target'], name: string, reason: string, attempts: number, pns?: Record<string, string>) => {
       const o: DeviceOutcomeRecord = { handle: t.handle, platform: t.platform, outcome: name, reason, attempts, at: now };
       if (t.registrationId) o.registrationId = t.registrationId;
+      if (pns !== undefined) o.pns = pns;
       result.outcomes.push(o);
       count(t.platform, name);
     };
@@ -157,13 +158,13 @@ export class Deliverer {
     for (const { target, outcome } of outcomes) {
       switch (outcome.kind) {
         case 'delivered':
-          record(target, 'Success', outcome.reason, attempts + attemptOfJob);
+          record(target, 'Success', outcome.reason, attempts + attemptOfJob, outcome.pns);
           break;
         case 'rejected':
-          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob, outcome.pns);
           break;
         case 'handle-expired': {
-          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob, outcome.pns);
           const f: FeedbackRecord = { at: outcome.expiredAt ?? now, platform: target.platform, handle: target.handle, notificationId, error: outcome.azure === 'WrongToken' ? 'WrongToken' : 'ExpiredChannel' };
           if (target.registrationId) f.registrationId = target.registrationId;
           if ('installationId' in target && target.installationId) f.installationId = target.installationId;
