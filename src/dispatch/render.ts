@@ -44,8 +44,8 @@ export function toStoredRequest(req: SendRequest, acceptedAt: number): StoredReq
   };
 }
 
-/** The platforms Herald has a connector for (FCM legacy was shut down; ADM, Baidu, Xiaomi, MPNS are registration types only). */
-export const CONNECTED: ReadonlySet<PlatformName> = new Set(['apns', 'fcmv1', 'wns', 'browser']);
+/** The platforms Herald has a connector for (FCM legacy and MPNS were shut down; Baidu and Xiaomi are registration types only). */
+export const CONNECTED: ReadonlySet<PlatformName> = new Set(['apns', 'fcmv1', 'wns', 'browser', 'adm']);
 
 export interface RenderedTarget {
   platform: PlatformName;

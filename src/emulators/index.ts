@@ -1,19 +1,21 @@
 /**
  * Every PNS emulator at once, for `herald serve --sandbox` and `herald emulators` (herald-contract.md,
- * "The sandbox emulators"). Keys are the hub's platform names: apns, fcmv1, wns, browser (Web Push).
+ * "The sandbox emulators"). Keys are the hub's platform names: apns, fcmv1, wns, browser (Web Push), adm (Kindle).
  */
+import { startAdmEmulator, type AdmEmulator } from './adm/adm-emulator.ts';
 import { startApnsEmulator, type ApnsEmulator, type ApnsEmulatorOptions } from './apns/apns-emulator.ts';
 import { startFcmEmulator, type FcmEmulator } from './fcm/fcm-emulator.ts';
 import type { TlsOptions } from './shared/server.ts';
 import { startWebPushEmulator, type WebPushEmulator } from './webpush/webpush-emulator.ts';
 import { startWnsEmulator, type WnsEmulator } from './wns/wns-emulator.ts';
 
+export { startAdmEmulator } from './adm/adm-emulator.ts';
 export { startApnsEmulator } from './apns/apns-emulator.ts';
 export { startFcmEmulator } from './fcm/fcm-emulator.ts';
 export { startWebPushEmulator } from './webpush/webpush-emulator.ts';
 export { startWnsEmulator } from './wns/wns-emulator.ts';
 
-export type EmulatedPlatform = 'apns' | 'fcmv1' | 'wns' | 'browser';
+export type EmulatedPlatform = 'apns' | 'fcmv1' | 'wns' | 'browser' | 'adm';
 
 export interface EmulatorsOptions {
   host?: string;
@@ -32,6 +34,7 @@ export interface RunningEmulators {
   fcmv1: FcmEmulator;
   wns: WnsEmulator;
   browser: WebPushEmulator;
+  adm: AdmEmulator;
   close(): Promise<void>;
 }
 
@@ -42,27 +45,30 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Runni
     startFcmEmulator(common('fcmv1')),
     startWnsEmulator(common('wns')),
     startWebPushEmulator(common('browser')),
+    startAdmEmulator(common('adm')),
   ] as const);
   const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) {
-    // One port in use must not leave the other three listening.
+    // One port in use must not leave the others listening.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     throw failure.reason;
   }
-  const [apns, fcmv1, wns, browser] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+  const [apns, fcmv1, wns, browser, adm] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
     ApnsEmulator,
     FcmEmulator,
     WnsEmulator,
     WebPushEmulator,
+    AdmEmulator,
   ];
   return {
-    urls: { apns: apns.url, fcmv1: fcmv1.url, wns: wns.url, browser: browser.url },
+    urls: { apns: apns.url, fcmv1: fcmv1.url, wns: wns.url, browser: browser.url, adm: adm.url },
     apns,
     fcmv1,
     wns,
     browser,
+    adm,
     close: async () => {
-      await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close()]);
+      await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close(), adm.close()]);
     },
   };
 }

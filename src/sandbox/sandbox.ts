@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { startEmulators, type RunningEmulators } from '../emulators/index.ts';
 import type { HubService } from '../hubs/hub-service.ts';
-import type { Platform } from '../hubs/credentials.ts';
+import { PLATFORMS, type Platform } from '../hubs/credentials.ts';
 
 /** The `source` fact of credentials this module set (shown in the credentials summary). */
 export const SANDBOX_SOURCE = 'sandbox emulator';
@@ -39,6 +39,11 @@ async function mint(e: RunningEmulators, platform: Platform): Promise<Record<str
       const v = await e.browser.mintCredentials({});
       return { subject: 'mailto:sandbox@herald.invalid', publicKey: v.publicKey, privateKey: v.privateKey, endpoint: e.urls.browser };
     }
+    case 'adm': {
+      // A Login with Amazon security profile's client id and secret, as the Amazon Developer Console shows them.
+      const app = await e.adm.mintCredentials({});
+      return { clientId: app.clientId, clientSecret: app.clientSecret, endpoint: e.urls.adm };
+    }
   }
 }
 
@@ -47,7 +52,7 @@ export async function startSandbox(opts: { hubs: HubService; host: string; tls: 
   const urls = emulators.urls as Record<Platform, string>;
   const provision = async (hub: string) => {
     const existing = new Map((await opts.hubs.listCredentials(hub)).map((c) => [c.platform, c]));
-    for (const platform of ['apns', 'fcmv1', 'wns', 'browser'] as const) {
+    for (const platform of PLATFORMS) {
       const current = existing.get(platform);
       if (current && current.summary.source !== SANDBOX_SOURCE) continue; // real credentials stay
       await opts.hubs.setCredentials(hub, platform, await mint(emulators, platform), SANDBOX_SOURCE);

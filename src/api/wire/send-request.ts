@@ -14,6 +14,7 @@ import { eligibleKinds, FORMAT_PLATFORM, MAX_TEMPLATE_PROPERTIES, SEND_FORMATS, 
 import type { PnsHandle } from '../../registry/model.ts';
 import { apnsExpirationSeconds } from '../../registry/apns-expiry.ts';
 import { PLATFORM_HEADER_RULES, validateHandle } from '../../registry/validation.ts';
+import { admMessageProblem } from '../../pns/adm/adm-payload.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression, type TagExpressionLimits } from '../../tags/index.ts';
 import { MAX_PROPERTY_NAME_LENGTH } from '../../templates/index.ts';
@@ -198,9 +199,16 @@ function parsePayload(format: SendFormat, body: Buffer, headers: Record<string, 
         throw invalid('invalid_payload', `The ${format} notification body must be a JSON object.`, { format });
       }
       if (format === 'fcmv1') checkFcmV1(value as Record<string, unknown>);
+      if (format === 'adm') checkAdm(value);
       return { kind: 'json', text, value };
     }
   }
+}
+
+/** ADM takes `{"data":{…string values},"consolidationKey"?,"expiresAfter"?,"md5"?}` (docs/platforms/adm.md). */
+function checkAdm(value: unknown): void {
+  const problem = admMessageProblem(value);
+  if (problem) throw invalid('invalid_payload', `The adm notification body is not an ADM message: ${problem.message}.`, { format: 'adm', admReason: problem.reason });
 }
 
 /** §7.2: FCM v1 takes the envelope `{"message":{…}}`; the hub fills in the target. */
