@@ -9,7 +9,7 @@ import type { PnsConnector, DeliveryOutcome } from '../pns/connector.ts';
 import type { PnsHandle, Registration } from '../registry/model.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from '../store/store.ts';
-import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
+import { connectorPlatform, NOT_SENT, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
 import { RetryPolicy, type RetryState } from './retry-policy.ts';
 
 /**
@@ -87,7 +87,7 @@ export class Deliverer {
     for (const t of rendered) {
       const p = connectorPlatform(t.platform);
       if (!p || !this.connectors[p]) {
-        results.push({ target: t, outcome: outcomeOf('rejected', 'PnsUnavailable', `Herald has no connector for ${t.platform}`) });
+        results.push({ target: t, outcome: outcomeOf('rejected', 'PnsUnavailable', NOT_SENT[t.platform] ?? `Herald has no connector for ${t.platform}`) });
         continue;
       }
       const list = byPlatform.get(p) ?? [];
