@@ -199,3 +199,29 @@ test('bad messages and handles are refused before the network, each with ADM\'s 
     await adm.close();
   }
 });
+
+test('a 200 naming a newer registration id is Success, with that id kept in the outcome for the backend to update', async () => {
+  // A stand-in for ADM that answers as it does when the app instance has a newer registration id.
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      if (req.url === '/auth/o2/token') return void res.end(JSON.stringify({ access_token: 'Atc|t', expires_in: 3600, scope: 'messaging:push', token_type: 'bearer' }));
+      res.setHeader('x-amzn-requestid', 'req-1');
+      res.end(JSON.stringify({ registrationID: 'amzn1.adm-registration.v3.newer' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const adm = new AdmConnector();
+  try {
+    const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const [o] = await adm.send({ credentials: { ...creds, endpoint }, targets: [{ handle: 'amzn1.adm-registration.v3.older', payload: MESSAGE }] });
+    assert.equal(`${o!.kind}/${o!.azure}`, 'delivered/Success');
+    assert.equal(o!.pnsMessageId, 'req-1');
+    assert.deepEqual(o!.pns, { registrationID: 'amzn1.adm-registration.v3.newer' });
+  } finally {
+    await adm.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
