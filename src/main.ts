@@ -48,6 +48,7 @@ import { Renderer } from './dispatch/render.ts';
 import { RateLimits } from './api/rate-limits.ts';
 import { RetryPolicy } from './dispatch/retry-policy.ts';
 import { DeviceCredentials } from './dispatch/secure-push.ts';
+import { AdmConnector } from './pns/adm/adm-connector.ts';
 import { ApnsConnector } from './pns/apns/apns-connector.ts';
 import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
@@ -223,6 +224,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     fcmv1: new FcmConnector(connectorOptions),
     browser: new WebPushConnector({ ...connectorOptions, endpoints: webPushEndpoints }),
     wns: new WnsConnector(connectorOptions),
+    adm: new AdmConnector(connectorOptions),
   };
   const deliverer = new Deliverer(store, hubs, connectors, new Renderer(), new RetryPolicy(clock), clock);
   const metrics = createHttpMetrics();

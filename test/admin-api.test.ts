@@ -169,7 +169,7 @@ describe('management API', () => {
     assert.equal(wns.status, 200);
 
     const all = await h.admin('GET', '/hubs/creds/credentials');
-    assert.deepEqual(all.body.credentials.map((c: { platform: string }) => c.platform), ['apns', 'browser', 'fcmv1', 'wns']);
+    assert.deepEqual(all.body.credentials.map((c: { platform: string }) => c.platform), ['adm', 'apns', 'browser', 'fcmv1', 'wns']);
     const shown = JSON.stringify(all.body) + JSON.stringify((await h.admin('GET', '/hubs/creds/credentials/apns')).body);
     for (const secret of ['PRIVATE KEY', v.privateKey, 'wns-client-secret-value']) assert.ok(!shown.includes(secret), secret);
 

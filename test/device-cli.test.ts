@@ -157,9 +157,34 @@ describe('herald device and herald send', () => {
     }
   });
 
+  test('a windows device requests its channel as a Windows App SDK app does; a kindle (adm) device gets an ADM registration id; both receive (#14 items 5, 6)', async () => {
+    const toast = '<toast><visual><binding template="ToastGeneric"><text>$(message)</text></binding></visual></toast>';
+    const windows = startDevice(h, ['windows', '--tags', 'appsdk', '--template', `toast=${toast}`, '--count', '1']);
+    const kindle = startDevice(h, ['adm', '--tags', 'appsdk', '--template', 'msg={"data":{"message":"$(message)"}}', '--count', '1']);
+    try {
+      const [w, k] = await Promise.all([windows.registered, kindle.registered]);
+      assert.equal(w.pns, 'wns');
+      assert.equal(k.pns, 'adm');
+      assert.match(k.handle, /^amzn1\.adm-registration\.v3\./);
+      // The channel came from CreateChannelAsync(remoteId = the sandbox's Entra application id).
+      const appId = (await h.admin('GET', '/hubs/sandbox/credentials/wns')).body.summary.clientId;
+      const again = await emulatorCall(h, 'wns', '/_emulator/channels', 'POST', { remoteId: appId });
+      assert.equal(new URL(again.channel.uri).origin, new URL(w.handle).origin, 'a channel of the same WNS');
+      const sent = await herald(h, ['send', '--hub', 'sandbox', '--tags', 'appsdk', '--format', 'template', '--message', 'hello app sdk', '--wait', '--json']);
+      assert.equal(sent.code, 0, sent.stderr);
+      assert.deepEqual(JSON.parse(sent.stdout).outcomeCounts, { Wns: { Success: 1 }, Adm: { Success: 1 } });
+      const [we, ke] = await Promise.all([windows.exit, kindle.exit]);
+      for (const e of [we, ke]) assert.equal(e.code, 0, e.stderr);
+      assert.match(notifications(windows)[0]!.payload, /<text>hello app sdk<\/text>/);
+      assert.deepEqual(JSON.parse(notifications(kindle)[0]!.payload).data, { message: 'hello app sdk' });
+    } finally {
+      for (const d of [windows, kindle]) d.kill();
+    }
+  });
+
   test('bad input: unknown platform, --listen-seconds not a number, --count 0, a hub not in the sandbox; nothing is registered', async () => {
     const before = await installationCount(h, 'sandbox');
-    assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use ios, android, windows or browser\n$/);
+    assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use ios, android, windows, browser or kindle\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--listen-seconds', 'soon']), /^herald: --listen-seconds must be a positive number of seconds, got "soon"\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--count', '0']), /^herald: --count must be a positive whole number of notifications, got "0"\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--hub', 'no-such-hub']), /^herald: Notification hub 'no-such-hub' was not found\.\n$/);

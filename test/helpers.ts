@@ -129,7 +129,7 @@ export async function httpConnectionString(h: RunningHerald, rule: 'full' | 'lis
 }
 
 /** A JSON call to an emulator's control plane, trusting the development CA. */
-export function emulatorCall(h: RunningHerald, platform: 'apns' | 'fcmv1' | 'wns' | 'browser', path: string, method = 'GET', body?: unknown): Promise<any> {
+export function emulatorCall(h: RunningHerald, platform: 'apns' | 'fcmv1' | 'wns' | 'browser' | 'adm', path: string, method = 'GET', body?: unknown): Promise<any> {
   const ca = readFileSync(h.caCertPath!, 'utf8');
   return new Promise((resolve, reject) => {
     const req = httpsRequest(`${h.emulatorUrls![platform]}${path}`, { method, ca, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {

@@ -44,10 +44,10 @@ describe('sandbox mode', () => {
   });
   after(() => h.close());
 
-  test('GET /_admin/v1/sandbox lists the four emulators, each answering its control plane', async () => {
+  test('GET /_admin/v1/sandbox lists the five emulators, each answering its control plane', async () => {
     const res = await h.admin('GET', '/sandbox');
     assert.equal(res.status, 200);
-    assert.deepEqual(Object.keys(res.body.emulators).sort(), ['apns', 'browser', 'fcmv1', 'wns']);
+    assert.deepEqual(Object.keys(res.body.emulators).sort(), ['adm', 'apns', 'browser', 'fcmv1', 'wns']);
     for (const url of Object.values(res.body.emulators) as string[]) {
       assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
     }
@@ -55,14 +55,14 @@ describe('sandbox mode', () => {
 
   test('the sandbox hub and every new hub get emulator credentials for each platform', async () => {
     const creds = (await h.admin('GET', '/hubs/sandbox/credentials')).body.credentials;
-    assert.deepEqual(creds.map((c: { platform: string }) => c.platform), ['apns', 'browser', 'fcmv1', 'wns']);
+    assert.deepEqual(creds.map((c: { platform: string }) => c.platform), ['adm', 'apns', 'browser', 'fcmv1', 'wns']);
     const urls = (await h.admin('GET', '/sandbox')).body.emulators;
     for (const c of creds) {
       assert.equal(c.summary.source, 'sandbox emulator');
       assert.equal(c.endpoint, urls[c.platform]);
     }
     await h.admin('POST', '/hubs', { name: 'second' });
-    assert.equal((await h.admin('GET', '/hubs/second/credentials')).body.credentials.length, 4);
+    assert.equal((await h.admin('GET', '/hubs/second/credentials')).body.credentials.length, 5);
   });
 
   test('the minted Web Push keys are accepted by the emulator: an encrypted push arrives and decrypts', async () => {

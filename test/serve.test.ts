@@ -273,6 +273,11 @@ describe('the CLI', () => {
       const shown = herald(['hub', 'credentials', 'cli-hub', '--json', '--data', data]);
       const wns = JSON.parse(shown.stdout).credentials.find((c: { platform: string }) => c.platform === 'wns');
       assert.equal(wns.summary.clientId, 'ms-app://x');
+      // Kindle (#14 item 6): the security profile's client id and secret.
+      const adm = herald(['hub', 'credentials', 'cli-hub', '--platform', 'adm', '--client-id', 'amzn1.application-oa2-client.x', '--client-secret', 'adm-cli-secret', '--data', data]);
+      assert.equal(adm.status, 0, adm.stderr);
+      assert.match(adm.stdout, /^Set: adm {2}clientId=amzn1\.application-oa2-client\.x {2}secretFingerprint=sha256:[0-9a-f]{16}/);
+      assert.ok(!adm.stdout.includes('adm-cli-secret'));
 
       assert.equal(herald(['hub', 'delete', 'cli-hub', '--data', data]).status, 0);
       const gone = herald(['hub', 'delete', 'cli-hub', '--data', data]);

@@ -23,6 +23,7 @@ export const ENV_KEYS: Readonly<Record<string, string>> = {
   HERALD_EMULATOR_FCM_PORT: 'emulators.ports.fcmv1',
   HERALD_EMULATOR_WNS_PORT: 'emulators.ports.wns',
   HERALD_EMULATOR_WEBPUSH_PORT: 'emulators.ports.browser',
+  HERALD_EMULATOR_ADM_PORT: 'emulators.ports.adm',
 };
 
 export interface ConfigSources {

@@ -148,7 +148,7 @@ export const configSchema = z
          * `<data>/emulators/<platform>.json`), or a free one at the first start (docs/emulators.md).
          */
         ports: z
-          .object({ apns: port.optional(), fcmv1: port.optional(), wns: port.optional(), browser: port.optional() })
+          .object({ apns: port.optional(), fcmv1: port.optional(), wns: port.optional(), browser: port.optional(), adm: port.optional() })
           .strict()
           .default({}),
       })

@@ -30,7 +30,7 @@ export function ruleKeyOf(connectionString: string): RuleKey {
 
 export interface InstallationBody {
   installationId: string;
-  platform: 'apns' | 'fcmv1' | 'wns' | 'browser';
+  platform: 'apns' | 'fcmv1' | 'wns' | 'browser' | 'adm';
   pushChannel: string | { endpoint: string; p256dh: string; auth: string };
   tags?: string[];
   userId?: string;

@@ -6,7 +6,7 @@
 import type { InstallationBody } from './azure-hub.ts';
 import { jsonCall } from './http.ts';
 
-export type DevicePlatform = 'ios' | 'android' | 'windows' | 'browser';
+export type DevicePlatform = 'ios' | 'android' | 'windows' | 'browser' | 'kindle';
 /** The PNS behind a device platform: the installation's `platform` and the emulator's key in `/_admin/v1/sandbox`. */
 export type PnsPlatform = InstallationBody['platform'];
 
@@ -15,7 +15,11 @@ export const DEVICE_PLATFORMS: Readonly<Record<DevicePlatform, PnsPlatform>> = {
   android: 'fcmv1',
   windows: 'wns',
   browser: 'browser',
+  kindle: 'adm',
 };
+
+/** Other names a device platform answers to (Amazon's Kindle Fire and Fire TV use ADM). */
+export const DEVICE_PLATFORM_ALIASES: Readonly<Record<string, DevicePlatform>> = { adm: 'kindle' };
 
 export function isDevicePlatform(name: string): name is DevicePlatform {
   return Object.hasOwn(DEVICE_PLATFORMS, name);
@@ -29,6 +33,11 @@ export interface AppIdentity {
   project?: string;
   /** Web Push: the VAPID public key the page passes to pushManager.subscribe(). */
   applicationServerKey?: string;
+  /**
+   * WNS with Microsoft Entra credentials: the Azure AppId (the application id) a Windows App SDK app passes
+   * to PushNotificationManager.CreateChannelAsync to get its channel.
+   */
+  remoteId?: string;
 }
 
 export interface MintedDevice {
@@ -37,8 +46,22 @@ export interface MintedDevice {
   pushChannel: InstallationBody['pushChannel'];
 }
 
-/** `POST {base}/_emulator/devices`, with the body each emulator takes (docs/emulators.md). */
+/**
+ * `POST {base}/_emulator/devices`, with the body each emulator takes (docs/emulators.md). A Windows device
+ * of an app with Entra credentials requests its channel as a Windows App SDK app does instead,
+ * `POST {base}/_emulator/channels {"remoteId"}` (CreateChannelAsync with the Azure AppId).
+ */
 export async function mintDevice(platform: DevicePlatform, emulatorUrl: string, app: AppIdentity, ca?: string): Promise<MintedDevice> {
+  if (platform === 'windows' && app.remoteId) {
+    const created = await jsonCall<{ status?: string; channel?: { uri?: string } }>(`${emulatorUrl}/_emulator/channels`, {
+      method: 'POST',
+      json: { remoteId: app.remoteId },
+      ...(ca ? { ca } : {}),
+    });
+    const uri = created?.channel?.uri;
+    if (created?.status !== 'CompletedSuccess' || !uri) throw new Error('the WNS emulator created no channel for this app');
+    return { handle: uri, pushChannel: uri };
+  }
   const body: Record<string, string> = {};
   if (platform === 'ios') body.topic = app.topic ?? 'com.example.app';
   if (platform === 'android' && app.project) body.project = app.project;
@@ -90,6 +113,7 @@ const HEADERS_OF_INTEREST: Readonly<Record<PnsPlatform, readonly string[]>> = {
   fcmv1: [],
   wns: ['x-wns-type', 'content-type', 'x-wns-tag', 'x-wns-group', 'x-wns-ttl', 'x-wns-cache-policy', 'x-wns-suppresspopup', 'x-wns-requestforstatus'],
   browser: ['ttl', 'urgency', 'topic'],
+  adm: [],
 };
 
 export interface ReceivedNotification {

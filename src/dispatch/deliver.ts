@@ -9,7 +9,7 @@ import type { PnsConnector, DeliveryOutcome } from '../pns/connector.ts';
 import type { PnsHandle, Registration } from '../registry/model.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { DeliveryResult, DeviceOutcomeRecord, FeedbackRecord, Store } from '../store/store.ts';
-import { connectorPlatform, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
+import { connectorPlatform, NOT_SENT, type RenderedTarget, type Renderer, type StoredRequest } from './render.ts';
 import { RetryPolicy, type RetryState } from './retry-policy.ts';
 import { ReportBuilder, type BatchReport } from './batch-report.ts';
 
@@ -91,7 +91,7 @@ export class Deliverer {
     for (const t of rendered) {
       const p = connectorPlatform(t.platform);
       if (!p || !this.connectors[p]) {
-        results.push({ target: t, outcome: outcomeOf('rejected', 'PnsUnavailable', `Herald has no connector for ${t.platform}`) });
+        results.push({ target: t, outcome: outcomeOf('rejected', 'PnsUnavailable', NOT_SENT[t.platform] ?? `Herald has no connector for ${t.platform}`) });
         continue;
       }
       const list = byPlatform.get(p) ?? [];
@@ -145,9 +145,10 @@ export class Deliverer {
       const p = (result.counts[platform] ??= {});
       p[name] = (p[name] ?? 0) + 1;
     };
-    const record = (t: TargetOutcome['target'], name: string, reason: string, attempts: number) => {
+    const record = (t: TargetOutcome['target'], name: string, reason: string, attempts: number, pns?: Record<string, string>) => {
       const o: DeviceOutcomeRecord = { handle: t.handle, platform: t.platform, outcome: name, reason, attempts, at: now };
       if (t.registrationId) o.registrationId = t.registrationId;
+      if (pns !== undefined) o.pns = pns;
       result.outcomes.push(o);
       count(t.platform, name);
       lines.add(t.platform, name, reason, false);
@@ -174,13 +175,13 @@ export class Deliverer {
     for (const { target, outcome } of outcomes) {
       switch (outcome.kind) {
         case 'delivered':
-          record(target, 'Success', outcome.reason, attempts + attemptOfJob);
+          record(target, 'Success', outcome.reason, attempts + attemptOfJob, outcome.pns);
           break;
         case 'rejected':
-          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob, outcome.pns);
           break;
         case 'handle-expired': {
-          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob);
+          record(target, outcome.azure, outcome.reason, attempts + attemptOfJob, outcome.pns);
           const f: FeedbackRecord = { at: outcome.expiredAt ?? now, platform: target.platform, handle: target.handle, notificationId, error: outcome.azure === 'WrongToken' ? 'WrongToken' : 'ExpiredChannel' };
           if (target.registrationId) f.registrationId = target.registrationId;
           if ('installationId' in target && target.installationId) f.installationId = target.installationId;

@@ -45,8 +45,19 @@ export function toStoredRequest(req: SendRequest, acceptedAt: number): StoredReq
   };
 }
 
-/** The platforms Herald has a connector for (FCM legacy was shut down; ADM, Baidu, Xiaomi, MPNS are registration types only). */
-export const CONNECTED: ReadonlySet<PlatformName> = new Set(['apns', 'fcmv1', 'wns', 'browser']);
+/** The platforms Herald has a connector for (FCM legacy and MPNS were shut down; Baidu and Xiaomi are registration types only). */
+export const CONNECTED: ReadonlySet<PlatformName> = new Set(['apns', 'fcmv1', 'wns', 'browser', 'adm']);
+
+/**
+ * Why a registration of a platform without a connector gets nothing: its per-device outcome is
+ * `PnsUnavailable` with this reason, counted like any other outcome (never a silent drop).
+ */
+export const NOT_SENT: Readonly<Partial<Record<PlatformName, string>>> = {
+  baidu: 'registration-only: Herald stores Baidu registrations but does not send to Baidu Cloud Push; nothing was sent',
+  xiaomi: 'registration-only: Herald stores Xiaomi registrations but does not send to Mi Push; nothing was sent',
+  gcm: 'Google shut down FCM legacy (GCM); nothing was sent: register the device with FcmV1',
+  mpns: 'Microsoft retired MPNS (Windows Phone); nothing was sent: register the device with WNS',
+};
 
 export interface RenderedTarget {
   platform: PlatformName;

@@ -8,13 +8,13 @@ import { ensureDevCa } from '../tls/dev-ca.ts';
 import { control } from './shared/testing.ts';
 import { startEmulators } from './index.ts';
 
-test('startEmulators starts all four over TLS, each with its control plane, and closes them', async () => {
+test('startEmulators starts all five (ADM too, #14 item 6) over TLS, each with its control plane, and closes them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-emus-'));
   try {
     const ca = await ensureDevCa(dir, ['localhost', '127.0.0.1', '::1']);
     const emus = await startEmulators({ host: '127.0.0.1', tls: { cert: ca.cert, key: ca.key } });
     try {
-      assert.deepEqual(Object.keys(emus.urls).sort(), ['apns', 'browser', 'fcmv1', 'wns']);
+      assert.deepEqual(Object.keys(emus.urls).sort(), ['adm', 'apns', 'browser', 'fcmv1', 'wns']);
       for (const url of Object.values(emus.urls)) {
         assert.match(url, /^https:\/\/127\.0\.0\.1:\d+$/);
         const stats = await control(url, 'GET', 'stats', undefined, ca.ca);

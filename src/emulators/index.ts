@@ -1,7 +1,8 @@
 /**
  * Every PNS emulator at once, for `herald serve --sandbox` and `herald emulators` (herald-contract.md,
- * "The sandbox emulators"). Keys are the hub's platform names: apns, fcmv1, wns, browser (Web Push).
+ * "The sandbox emulators"). Keys are the hub's platform names: apns, fcmv1, wns, browser (Web Push), adm (Kindle).
  */
+import { startAdmEmulator, type AdmEmulator } from './adm/adm-emulator.ts';
 import { startApnsEmulator, type ApnsEmulator, type ApnsEmulatorOptions } from './apns/apns-emulator.ts';
 import { startFcmEmulator, type FcmEmulator } from './fcm/fcm-emulator.ts';
 import type { TlsOptions } from './shared/server.ts';
@@ -10,12 +11,13 @@ import { startWnsEmulator, type WnsEmulator } from './wns/wns-emulator.ts';
 import { join } from 'node:path';
 import { EmulatorState } from './shared/state-file.ts';
 
+export { startAdmEmulator } from './adm/adm-emulator.ts';
 export { startApnsEmulator } from './apns/apns-emulator.ts';
 export { startFcmEmulator } from './fcm/fcm-emulator.ts';
 export { startWebPushEmulator } from './webpush/webpush-emulator.ts';
 export { startWnsEmulator } from './wns/wns-emulator.ts';
 
-export type EmulatedPlatform = 'apns' | 'fcmv1' | 'wns' | 'browser';
+export type EmulatedPlatform = 'apns' | 'fcmv1' | 'wns' | 'browser' | 'adm';
 
 export interface EmulatorsOptions {
   host?: string;
@@ -43,6 +45,7 @@ export interface RunningEmulators {
   fcmv1: FcmEmulator;
   wns: WnsEmulator;
   browser: WebPushEmulator;
+  adm: AdmEmulator;
   close(): Promise<void>;
 }
 
@@ -78,12 +81,13 @@ export const EMULATOR_PORT_ENV: Record<EmulatedPlatform, string> = {
   fcmv1: 'HERALD_EMULATOR_FCM_PORT',
   wns: 'HERALD_EMULATOR_WNS_PORT',
   browser: 'HERALD_EMULATOR_WEBPUSH_PORT',
+  adm: 'HERALD_EMULATOR_ADM_PORT',
 };
 
 export async function startEmulators(opts: EmulatorsOptions = {}): Promise<RunningEmulators> {
   const states = {} as Record<EmulatedPlatform, EmulatorState>;
   const ports = {} as Record<EmulatedPlatform, { port: number; remembered: boolean }>;
-  for (const platform of ['apns', 'fcmv1', 'wns', 'browser'] as const) {
+  for (const platform of ['apns', 'fcmv1', 'wns', 'browser', 'adm'] as const) {
     states[platform] = new EmulatorState(opts.stateDir === undefined ? undefined : emulatorStateFile(opts.stateDir, platform));
     ports[platform] = portFor(platform, opts, states[platform]);
   }
@@ -97,31 +101,34 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Runni
     named('fcmv1', startFcmEmulator(common('fcmv1'))),
     named('wns', startWnsEmulator(common('wns'))),
     named('browser', startWebPushEmulator(common('browser'))),
+    named('adm', startAdmEmulator(common('adm'))),
   ] as const);
   const failure = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failure) {
-    // One port in use must not leave the other three listening.
+    // One port in use must not leave the others listening.
     await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     throw failure.reason;
   }
-  const [apns, fcmv1, wns, browser] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+  const [apns, fcmv1, wns, browser, adm] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
     ApnsEmulator,
     FcmEmulator,
     WnsEmulator,
     WebPushEmulator,
+    AdmEmulator,
   ];
-  for (const [platform, emulator] of [['apns', apns], ['fcmv1', fcmv1], ['wns', wns], ['browser', browser]] as const) {
+  for (const [platform, emulator] of [['apns', apns], ['fcmv1', fcmv1], ['wns', wns], ['browser', browser], ['adm', adm]] as const) {
     states[platform].set('port', Number(new URL(emulator.url).port));
     states[platform].save();
   }
   return {
-    urls: { apns: apns.url, fcmv1: fcmv1.url, wns: wns.url, browser: browser.url },
+    urls: { apns: apns.url, fcmv1: fcmv1.url, wns: wns.url, browser: browser.url, adm: adm.url },
     apns,
     fcmv1,
     wns,
     browser,
+    adm,
     close: async () => {
-      await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close()]);
+      await Promise.all([apns.close(), fcmv1.close(), wns.close(), browser.close(), adm.close()]);
       // What was minted since the last write is kept too.
       for (const state of Object.values(states)) state.flush();
     },

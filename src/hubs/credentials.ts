@@ -7,7 +7,7 @@ import { X509Certificate, createECDH, createHash, createPrivateKey, type KeyObje
 import { z } from 'zod';
 import { HubError } from '../shared/errors.ts';
 
-export const PLATFORMS = ['apns', 'fcmv1', 'wns', 'browser'] as const;
+export const PLATFORMS = ['apns', 'fcmv1', 'wns', 'browser', 'adm'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
 export function parsePlatform(value: string): Platform {
@@ -97,6 +97,16 @@ const wns = z.object({
   tenantId: z.string().min(1).max(128).optional(),
 });
 
+/**
+ * Amazon Device Messaging: the client id and secret of the app's Login with Amazon security profile
+ * (Developer Console, "Security Profile" → "Web Settings"), exchanged for a token with scope messaging:push.
+ */
+const adm = z.object({
+  endpoint,
+  clientId: z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be the security profile\'s client id (amzn1.application-oa2-client....), printable characters, no spaces'),
+  clientSecret: z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be the security profile\'s client secret, printable characters, no spaces'),
+});
+
 function base64url(text: string): Buffer | undefined {
   return /^[A-Za-z0-9_-]+={0,2}$/.test(text) ? Buffer.from(text, 'base64url') : undefined;
 }
@@ -126,13 +136,15 @@ const schemas = {
   fcmv1,
   wns,
   browser,
+  adm,
 } as const;
 
 export type PnsCredentials =
   | ({ platform: 'apns' } & z.infer<typeof schemas.apns>)
   | ({ platform: 'fcmv1' } & z.infer<typeof fcmv1>)
   | ({ platform: 'wns' } & z.infer<typeof wns>)
-  | ({ platform: 'browser' } & z.infer<typeof browser>);
+  | ({ platform: 'browser' } & z.infer<typeof browser>)
+  | ({ platform: 'adm' } & z.infer<typeof adm>);
 
 /** Checks credentials given for a platform; the error names each field and what is wrong. */
 export function parseCredentials(platform: Platform, input: unknown): PnsCredentials {
@@ -169,5 +181,7 @@ export function summarize(c: PnsCredentials): Record<string, string> {
       return { clientId: c.clientId, ...(c.tenantId ? { tenantId: c.tenantId } : {}), secretFingerprint: fingerprint(c.clientSecret) };
     case 'browser':
       return { subject: c.subject, publicKey: c.publicKey, keyFingerprint: fingerprint(c.privateKey) };
+    case 'adm':
+      return { clientId: c.clientId, secretFingerprint: fingerprint(c.clientSecret) };
   }
 }

@@ -49,6 +49,11 @@ export interface DeliveryOutcome {
   pnsMessageId?: string;
   /** handle-expired: when the PNS says the handle became invalid (APNs 410 timestamp, ms). */
   expiredAt?: number;
+  /**
+   * What the PNS reported about this device beyond the outcome, under the PNS's own names (WNS:
+   * `X-WNS-Status`, `X-WNS-DeviceConnectionStatus`, `X-WNS-Msg-ID`); kept in the per-device outcome.
+   */
+  pns?: Record<string, string>;
 }
 
 export interface PnsTarget {

@@ -11,7 +11,7 @@
 import type { Logger } from 'pino';
 import { startEmulators, type EmulatorsOptions, type RunningEmulators } from '../emulators/index.ts';
 import type { HubService } from '../hubs/hub-service.ts';
-import type { Platform } from '../hubs/credentials.ts';
+import { PLATFORMS, type Platform } from '../hubs/credentials.ts';
 
 /** The `source` fact of credentials this module set (shown in the credentials summary). */
 export const SANDBOX_SOURCE = 'sandbox emulator';
@@ -42,6 +42,11 @@ async function mint(e: RunningEmulators, platform: Platform): Promise<Record<str
       const v = await e.browser.mintCredentials({});
       return { subject: 'mailto:sandbox@herald.invalid', publicKey: v.publicKey, privateKey: v.privateKey, endpoint: e.urls.browser };
     }
+    case 'adm': {
+      // A Login with Amazon security profile's client id and secret, as the Amazon Developer Console shows them.
+      const app = await e.adm.mintCredentials({});
+      return { clientId: app.clientId, clientSecret: app.clientSecret, endpoint: e.urls.adm };
+    }
   }
 }
 
@@ -55,6 +60,8 @@ function stillWorks(e: RunningEmulators, platform: Platform, current: { endpoint
       return e.fcmv1.knowsCredentials(current.summary.clientEmail ?? '');
     case 'wns':
       return e.wns.knowsCredentials(current.summary.clientId ?? '');
+    case 'adm':
+      return e.adm.knowsCredentials(current.summary.clientId ?? '');
     case 'browser':
       // VAPID needs nothing registered with the push service: any key pair the hub holds works.
       return true;
@@ -77,7 +84,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const urls = emulators.urls as Record<Platform, string>;
   const provision = async (hub: string) => {
     const existing = new Map((await opts.hubs.listCredentials(hub)).map((c) => [c.platform, c]));
-    for (const platform of ['apns', 'fcmv1', 'wns', 'browser'] as const) {
+    for (const platform of PLATFORMS) {
       const current = existing.get(platform);
       if (current && current.summary.source !== SANDBOX_SOURCE) continue; // real credentials stay
       if (current && stillWorks(emulators, platform, current)) continue;

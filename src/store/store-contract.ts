@@ -45,6 +45,9 @@ function rule(scope: string, name: string, extra: Partial<RuleRecord> = {}): Rul
   };
 }
 
+/** A WNS answer as the connector keeps it per device (#14 item 5). */
+const WNS_ANSWER = { 'X-WNS-Status': 'received', 'X-WNS-DeviceConnectionStatus': 'connected', 'X-WNS-Msg-ID': '3CE38FF109E03A74' };
+
 const isCode = (code: string) => (err: unknown) => err instanceof HubError && err.code === code;
 
 function names<T>(page: { items: T[]; next?: string }, name: (item: T) => string): { items: string[]; next?: string } {
@@ -534,8 +537,11 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       const batches = await store.queue.claim(OWNER, 1003, 10, 60_000);
       assert.deepEqual(batches.map((b) => b.payload), [batch('a'), batch('b')]);
       await store.dispatch.finishDelivery(batches[0]!, {
-        outcomes: [{ handle: 'h-a', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: 1004 }],
-        counts: { fcmv1: { Success: 1 } },
+        outcomes: [
+          { handle: 'h-a', platform: 'fcmv1', outcome: 'Success', attempts: 1, at: 1004 },
+          { handle: 'https://w.notify.windows.com/?token=a', platform: 'wns', outcome: 'Success', attempts: 1, at: 1004, pns: WNS_ANSWER },
+        ],
+        counts: { fcmv1: { Success: 1 }, wns: { Success: 1 } },
         expired: [],
         retry: { payload: batch('a2'), runAt: 5000 },
         now: 1004,
@@ -553,8 +559,12 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.dispatch.finishDelivery(retry!, { outcomes: [], counts: { fcmv1: { Success: 1 } }, expired: [], now: 5001 }, RULES);
       const done = await store.dispatch.getNotification('send', 'n1');
       assert.equal(done?.state, 'Completed');
-      assert.deepEqual(done?.counts, { fcmv1: { Success: 2, ExpiredChannel: 1 } });
+      assert.deepEqual(done?.counts, { fcmv1: { Success: 2, ExpiredChannel: 1 }, wns: { Success: 1 } });
       assert.equal(done?.targets, 2);
+      // What the PNS reported per device comes back as it was recorded (#14 item 5); an outcome without it has none.
+      const listed = (await store.dispatch.listOutcomes('send', 'n1', { outcome: 'Success' }, { limit: 10 })).items;
+      assert.deepEqual(listed.map((o) => o.pns), [undefined, WNS_ANSWER]);
+      assert.equal('pns' in listed[0]!, false);
       assert.deepEqual((await store.dispatch.listOutcomes('send', 'n1', { outcome: 'ExpiredChannel' }, { limit: 10 })).items.map((o) => o.handle), ['token-dead']);
       assert.equal((await store.dispatch.listFeedback('send', 10)).length, 1);
 

@@ -321,6 +321,8 @@ export interface DeviceOutcomeRecord {
   reason?: string;
   attempts: number;
   at: number;
+  /** What the PNS reported about this device, under its own names (WNS: X-WNS-Status, X-WNS-DeviceConnectionStatus, X-WNS-Msg-ID). */
+  pns?: Record<string, string>;
 }
 
 export interface FeedbackRecord {

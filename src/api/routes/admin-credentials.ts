@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../app.ts';
 import { credentialSchema, errorResponses } from './admin-schemas.ts';
 
-const params = { type: 'object', properties: { hub: { type: 'string' }, platform: { type: 'string', description: 'apns, fcmv1, wns or browser' } } } as const;
+const params = { type: 'object', properties: { hub: { type: 'string' }, platform: { type: 'string', description: 'apns, fcmv1, wns, browser or adm' } } } as const;
 
 const endpoint = { type: 'string', description: 'An http(s) URL that replaces the vendor endpoint (an emulator, a test server)' } as const;
 
@@ -61,6 +61,7 @@ export async function adminCredentialRoutes(app: FastifyInstance, deps: AppDeps)
           'fcmv1: {"serviceAccount": <service-account JSON object or string>}',
           'wns: {"clientId","clientSecret","tenantId"?}',
           'browser: {"subject":"mailto:...","publicKey","privateKey"} (VAPID, base64url)',
+          'adm: {"clientId","clientSecret"} (the Login with Amazon security profile of the Kindle app)',
           'Each may carry "endpoint": an http(s) URL that replaces the vendor endpoint (an emulator, a test server).',
         ].join('\n'),
         tags: ['credentials'],

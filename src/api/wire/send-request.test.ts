@@ -194,6 +194,21 @@ test('direct: header required with ?direct, refused without it, not with tags; .
   rejects(() => parseSendRequest(input({ 'ServiceBusNotification-Format': 'template', 'ServiceBusNotification-DeviceHandle': 'x' }, '{}', { query: q('direct') })), 'invalid_request', 'direct_template');
 });
 
+test('adm bodies are ADM messages: data of string values, consolidationKey up to 64, expiresAfter 1 s to 31 days, a matching md5 (#14 item 6)', () => {
+  const send = (body: string): SendRequest => parseSendRequest(input({ 'ServiceBusNotification-Format': 'adm' }, body));
+  assert.equal(send('{"data":{"message":"hi"},"consolidationKey":"sync","expiresAfter":3600}').payload.kind, 'json');
+  assert.equal(send('{"data":{}}').payload.kind, 'json');
+  assert.equal(send('{"notification":{"title":"Hi","body":"there"},"priority":"high"}').payload.kind, 'json', 'a notification message (AdmNativeMessage)');
+  rejects(() => send('{"consolidationKey":"k"}'), 'invalid_request', 'invalid_payload', { format: 'adm', admReason: 'InvalidData' });
+  rejects(() => send('{"data":{},"priority":"urgent"}'), 'invalid_request', 'invalid_payload', { admReason: 'InvalidData' });
+  rejects(() => send('{"message":"hi"}'), 'invalid_request', 'invalid_payload', { admReason: 'InvalidData' });
+  rejects(() => send('{"data":{"count":3}}'), 'invalid_request', 'invalid_payload', { admReason: 'InvalidData' });
+  rejects(() => send(`{"data":{},"consolidationKey":"${'k'.repeat(65)}"}`), 'invalid_request', 'invalid_payload', { admReason: 'InvalidConsolidationKey' });
+  rejects(() => send('{"data":{},"expiresAfter":2678401}'), 'invalid_request', 'invalid_payload', { admReason: 'InvalidExpiration' });
+  rejects(() => send('{"data":{"a":"1"},"md5":"nope"}'), 'invalid_request', 'invalid_payload', { admReason: 'InvalidChecksum' });
+  assert.throws(() => send('{"data":{"count":3}}'), /data\.count is number; ADM data values are strings/);
+});
+
 test('JSON payloads: must parse; native ones must be objects; fcmv1 needs {"message":{…}} without token/topic/condition/fid (#14 item 3)', () => {
   const send = (format: string, body: string | Buffer): SendRequest => parseSendRequest(input({ 'ServiceBusNotification-Format': format }, body));
   rejects(() => send('apple', '{"aps":'), 'malformed_body', 'invalid_json');

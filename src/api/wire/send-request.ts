@@ -15,6 +15,7 @@ import type { PnsHandle } from '../../registry/model.ts';
 import { apnsExpirationSeconds } from '../../registry/apns-expiry.ts';
 import { declarativePushProblem, fcmMessageProblem } from '../../registry/native-payloads.ts';
 import { PLATFORM_HEADER_RULES, validateHandle, type HeaderCheck } from '../../registry/validation.ts';
+import { admMessageProblem } from '../../pns/adm/adm-payload.ts';
 import { HubError } from '../../shared/errors.ts';
 import { parseTagExpression, type TagExpressionLimits } from '../../tags/index.ts';
 import { MAX_PROPERTY_NAME_LENGTH } from '../../templates/index.ts';
@@ -206,9 +207,16 @@ function parsePayload(format: SendFormat, body: Buffer, headers: Record<string, 
       }
       if (format === 'fcmv1') checkFcmV1(value as Record<string, unknown>);
       if (format === 'browser') checkBrowser(value);
+      if (format === 'adm') checkAdm(value);
       return { kind: 'json', text, value };
     }
   }
+}
+
+/** ADM takes `{"data":{…string values},"consolidationKey"?,"expiresAfter"?,"md5"?}` (docs/platforms/adm.md). */
+function checkAdm(value: unknown): void {
+  const problem = admMessageProblem(value);
+  if (problem) throw invalid('invalid_payload', `The adm notification body is not an ADM message: ${problem.message}.`, { format: 'adm', admReason: problem.reason });
 }
 
 /** §7.2: FCM v1 takes the envelope `{"message":{…}}`; the hub fills in the target. */

@@ -1,5 +1,5 @@
 /**
- * `herald device <ios|android|windows|browser>`: a simulated device on a sandbox hub. It gets a handle
+ * `herald device <ios|android|windows|browser|kindle>`: a simulated device on a sandbox hub. It gets a handle
  * from its platform's emulator as an app would, registers it as an installation with the Listen rule
  * (as a device does, wire spec §2.4), then prints every notification the emulator delivers to it.
  */
@@ -9,7 +9,7 @@ import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail } from '../output.ts';
 import { HubError } from '../../shared/errors.ts';
 import { AzureHubClient, ruleKeyOf } from '../../devices/azure-hub.ts';
-import { buildInstallation, DeliveryWatcher, DEVICE_PLATFORMS, isDevicePlatform, mintDevice, type AppIdentity, type ReceivedNotification } from '../../devices/simulated-device.ts';
+import { buildInstallation, DeliveryWatcher, DEVICE_PLATFORM_ALIASES, DEVICE_PLATFORMS, isDevicePlatform, mintDevice, type AppIdentity, type ReceivedNotification } from '../../devices/simulated-device.ts';
 import { findDevelopmentCa } from '../../devices/trust.ts';
 import { AppBackend, secureIdOf } from '../../devices/app-backend.ts';
 
@@ -72,6 +72,8 @@ function appIdentity(cred: CredentialView): AppIdentity {
     ...(cred.summary.bundleId ? { topic: cred.summary.bundleId } : {}),
     ...(cred.summary.projectId ? { project: cred.summary.projectId } : {}),
     ...(cred.summary.publicKey ? { applicationServerKey: cred.summary.publicKey } : {}),
+    // Entra credentials (a tenant): the client id is the Azure AppId a Windows App SDK app requests its channel with.
+    ...(cred.platform === 'wns' && cred.summary.tenantId && cred.summary.clientId ? { remoteId: cred.summary.clientId } : {}),
   };
 }
 
@@ -85,8 +87,9 @@ function describeNotification(n: ReceivedNotification): string {
 }
 
 async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
-  const platform = platformArg.toLowerCase();
-  if (!isDevicePlatform(platform)) throw new Error(`unknown platform "${platformArg}": use ios, android, windows or browser`);
+  const named = platformArg.toLowerCase();
+  const platform = DEVICE_PLATFORM_ALIASES[named] ?? named;
+  if (!isDevicePlatform(platform)) throw new Error(`unknown platform "${platformArg}": use ios, android, windows, browser or kindle`);
   const listenSeconds = parseListenSeconds(o.listenSeconds);
   const count = parseCount(o.count);
   if (o.backend && !o.user) throw new Error('--backend needs --user: the app signs in to its backend as a user');
@@ -201,7 +204,7 @@ const EMULATOR_RESTART_WAIT_S = 60;
 export function registerDevice(program: Command): void {
   program
     .command('device <platform>')
-    .description('a simulated ios, android, windows or browser device on a sandbox hub: registers, then prints what it receives')
+    .description('a simulated ios, android, windows, browser or kindle (adm) device on a sandbox hub: registers, then prints what it receives')
     .option('--hub <hub>', 'the hub to register with', 'sandbox')
     .option('--tags <tags>', 'comma-separated tags of the installation')
     .option('--user <id>', 'the installation userId (tag $UserId:{id})')

@@ -11,6 +11,7 @@ interface EmulatorOptions {
   fcmPort?: string;
   wnsPort?: string;
   webpushPort?: string;
+  admPort?: string;
   json?: boolean;
 }
 
@@ -24,13 +25,14 @@ function port(value: string | undefined, flag: string): number | undefined {
 export function registerEmulators(program: Command): void {
   program
     .command('emulators')
-    .description('run the local PNS emulators alone (APNs, FCM v1, WNS, Web Push), with the development CA of --data')
+    .description('run the local PNS emulators alone (APNs, FCM v1, WNS, Web Push, ADM), with the development CA of --data')
     .option('--data <dir>', 'data directory whose tls/ holds the development CA (default ./data, or HERALD_DATA)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--apns-port <n>', 'APNs port (default: any free port)')
     .option('--fcm-port <n>', 'FCM v1 port')
     .option('--wns-port <n>', 'WNS port')
     .option('--webpush-port <n>', 'Web Push port')
+    .option('--adm-port <n>', 'ADM (Kindle) port')
     .option('--json', 'print the URLs as one JSON line')
     .action(async (o: EmulatorOptions) => {
       try {
@@ -41,6 +43,7 @@ export function registerEmulators(program: Command): void {
           fcmv1: port(o.fcmPort, '--fcm-port'),
           wns: port(o.wnsPort, '--wns-port'),
           browser: port(o.webpushPort, '--webpush-port'),
+          adm: port(o.admPort, '--adm-port'),
         };
         const running = await startEmulators({
           host: o.host ?? '127.0.0.1',

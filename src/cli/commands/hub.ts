@@ -103,6 +103,10 @@ function credentialsBody(platform: string, o: CredentialFlags): Record<string, u
       set('clientSecret', o.clientSecret);
       set('tenantId', o.tenantId);
       break;
+    case 'adm':
+      set('clientId', o.clientId);
+      set('clientSecret', o.clientSecret);
+      break;
     case 'browser':
       set('subject', o.subject);
       set('publicKey', o.publicKey);
@@ -162,7 +166,7 @@ export function registerHub(program: Command): void {
     hub
       .command('credentials <name>')
       .description("show or set a hub's PNS credentials (without --platform: list them)")
-      .option('--platform <platform>', 'apns | fcmv1 | wns | browser')
+      .option('--platform <platform>', 'apns | fcmv1 | wns | browser | adm')
       .option('--file <json>', 'the whole credentials object as a JSON file')
       .option('--endpoint <url>', 'send to this URL instead of the vendor (an emulator, a test server)')
       .option('--environment <env>', 'apns: production | development')
@@ -173,8 +177,8 @@ export function registerHub(program: Command): void {
       .option('--certificate-file <pem>', 'apns certificate auth: the certificate')
       .option('--private-key-file <pem>', 'apns certificate auth: its private key')
       .option('--service-account <json>', 'fcmv1: the service-account JSON file')
-      .option('--client-id <id>', 'wns: client (package) id')
-      .option('--client-secret <secret>', 'wns: client secret')
+      .option('--client-id <id>', 'wns: client (package) id; adm: security profile client id')
+      .option('--client-secret <secret>', 'wns, adm: client secret')
       .option('--tenant-id <id>', 'wns: Microsoft Entra tenant (the client-credentials flow)')
       .option('--subject <contact>', 'browser: VAPID subject (mailto: or https:)')
       .option('--public-key <b64url>', 'browser: VAPID public key')

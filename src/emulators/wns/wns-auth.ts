@@ -115,6 +115,14 @@ export class WnsAuth {
     return json(200, { token_type: 'Bearer', expires_in: ENTRA_LIFETIME_S, ext_expires_in: ENTRA_LIFETIME_S, access_token: token }, { 'cache-control': 'no-store' });
   }
 
+  /**
+   * The app whose Entra application (client) id is `remoteId`: what a Windows App SDK app passes to
+   * PushNotificationManager.CreateChannelAsync ("the Azure AppId", a GUID), so its channels belong to it.
+   */
+  appOfRemoteId(remoteId: string): WnsApp | undefined {
+    return this.apps.find((a) => a.appId.toLowerCase() === remoteId.toLowerCase());
+  }
+
   /** The app a `Bearer` token was issued to, when it is known and unexpired. */
   lookup(authorization: string | undefined, nowMs: number): string | undefined {
     const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { Clock } from '../../shared/clock.ts';
 import { optionalString } from '../shared/control-plane.ts';
-import { EmulatorCore, emulatorHandler } from '../shared/emulator-core.ts';
+import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { WnsAuth, type WnsApp } from './wns-auth.ts';
 import { describeStatus } from './wns-errors.ts';
@@ -51,6 +51,9 @@ const TYPES = new Set(['wns/toast', 'wns/tile', 'wns/badge', 'wns/raw']);
 /** §1.7: badge glyphs. */
 const GLYPHS = new Set(['none', 'activity', 'alarm', 'alert', 'attention', 'available', 'away', 'busy', 'error', 'newMessage', 'paused', 'playing', 'unavailable']);
 const ENTRA_TOKEN_PATH = /^\/([^/]+)\/oauth2\/v2\.0\/token$/;
+/** The Windows App SDK channel request (see requestChannel). */
+const CHANNELS_PATH = '/_emulator/channels';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function header(ex: Exchange, name: string): string | undefined {
   const v = ex.headers[name];
@@ -114,15 +117,44 @@ export async function startWnsEmulator(opts: WnsEmulatorOptions = {}): Promise<W
     core.saveState();
     return app;
   };
-  const mintDevice = async (body: Record<string, unknown> = {}) => {
-    const pkg = optionalString(body, 'package') ?? DEFAULT_PACKAGE;
+  const mintChannel = (pkg: string) => {
     // The token is opaque base64 (with +, / and =), so it is percent-encoded in the URI (§1.3).
     const token = `AwYAAAB${randomBytes(96).toString('base64')}`;
     const channelUri = `${baseUrl}/?token=${encodeURIComponent(token)}`;
     const expiresAt = core.clock.now() + CHANNEL_LIFETIME_MS;
     core.registry.add(token, channelUri, { package: pkg }, { expiresAt });
+    return { channelUri, expiresAt };
+  };
+  const mintDevice = async (body: Record<string, unknown> = {}) => {
+    const pkg = optionalString(body, 'package') ?? DEFAULT_PACKAGE;
+    const { channelUri, expiresAt } = mintChannel(pkg);
     return { handle: channelUri, channelUri, expiresAt: new Date(expiresAt).toISOString(), package: pkg };
   };
+
+  /**
+   * `POST /_emulator/channels {"remoteId"}`: the channel request of a Windows App SDK app,
+   * PushNotificationManager.CreateChannelAsync(remoteId), where remoteId is the Azure AppId (the Entra
+   * application id, a GUID) of the app's server. The answer mirrors PushNotificationCreateChannelResult:
+   * `status` CompletedSuccess with the channel's `uri` and `expirationTime` (30 days), or CompletedFailure.
+   */
+  function requestChannel(ex: Exchange): Reply {
+    if (ex.method !== 'POST') return json(405, { error: 'use POST' });
+    let body: unknown;
+    try {
+      body = ex.body.length === 0 ? {} : JSON.parse(ex.body.toString('utf8'));
+    } catch {
+      return json(400, { error: 'body is not valid JSON' });
+    }
+    const remoteId = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).remoteId : undefined;
+    if (typeof remoteId !== 'string' || !GUID.test(remoteId)) {
+      return json(400, { status: 'CompletedFailure', error: 'remoteId must be the Azure AppId: the application (client) id of the Microsoft Entra app, a GUID' });
+    }
+    const app = auth.appOfRemoteId(remoteId);
+    if (!app) return json(404, { status: 'CompletedFailure', error: `no Microsoft Entra app with application id ${remoteId} was minted by this emulator` });
+    const { channelUri, expiresAt } = mintChannel(app.package);
+    const expirationTime = new Date(expiresAt).toISOString();
+    return json(201, { status: 'CompletedSuccess', channel: { uri: channelUri, expirationTime }, handle: channelUri, channelUri, expiresAt: expirationTime, package: app.package });
+  }
 
   /** The headers every answer carries (§1.5); `MS-CV` is echoed with a new suffix, or generated. */
   function baseHeaders(ex: Exchange): Record<string, string> {
@@ -184,7 +216,7 @@ export async function startWnsEmulator(opts: WnsEmulatorOptions = {}): Promise<W
       return fail(ex, status, fault.reason ?? describeStatus(status));
     },
   });
-  const server = await startServer({ host: opts.host, port: opts.port, tls: opts.tls }, handler);
+  const server = await startServer({ host: opts.host, port: opts.port, tls: opts.tls }, async (ex) => (ex.path === CHANNELS_PATH ? requestChannel(ex) : handler(ex)));
   baseUrl = server.url;
   const knowsCredentials = (clientId: string) => auth.knowsApp(clientId);
   return { url: server.url, core, mintCredentials, mintDevice, knowsCredentials, close: server.close };

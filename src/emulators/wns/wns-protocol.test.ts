@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../shared/clock.ts';
-import { h1, type TestResponse } from '../shared/testing.ts';
+import { control, h1, type TestResponse } from '../shared/testing.ts';
 import { startWnsEmulator, type WnsEmulator } from './wns-emulator.ts';
 import type { WnsApp } from './wns-auth.ts';
 
@@ -57,6 +57,35 @@ test('Entra ID token flow: Bearer token that can send; AADSTS errors otherwise',
   assert.deepEqual((secret.json as { error_codes: number[] }).error_codes, [7000215]);
   assert.equal((await form(`/${'0'.repeat(8)}-0000-0000-0000-000000000000/oauth2/v2.0/token`, good)).status, 400);
   assert.equal(((await form(path, { ...good, scope: 'notify.windows.com' })).json as { error: string }).error, 'invalid_scope');
+});
+
+test('a Windows App SDK channel request (CreateChannelAsync with the Azure AppId) gets a 30-day channel of that app (#14 item 5)', async () => {
+  const r = await control(emu.url, 'POST', 'channels', { remoteId: app.appId.toUpperCase() });
+  assert.equal(r.status, 201);
+  const got = r.json as { status: string; channel: { uri: string; expirationTime: string }; handle: string };
+  assert.equal(got.status, 'CompletedSuccess');
+  assert.match(got.channel.uri, /\/\?token=/);
+  assert.equal(got.handle, got.channel.uri);
+  assert.equal(Date.parse(got.channel.expirationTime), clock.now() + 30 * 86_400_000);
+  // The channel is the app's: its Entra token can push there, another app's token gets 403.
+  const path = `/${app.tenantId}/oauth2/v2.0/token`;
+  const entra = ((await form(path, { grant_type: 'client_credentials', client_id: app.appId, client_secret: app.appSecret, scope: 'https://wns.windows.com/.default' })).json as { access_token: string }).access_token;
+  assert.equal((await push(got.channel.uri, TOAST, {}, entra)).status, 200);
+  const other = await emu.mintCredentials({ package: 'Other.App_9' });
+  const otherToken = ((await form(`/${other.tenantId}/oauth2/v2.0/token`, { grant_type: 'client_credentials', client_id: other.appId, client_secret: other.appSecret, scope: 'https://wns.windows.com/.default' })).json as { access_token: string }).access_token;
+  assert.equal((await push(got.channel.uri, TOAST, {}, otherToken)).status, 403);
+
+  for (const [body, status] of [
+    [{ remoteId: '00000000-0000-0000-0000-000000000000' }, 404],
+    [{ remoteId: 'not-a-guid' }, 400],
+    [{}, 400],
+  ] as const) {
+    const bad = await control(emu.url, 'POST', 'channels', body);
+    assert.equal(bad.status, status, JSON.stringify(body));
+    assert.equal((bad.json as { status: string }).status, 'CompletedFailure');
+    assert.ok((bad.json as { error: string }).error);
+  }
+  assert.equal((await control(emu.url, 'GET', 'channels')).status, 405);
 });
 
 test('legacy token flow errors are OAuth JSON with 400', async () => {

@@ -84,6 +84,36 @@ test('toast, raw and an inferred badge are delivered with their types, content t
   }
 });
 
+test('X-WNS-RequestForStatus: true is sent, and the answer\'s X-WNS-Status, device status and message id are kept per device (#14 item 5)', async () => {
+  const wns = new WnsConnector({ ca: ca.ca });
+  try {
+    const [asked, declined] = await channels(2);
+    const out = await wns.send({
+      credentials: entra,
+      targets: [
+        { handle: asked!, payload: TOAST },
+        { handle: declined!, payload: TOAST, headers: { 'X-WNS-RequestForStatus': 'false' } },
+      ],
+    });
+    assert.deepEqual(kinds(out), ['delivered/Success', 'delivered/Success']);
+    assert.equal((await deliveries(asked!))[0]!.headers['x-wns-requestforstatus'], 'true', 'asked for the device status unasked');
+    assert.equal((await deliveries(declined!))[0]!.headers['x-wns-requestforstatus'], 'false', "the send's own choice stays");
+    assert.deepEqual(Object.keys(out[0]!.pns ?? {}), ['X-WNS-Status', 'X-WNS-DeviceConnectionStatus', 'X-WNS-Msg-ID']);
+    assert.equal(out[0]!.pns!['X-WNS-Status'], 'received');
+    assert.equal(out[0]!.pns!['X-WNS-DeviceConnectionStatus'], 'connected');
+    assert.equal(out[0]!.pns!['X-WNS-Msg-ID'], out[0]!.pnsMessageId);
+    assert.equal(out[1]!.pns!['X-WNS-DeviceConnectionStatus'], undefined, 'WNS names the device status only when asked');
+
+    // A 200 that WNS dropped still says so in the outcome's own words.
+    emu.core.faults.add({ status: 200, reason: 'dropped', count: 1 });
+    const [dropped] = await wns.send({ credentials: entra, targets: [{ handle: asked!, payload: TOAST }] });
+    assert.equal(`${dropped!.kind}/${dropped!.azure}`, 'rejected/Dropped');
+    assert.equal(dropped!.pns!['X-WNS-Status'], 'dropped');
+  } finally {
+    await wns.close();
+  }
+});
+
 test('both token flows: one token request per credential across batches, none while it is fresh', async () => {
   const wns = new WnsConnector({ ca: ca.ca, clock });
   try {

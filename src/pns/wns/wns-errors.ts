@@ -44,6 +44,13 @@ export const WNS_NOTIFICATION_STATUS_OUTCOMES: Readonly<Record<string, Rule>> = 
   channelthrottled: ['retry', 'ChannelThrottled'],
 };
 
+/** The answer headers kept per device (§1.5), spelled as Microsoft documents them. */
+const WNS_REPORTED_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['X-WNS-Status', 'x-wns-status'],
+  ['X-WNS-DeviceConnectionStatus', 'x-wns-deviceconnectionstatus'],
+  ['X-WNS-Msg-ID', 'x-wns-msg-id'],
+];
+
 function headerText(headers: Record<string, unknown>, name: string): string | undefined {
   const v = headers[name];
   const s = Array.isArray(v) ? v[0] : v;
@@ -55,6 +62,13 @@ export function wnsResponseOutcome(status: number, headers: Record<string, unkno
   const msgId = headerText(headers, 'x-wns-msg-id');
   const extra: Partial<DeliveryOutcome> = { status };
   if (msgId !== undefined) extra.pnsMessageId = msgId;
+  // §1.5: what WNS said about the notification and the device, kept in the per-device outcome as sent.
+  const pns: Record<string, string> = {};
+  for (const [name, lower] of WNS_REPORTED_HEADERS) {
+    const v = headerText(headers, lower);
+    if (v !== undefined) pns[name] = v.slice(0, 128);
+  }
+  if (Object.keys(pns).length > 0) extra.pns = pns;
   let rule: Rule;
   let reason: string;
   if (status === 200) {

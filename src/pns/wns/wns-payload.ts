@@ -132,5 +132,8 @@ export function wnsRequest(target: PnsTarget, alsoAllowed?: string): WnsRequest 
     if (!HEADER_VALUE.test(value)) return outcome('rejected', 'PnsInterfaceError', `${name} holds characters a header cannot carry`);
     headers[rule?.[0] ?? name] = value;
   }
+  // §1.5: ask WNS for X-WNS-DeviceConnectionStatus, which Herald keeps in each per-device outcome; a
+  // send that says `false` itself is left as it is.
+  headers['X-WNS-RequestForStatus'] ??= 'true';
   return { url, headers, body };
 }

@@ -38,7 +38,14 @@ const key = (name: string) => name.toLowerCase();
 /** Outcomes per device_outcome_batches row; a delivery batch holds at most 1000 targets. */
 const OUTCOMES_PER_ROW = 1000;
 
-type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number];
+/** The tuple stored per outcome; `pns` was added later (#14 item 5), so rows written before have seven elements. */
+type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number, pns?: Record<string, string>];
+
+function outcomeTuple(o: DeviceOutcomeRecord): OutcomeTuple {
+  const t: OutcomeTuple = [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+  if (o.pns !== undefined) t.push(o.pns);
+  return t;
+}
 
 function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
   return {
@@ -49,6 +56,7 @@ function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
     ...(t[4] === null ? {} : { reason: t[4] }),
     attempts: t[5],
     at: t[6],
+    ...(t[7] === undefined ? {} : { pns: t[7] }),
   };
 }
 
@@ -151,7 +159,7 @@ async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: s
     const tuples = part.map((o): OutcomeTuple => {
       kinds.add(o.outcome);
       at = Math.max(at, o.at);
-      return [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+      return outcomeTuple(o);
     });
     firstSeqs.push(seq + 1);
     sizes.push(part.length);

@@ -42,7 +42,14 @@ const key = (name: string) => name.toLowerCase();
 /** Outcomes per device_outcome_batches row (migration 0008); a delivery batch holds at most 1000 targets. */
 const OUTCOMES_PER_ROW = 1000;
 
-type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number];
+/** The tuple stored per outcome; `pns` was added later (#14 item 5), so rows written before have seven elements. */
+type OutcomeTuple = [registrationId: string | null, handle: string, platform: string, outcome: string, reason: string | null, attempts: number, at: number, pns?: Record<string, string>];
+
+function outcomeTuple(o: DeviceOutcomeRecord): OutcomeTuple {
+  const t: OutcomeTuple = [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+  if (o.pns !== undefined) t.push(o.pns);
+  return t;
+}
 
 function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
   return {
@@ -53,6 +60,7 @@ function toOutcome(t: OutcomeTuple): DeviceOutcomeRecord {
     ...(t[4] === null ? {} : { reason: t[4] }),
     attempts: t[5],
     at: t[6],
+    ...(t[7] === undefined ? {} : { pns: t[7] }),
   };
 }
 
@@ -164,7 +172,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
       const rows = part.map((o) => {
         kinds.add(o.outcome);
         at = Math.max(at, o.at);
-        return [o.registrationId ?? null, o.handle, o.platform, o.outcome, o.reason ?? null, o.attempts, o.at];
+        return outcomeTuple(o);
       });
       insertOutcomes.run(job.hub, job.notificationId, seq + 1, part.length, `,${[...kinds].join(',')},`, at, JSON.stringify(rows));
       seq += part.length;
