@@ -30,6 +30,8 @@ import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { portalRoutes, sessionAuth } from '../portal/portal-routes.ts';
+import { PortalSessions } from '../portal/session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -66,6 +68,8 @@ export interface AppDeps {
   /** Implementations of Azure operations; an operation without one answers 501. */
   azureHandlers?: AzureOperationHandlers;
   serverFactory?: FastifyServerFactory;
+  /** The built portal (index.html, assets/); the package's build/portal/ when absent. */
+  portalAssetsDir?: string;
 }
 
 interface ErrorAnswer {
@@ -123,10 +127,12 @@ function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clo
   return reply.code(a.status).send({ error: { code: a.code, message: a.message, requestId: req.id, ...(a.details ? { details: a.details } : {}) } });
 }
 
-async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+async function adminRoutes(app: FastifyInstance, deps: AppDeps, sessions: PortalSessions): Promise<void> {
   app.addHook('onRequest', async (req) => {
     if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
     const header = req.headers.authorization;
+    // The portal's page has no key: its session cookie (with a CSRF token on writes) stands for it.
+    if (!header && sessionAuth(sessions, req)) return;
     if (!header) throw new HubError('admin_key_required', 'The management API needs the admin key: send "Authorization: Bearer <key>".');
     const m = /^Bearer (.+)$/i.exec(header);
     if (!m || !secretsEqual(m[1]!.trim(), deps.adminKey)) {
@@ -200,7 +206,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (a) => operationsRoutes(a, deps));
   await app.register(async (a) => feedbackRoute(a, deps));
   await app.register(async (a) => devicePayloadRoute(a, deps));
-  await app.register(async (a) => adminRoutes(a, deps), { prefix: '/_admin/v1' });
+  const sessions = new PortalSessions(deps.adminKey, deps.clock);
+  await app.register(async (a) => portalRoutes(a, { sessions, adminKey: deps.adminKey, ...(deps.portalAssetsDir ? { assetsDir: deps.portalAssetsDir } : {}) }));
+  await app.register(async (a) => adminRoutes(a, deps, sessions), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;
 }

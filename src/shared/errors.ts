@@ -53,7 +53,9 @@ export type ErrorCode =
   | 'data_dir_in_use'
   | 'file_conflict'
   | 'invalid_idempotency_key'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'portal_session_invalid'
+  | 'portal_csrf_invalid';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

@@ -403,6 +403,8 @@ export interface DispatchStore {
    */
   pruneNotifications(before: number, limit: number): Promise<number>;
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
+  /** A hub's notifications, newest accepted first (the portal's messages page). */
+  listNotifications(hub: string, page: PageRequest): Promise<Page<NotificationRecord>>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
   /**

@@ -16,6 +16,8 @@ import { cursorCodec } from '../cursor.ts';
  * the commit (finishDelivery), so they are taken in commit order and no outcome lands behind a cursor.
  */
 const OUTCOME_CURSOR = cursorCodec('p1o', 1);
+/** listNotifications' cursor: the last page's enqueue time and how many of that millisecond it showed. */
+const NOTIFICATION_CURSOR = cursorCodec('p1n', 2);
 import { lockOwnedJob, notifyEnqueued } from './queue.ts';
 
 interface NotificationRow {
@@ -291,6 +293,19 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     getNotification: async (hub, id) => {
       const row = await getRow(pool, hub, id);
       return row && toNotification(row);
+    },
+    listNotifications: async (hub, page) => {
+      const [before, skip] = page.after === undefined ? [Number.MAX_SAFE_INTEGER, 0] : (NOTIFICATION_CURSOR.decode(page.after) as [number, number]);
+      // Rows of the cursor's millisecond come first in this order, so OFFSET skips exactly those already shown.
+      const { rows } = await pool.query<NotificationRow>(
+        `SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.enqueued_at <= $2 ORDER BY n.enqueued_at DESC, n.id DESC LIMIT $3 OFFSET $4`,
+        [key(hub), before, page.limit + 1, skip],
+      );
+      const items = rows.slice(0, page.limit).map(toNotification);
+      const last = items[items.length - 1];
+      if (rows.length <= page.limit || !last) return { items };
+      const sameMs = items.filter((n) => n.enqueuedAt === last.enqueuedAt).length + (last.enqueuedAt === before ? skip : 0);
+      return { items, next: NOTIFICATION_CURSOR.encode(last.enqueuedAt, sameMs) };
     },
     cancel: (hub, id, now) =>
       inTransaction(pool, async (db) => {

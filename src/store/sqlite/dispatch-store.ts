@@ -22,6 +22,8 @@ import { cursorCodec } from '../cursor.ts';
 
 /** listOutcomes' cursor: the number of the page's last outcome within its notification (write order). */
 const OUTCOME_CURSOR = cursorCodec('s1o', 1);
+/** listNotifications' cursor: the last page's enqueue time and how many of that millisecond it showed. */
+const NOTIFICATION_CURSOR = cursorCodec('s1n', 2);
 import { ownedJob, type EnqueueSignal } from './queue.ts';
 
 interface NotificationRow {
@@ -76,6 +78,10 @@ function toNotification(r: NotificationRow, counts: Counts): NotificationRecord 
 export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, enqueued: EnqueueSignal): DispatchStore {
   const cols = `h.name AS hub_name, n.id, n.state, n.request, n.targets, n.pending_jobs, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
   const selectOne = db.prepare(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = ? AND n.id = ?`);
+  // Rows of the cursor's millisecond come first in this order, so OFFSET skips exactly those already shown.
+  const selectNewest = db.prepare(
+    `SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = ? AND n.enqueued_at <= ? ORDER BY n.enqueued_at DESC, n.id DESC LIMIT ? OFFSET ?`,
+  );
   const insertNotification = db.prepare(
     `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES (?, ?, ?, ?, 0, 1, ?, ?)`,
   );
@@ -264,6 +270,15 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
     getNotification: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
       return row && toNotification(row, countsOf(key(hub), id));
+    },
+    listNotifications: async (hub, page) => {
+      const [before, skip] = page.after === undefined ? [Number.MAX_SAFE_INTEGER, 0] : (NOTIFICATION_CURSOR.decode(page.after) as [number, number]);
+      const rows = selectNewest.all(key(hub), before, page.limit + 1, skip) as NotificationRow[];
+      const items = rows.slice(0, page.limit).map((r) => toNotification(r, countsOf(key(hub), r.id)));
+      const last = items[items.length - 1];
+      if (rows.length <= page.limit || !last) return { items };
+      const sameMs = items.filter((n) => n.enqueuedAt === last.enqueuedAt).length + (last.enqueuedAt === before ? skip : 0);
+      return { items, next: NOTIFICATION_CURSOR.encode(last.enqueuedAt, sameMs) };
     },
     cancel: async (hub, id, now) =>
       db.transaction(() => {
