@@ -275,6 +275,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       jobs,
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
+      sandbox: () => sandbox ?? null,
       feedback,
       sends,
       devices,

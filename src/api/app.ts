@@ -30,6 +30,9 @@ import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { adminSendRoutes } from './routes/admin-sends.ts';
+import { adminSandboxRoutes } from './routes/admin-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
 import { portalRoutes, sessionAuth } from '../portal/portal-routes.ts';
 import { PortalSessions } from '../portal/session.ts';
 
@@ -58,6 +61,8 @@ export interface AppDeps {
   rateLimits?: RateLimits;
   /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
   sandboxUrls?: () => Record<string, string> | null;
+  /** The running sandbox (emulators' devices, minting); null when not in sandbox mode. */
+  sandbox?: () => Sandbox | null;
   clock: Clock;
   logger: Logger;
   metrics: HttpMetrics;
@@ -156,6 +161,8 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps, sessions: Portal
   await app.register(async (a) => adminJobRoutes(a, deps));
   await app.register(async (a) => adminMessageRoutes(a, deps));
   await app.register(async (a) => adminFileRoutes(a, deps.files));
+  await app.register(async (a) => adminSendRoutes(a, deps));
+  await app.register(async (a) => adminSandboxRoutes(a, deps));
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
