@@ -31,6 +31,7 @@ import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { adminSendRoutes } from './routes/admin-sends.ts';
+import { adminDeviceRoutes } from './routes/admin-devices.ts';
 import { adminSandboxRoutes } from './routes/admin-sandbox.ts';
 import type { Sandbox } from '../sandbox/sandbox.ts';
 import { portalRoutes, sessionAuth } from '../portal/portal-routes.ts';
@@ -163,6 +164,7 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps, sessions: Portal
   await app.register(async (a) => adminFileRoutes(a, deps.files));
   await app.register(async (a) => adminSendRoutes(a, deps));
   await app.register(async (a) => adminSandboxRoutes(a, deps));
+  await app.register(async (a) => adminDeviceRoutes(a, deps));
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -214,7 +216,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (a) => feedbackRoute(a, deps));
   await app.register(async (a) => devicePayloadRoute(a, deps));
   const sessions = new PortalSessions(deps.adminKey, deps.clock);
-  await app.register(async (a) => portalRoutes(a, { sessions, adminKey: deps.adminKey, ...(deps.portalAssetsDir ? { assetsDir: deps.portalAssetsDir } : {}) }));
+  await app.register(async (a) => portalRoutes(a, { sessions, adminKey: deps.adminKey, sandbox: () => (deps.sandbox?.() ?? null) !== null, ...(deps.portalAssetsDir ? { assetsDir: deps.portalAssetsDir } : {}) }));
   await app.register(async (a) => adminRoutes(a, deps, sessions), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;

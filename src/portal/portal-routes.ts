@@ -43,6 +43,8 @@ export interface PortalDeps {
   adminKey: string;
   /** The folder with index.html and assets/; DEFAULT_PORTAL_ASSETS unless a test says otherwise. */
   assetsDir?: string;
+  /** Whether the sandbox emulators run (the page then offers simulated devices and minted credentials). */
+  sandbox?: () => boolean;
 }
 
 function isWrite(method: string): boolean {
@@ -124,15 +126,15 @@ export async function portalRoutes(app: FastifyInstance, deps: PortalDeps): Prom
       const s = sessions.issue();
       setCookie(req, reply, s.token, Math.floor(SESSION_TTL_MS / 1000));
       reply.header('cache-control', 'no-store');
-      return { csrfToken: sessions.csrfToken(s.token), expiresAt: new Date(s.expiresAt).toISOString() };
+      return { csrfToken: sessions.csrfToken(s.token), expiresAt: new Date(s.expiresAt).toISOString(), sandbox: deps.sandbox?.() ?? false };
     },
   );
 
   app.get('/_portal/session', { schema: { hide: true } }, async (req, reply) => {
+    // 200 either way: the page asks at every load, and a 401 would be a console error in the browser.
     const s = sessions.check(readCookie(req.headers.cookie, SESSION_COOKIE));
-    if (!s.ok) throw new HubError('portal_session_invalid', 'No portal session: log in with the admin key.');
     reply.header('cache-control', 'no-store');
-    return { csrfToken: sessions.csrfToken(s.token) };
+    return s.ok ? { loggedIn: true, csrfToken: sessions.csrfToken(s.token), sandbox: deps.sandbox?.() ?? false } : { loggedIn: false };
   });
 
   app.delete('/_portal/session', { schema: { hide: true } }, async (req, reply) => {
