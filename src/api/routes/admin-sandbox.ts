@@ -15,6 +15,14 @@ import { errorResponses } from './admin-schemas.ts';
 const PLATFORMS = ['apns', 'fcmv1', 'wns', 'browser'] as const;
 type Platform = (typeof PLATFORMS)[number];
 
+/** Every simulated device takes a template send with a `message` property, the send page's default. */
+const TEMPLATES: Readonly<Record<Platform, { body: string; headers?: Record<string, string> }>> = {
+  apns: { body: '{"aps":{"alert":"$(message)"}}' },
+  fcmv1: { body: '{"message":{"notification":{"body":"$(message)"}}}' },
+  wns: { body: '<toast><visual><binding template="ToastGeneric"><text>$(message)</text></binding></visual></toast>', headers: { 'X-WNS-Type': 'wns/toast' } },
+  browser: { body: '{"title":"Herald","body":"$(message)"}' },
+};
+
 const deviceSchema = {
   type: 'object',
   properties: {
@@ -92,7 +100,7 @@ export async function adminSandboxRoutes(app: FastifyInstance, deps: { hubs: Hub
     {
       schema: {
         operationId: 'registerSandboxDevice',
-        summary: "A simulated device: a handle from the platform's emulator, registered in the hub as an installation",
+        summary: "A simulated device: a handle from the platform's emulator, registered in the hub as an installation with a template named message",
         tags: ['sandbox'],
         params: { type: 'object', properties: { hub: { type: 'string' } } },
         body: {
@@ -121,6 +129,7 @@ export async function adminSandboxRoutes(app: FastifyInstance, deps: { hubs: Hub
         pushChannel: device.pushChannel,
         ...(b.tags && b.tags.length > 0 ? { tags: b.tags } : {}),
         ...(b.userId ? { userId: b.userId } : {}),
+        templates: { message: TEMPLATES[b.platform] },
       });
       return reply.code(201).send(installationToJson(inst));
     },
