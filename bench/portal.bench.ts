@@ -2,9 +2,11 @@
  * The portal's registry page over 1,000,000 registrations (issue 13 goal: under 300 ms, paged, counts
  * included), through HTTP on a real `herald serve` process: the page's query (a tag expression, a
  * platform filter, 20 rows and the total) beside the plain management-API list of the same page size,
- * the baseline, measured in the same run. BENCH_PORTAL_ROWS changes the number of registrations.
+ * the baseline, measured in the same run. BENCH_PORTAL_ROWS changes the number of registrations;
+ * BENCH_PORTAL_DATA=dir keeps the seeded data directory there and reuses it on the next run (seeding a
+ * million takes minutes).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
@@ -55,9 +57,13 @@ function percentile(sorted: number[], p: number): number {
 }
 
 export async function portalBench(): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-portal-'));
+  const kept = process.env.BENCH_PORTAL_DATA;
+  const dataDir = kept ?? mkdtempSync(join(tmpdir(), 'herald-bench-portal-'));
   try {
-    await seed(dataDir);
+    if (!kept || !existsSync(join(dataDir, STORE_FILE))) {
+      mkdirSync(dataDir, { recursive: true });
+      await seed(dataDir);
+    }
     const herald = await startHerald(loadConfig({ flags: { 'data.dir': dataDir, 'server.port': 0, sandbox: false, 'tls.mode': 'off', adminKey: 'bench-admin-key-0123456789-abcdefghijkl' } }), {
       logger: createLogger('warn'),
     });
@@ -103,6 +109,6 @@ export async function portalBench(): Promise<void> {
       await herald.close();
     }
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!kept) rmSync(dataDir, { recursive: true, force: true });
   }
 }

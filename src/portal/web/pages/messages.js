@@ -39,6 +39,7 @@ function Chart({ items }) {
         return html`<g><rect class="ok" x=${i * bw + 1} y=${H - hOk} width=${bw - 2} height=${hOk} /><rect class="failed" x=${i * bw + 1} y=${H - hOk - hFail} width=${bw - 2} height=${hFail} /></g>`;
       })}
       ${points && html`<polyline class="latency" points=${points} />`}
+      ${lat.map((l, i) => l !== null && html`<circle class="latency-dot" cx=${i * bw + bw / 2} cy=${H - (l / maxLat) * (H - 10)} r="4"><title>${`${Math.round(l)} ms`}</title></circle>`)}
     </svg>
     <figcaption>Pushes per minute (<span class="key ok">delivered</span>, <span class="key failed">failed</span>) and accept-to-PNS time (<span class="key latency">line</span>, up to ${Math.round(maxLat)} ms), last ${MINUTES} minutes.</figcaption>
   </figure>`;
