@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { secretsEqual } from '../auth/keys.ts';
+import { authorizeAdmin, type AdminAuthorizer } from './admin-auth.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { FileArea } from '../registry/file-area.ts';
@@ -28,6 +28,7 @@ import { devicePayloadRoute, feedbackRoute, type FeedbackUrls } from './routes/a
 import type { DeviceCredentials } from '../dispatch/secure-push.ts';
 import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
+import { adminEventRoutes, type EventDeps } from './routes/admin-events.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
 
@@ -66,6 +67,10 @@ export interface AppDeps {
   /** Implementations of Azure operations; an operation without one answers 501. */
   azureHandlers?: AzureOperationHandlers;
   serverFactory?: FastifyServerFactory;
+  /** Other ways a request may be the operator's besides the admin key (the portal's session). */
+  adminAuthorizers?: AdminAuthorizer[];
+  /** The event stream and webhooks (issue 13); absent: those routes are not served. */
+  events?: EventDeps;
 }
 
 interface ErrorAnswer {
@@ -126,12 +131,7 @@ function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clo
 async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.addHook('onRequest', async (req) => {
     if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
-    const header = req.headers.authorization;
-    if (!header) throw new HubError('admin_key_required', 'The management API needs the admin key: send "Authorization: Bearer <key>".');
-    const m = /^Bearer (.+)$/i.exec(header);
-    if (!m || !secretsEqual(m[1]!.trim(), deps.adminKey)) {
-      throw new HubError('admin_key_invalid', 'The admin key is not valid for this hub.');
-    }
+    await authorizeAdmin(req, deps.adminKey, deps.adminAuthorizers);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
@@ -150,6 +150,10 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   await app.register(async (a) => adminJobRoutes(a, deps));
   await app.register(async (a) => adminMessageRoutes(a, deps));
   await app.register(async (a) => adminFileRoutes(a, deps.files));
+  if (deps.events) {
+    const events = deps.events;
+    await app.register(async (a) => adminEventRoutes(a, deps, events));
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

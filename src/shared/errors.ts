@@ -53,7 +53,10 @@ export type ErrorCode =
   | 'data_dir_in_use'
   | 'file_conflict'
   | 'invalid_idempotency_key'
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'invalid_event_id'
+  | 'invalid_webhook_url'
+  | 'webhook_not_found';
 
 export class HubError extends Error {
   readonly code: ErrorCode;
