@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { secretsEqual } from '../auth/keys.ts';
+import { authorizeAdmin, type AdminAuthorizer } from './admin-auth.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { FileArea } from '../registry/file-area.ts';
@@ -28,6 +28,7 @@ import { devicePayloadRoute, feedbackRoute, type FeedbackUrls } from './routes/a
 import type { DeviceCredentials } from '../dispatch/secure-push.ts';
 import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
+import { adminEventRoutes, type EventDeps } from './routes/admin-events.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { adminSendRoutes } from './routes/admin-sends.ts';
@@ -76,6 +77,10 @@ export interface AppDeps {
   serverFactory?: FastifyServerFactory;
   /** The built portal (index.html, assets/); the package's build/portal/ when absent. */
   portalAssetsDir?: string;
+  /** Other ways a request may be the operator's besides the admin key (the portal's session is always one). */
+  adminAuthorizers?: AdminAuthorizer[];
+  /** The event stream and webhooks (issue 13); absent: those routes are not served. */
+  events?: EventDeps;
 }
 
 interface ErrorAnswer {
@@ -134,16 +139,11 @@ function sendError(req: FastifyRequest, reply: FastifyReply, a: ErrorAnswer, clo
 }
 
 async function adminRoutes(app: FastifyInstance, deps: AppDeps, sessions: PortalSessions): Promise<void> {
+  // The portal's page has no key: its session cookie (with a CSRF token on writes) stands for it.
+  const authorizers = [...(deps.adminAuthorizers ?? []), (req: FastifyRequest) => sessionAuth(sessions, req)];
   app.addHook('onRequest', async (req) => {
     if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
-    const header = req.headers.authorization;
-    // The portal's page has no key: its session cookie (with a CSRF token on writes) stands for it.
-    if (!header && sessionAuth(sessions, req)) return;
-    if (!header) throw new HubError('admin_key_required', 'The management API needs the admin key: send "Authorization: Bearer <key>".');
-    const m = /^Bearer (.+)$/i.exec(header);
-    if (!m || !secretsEqual(m[1]!.trim(), deps.adminKey)) {
-      throw new HubError('admin_key_invalid', 'The admin key is not valid for this hub.');
-    }
+    await authorizeAdmin(req, deps.adminKey, authorizers);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
@@ -165,6 +165,10 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps, sessions: Portal
   await app.register(async (a) => adminSendRoutes(a, deps));
   await app.register(async (a) => adminSandboxRoutes(a, deps));
   await app.register(async (a) => adminDeviceRoutes(a, deps));
+  if (deps.events) {
+    const events = deps.events;
+    await app.register(async (a) => adminEventRoutes(a, deps, events));
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

@@ -67,6 +67,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_idempotency_key: 400,
   // The shared store (PostgreSQL) cannot be reached right now: 503 with Retry-After; nothing was acknowledged.
   store_unavailable: 503,
+  // Events (issue 13): a Last-Event-ID that is no event id of the hub; a webhook URL Herald will not call.
+  invalid_event_id: 400,
+  invalid_webhook_url: 400,
+  webhook_not_found: 404,
   // The portal's session cookie is missing its signature, expired, or from before the admin key changed (issue 13).
   portal_session_invalid: 401,
   // A portal write without the session's CSRF token, or from another origin (issue 13).

@@ -54,6 +54,9 @@ export type ErrorCode =
   | 'file_conflict'
   | 'invalid_idempotency_key'
   | 'store_unavailable'
+  | 'invalid_event_id'
+  | 'invalid_webhook_url'
+  | 'webhook_not_found'
   | 'portal_session_invalid'
   | 'portal_csrf_invalid';
 

@@ -4,11 +4,27 @@ import { useEffect, useState } from 'preact/hooks';
 import { hasRoute } from './api.js';
 
 const KEEP = 200;
+/** docs/events.md: the stream names each event's type (`event: <type>`), so each needs its own listener. */
+const TYPES = [
+  'notification.state_changed',
+  'notification.device_failed',
+  'notification.device_succeeded',
+  'device.handle_expired',
+  'registration.created',
+  'registration.updated',
+  'registration.deleted',
+  'installation.upserted',
+  'installation.deleted',
+];
 
-/** The newest events of the hub first; `available` is false when this Herald has no event stream. */
+/**
+ * The newest events of the hub first; `available` is false when this Herald has no event stream;
+ * `connected` once the stream is open (events from then on arrive).
+ */
 export function useHubEvents(hub, types) {
   const [events, setEvents] = useState([]);
   const [available, setAvailable] = useState(undefined);
+  const [connected, setConnected] = useState(false);
   useEffect(() => {
     let source;
     let live = true;
@@ -18,7 +34,7 @@ export function useHubEvents(hub, types) {
       if (!has) return;
       const q = types ? `?types=${encodeURIComponent(types.join(','))}` : '';
       source = new EventSource(`/_admin/v1/hubs/${encodeURIComponent(hub)}/events${q}`);
-      source.onmessage = (m) => {
+      const add = (m) => {
         try {
           const e = JSON.parse(m.data);
           setEvents((list) => [e, ...list].slice(0, KEEP));
@@ -26,14 +42,16 @@ export function useHubEvents(hub, types) {
           // not an event of the documented envelope: ignored
         }
       };
-      // Named events (`event: <type>`) arrive on their own listeners; the stream names the type in the envelope too.
-      const any = (m) => source.onmessage(m);
-      for (const t of types ?? []) source.addEventListener(t, any);
+      source.onmessage = add;
+      for (const t of types ?? TYPES) source.addEventListener(t, add);
+      source.onopen = () => setConnected(true);
+      // EventSource reconnects by itself with Last-Event-ID; until then the page says it is not live.
+      source.onerror = () => setConnected(false);
     });
     return () => {
       live = false;
       source?.close();
     };
   }, [hub, (types ?? []).join(',')]);
-  return { events, available };
+  return { events, available, connected };
 }

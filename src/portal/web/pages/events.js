@@ -3,7 +3,7 @@ import { useHubEvents } from '../live.js';
 import { html, ErrorLine, useEvery, useLoad, when } from '../ui.js';
 
 export function EventsPage({ hub }) {
-  const { events, available } = useHubEvents(hub);
+  const { events, available, connected } = useHubEvents(hub);
   const feedback = useLoad(() => api.get(`${hubPath(hub)}/feedback`), [hub]);
   // Feedback is also an event on the stream; without the stream, the list is read again every few seconds.
   useEvery(() => available === false && feedback.reload(), 5000);
@@ -12,7 +12,8 @@ export function EventsPage({ hub }) {
     <h2>Live events</h2>
     ${available === false
       ? html`<p>This Herald has no event stream; the feedback below is read again every few seconds.</p>`
-      : html`<ol class="events" aria-live="polite" data-testid="live-events">${events.map((e) => html`<li><time>${when(e.time)}</time> <code>${e.type}</code> <span class="mono">${JSON.stringify(e.data)}</span></li>`)}</ol>
+      : html`<p class="hint" data-testid="live-state">${connected ? 'Connected: new events appear at the top.' : 'Connecting…'}</p>
+        <ol class="events" aria-live="polite" data-testid="live-events">${events.map((e) => html`<li><time>${when(e.time)}</time> <code>${e.type}</code> <span class="mono">${JSON.stringify(e.data)}</span></li>`)}</ol>
         ${events.length === 0 && html`<p>Waiting for events…</p>`}`}
     <h2>PNS feedback (dead handles)</h2>
     <${ErrorLine} error=${feedback.error} />

@@ -11,21 +11,20 @@ const FORMATS = [
   ['browser', 'Web Push native', '{"title": "Hello", "body": "from Herald"}'],
 ];
 
-function Follow({ hub, id }) {
+function Follow({ hub, id, events }) {
   const [n, setN] = useState(null);
   const [error, setError] = useState(null);
   const load = () => api.get(`${hubPath(hub)}/messages/${encodeURIComponent(id)}`).then(setN, setError);
   useEffect(() => void load(), [id]);
   const done = n?.endedAt;
   useEvery(() => !done && load(), 1000);
-  const { events } = useHubEvents(hub);
   const mine = events.filter((e) => e.data?.notificationId === id);
   return html`<section aria-label="Following the send" class="card">
     <h2>Notification <a class="mono" href=${link('hub', hub, 'messages', id)}>${id}</a></h2>
     <${ErrorLine} error=${error} />
     <p role="status" data-testid="follow-state">${n ? `${n.state}: ${n.targets} targets` : 'Accepted…'}</p>
     ${n && html`<${Counts} counts=${n.counts} />`}
-    ${mine.length > 0 && html`<h3>Live events</h3><ul class="events">${mine.map((e) => html`<li><code>${e.type}</code> ${e.data?.outcome ?? e.data?.state ?? ''}</li>`)}</ul>`}
+    ${mine.length > 0 && html`<h3>Live events</h3><ul class="events" data-testid="follow-events">${mine.map((e) => html`<li><code>${e.type}</code> ${e.data?.outcome ?? e.data?.state ?? ''}</li>`)}</ul>`}
   </section>`;
 }
 
@@ -43,6 +42,8 @@ export function SendPage({ hub }) {
   const [error, setError] = useState(null);
   const [test, setTest] = useState(null);
   const [sent, setSent] = useState(null);
+  // Open before anything is sent: the stream starts at "now", and a send may end within milliseconds.
+  const live = useHubEvents(hub);
   const pick = (f) => {
     setFormat(f);
     setBody(FORMATS.find(([k]) => k === f)[2]);
@@ -79,6 +80,7 @@ export function SendPage({ hub }) {
       <table data-testid="test-results"><thead><tr><th>PNS</th><th>Handle</th><th>Registration</th><th>Outcome</th><th>Reason</th></tr></thead>
       <tbody>${test.results.map((r) => html`<tr><td>${r.platform}</td><td class="mono clip">${r.handle}</td><td class="mono">${r.registrationId}</td><td>${r.outcome}</td><td>${r.reason}</td></tr>`)}</tbody></table>
     </section>`}
-    ${sent && html`<${Follow} hub=${hub} id=${sent} />`}
+    ${live.available && html`<p class="hint" data-testid="live-state">${live.connected ? 'Live events: connected.' : 'Live events: connecting…'}</p>`}
+    ${sent && html`<${Follow} hub=${hub} id=${sent} events=${live.events} />`}
   </section>`;
 }
