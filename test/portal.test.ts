@@ -124,13 +124,24 @@ describe('portal in Chromium', { skip }, () => {
   test('a real send is followed until it completes, then listed on the messages page with its per-device outcome', async () => {
     await go('#/hub/shop/send', 'Send from shop');
     await page.locator('#send-tags').fill('vip');
+    // The stream starts at "now": the page opens it before anything is sent.
+    await page.getByTestId('live-state').filter({ hasText: 'connected.' }).waitFor();
     await page.getByRole('button', { name: 'Send', exact: true }).click();
     await page.getByTestId('follow-state').filter({ hasText: 'Completed' }).waitFor();
+    await page.getByTestId('follow-events').getByText('notification.state_changed').waitFor();
     await page.getByText('Success 1').waitFor();
     await go('#/hub/shop/messages', 'Messages of shop');
     await page.getByRole('cell', { name: 'Completed' }).first().waitFor();
     await page.locator('tbody a.mono').first().click();
     await page.getByTestId('outcomes').getByRole('cell', { name: 'Success', exact: true }).first().waitFor();
+  });
+
+  test('the events page shows the events of a send live, as they happen', async () => {
+    await go('#/hub/shop/events', 'Feedback and events of shop');
+    await page.getByTestId('live-state').filter({ hasText: 'Connected' }).waitFor();
+    const sent = await h.admin('POST', '/hubs/shop/messages', { format: 'template', body: '{"message":"live"}', tagExpression: 'vip' });
+    assert.equal(sent.status, 201);
+    await page.getByTestId('live-events').getByText(sent.body.id).first().waitFor();
   });
 
   test('regenerate a key after a confirmation: the old connection string is refused, the new one works', async () => {
