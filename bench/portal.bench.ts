@@ -102,6 +102,7 @@ export async function portalBench(): Promise<void> {
         const p50 = percentile(times, 50);
         if (Number.isNaN(baseline)) baseline = p50;
         rows.push([name, String(total ?? ''), p50.toFixed(1), percentile(times, 95).toFixed(1), (p50 / baseline).toFixed(1), percentile(times, 95) < GOAL_MS ? 'yes' : 'NO']);
+        console.log(`  measured: ${rows[rows.length - 1]!.join(' | ')}`);
       }
       console.log(`\nRegistry page over ${ROWS} registrations (SQLite, HTTP, ${RUNS} runs each)`);
       console.log(table(['query', 'total', 'p50 ms', 'p95 ms', '× baseline p50', `p95 < ${GOAL_MS} ms`], rows));

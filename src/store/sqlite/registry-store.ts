@@ -338,10 +338,20 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   };
 
   const maxSeq = db.prepare('SELECT max(seq) AS m FROM registrations WHERE hub_key = ?');
-  // How many tag rows each anchor has, up to a bound: enough to tell a rare tag from a common one for a
-  // few index steps (SQLite keeps no per-value statistics without STAT4).
-  const tagRowsUpTo = db.prepare('SELECT count(*) AS n FROM (SELECT 1 FROM registration_tags WHERE hub_key = ? AND tag = ? LIMIT 20000)');
-  const anchorRows: AnchorCost = (hubKey, tags) => tags.reduce((n, tag) => n + (tagRowsUpTo.get(hubKey, tag) as { n: number }).n, 0);
+  // About how many tag rows each anchor has, from where its 1000th row sits among the hub's seqs (a few
+  // index steps; SQLite keeps no per-value statistics without STAT4). A tag with fewer rows is counted.
+  const SAMPLE = 1000;
+  const tagFirstSeq = db.prepare('SELECT min(seq) AS s FROM registration_tags WHERE hub_key = ? AND tag = ?');
+  const tagSampleSeq = db.prepare(`SELECT seq AS s FROM registration_tags WHERE hub_key = ? AND tag = ? ORDER BY seq LIMIT 1 OFFSET ${SAMPLE - 1}`);
+  const tagRowsUpTo = db.prepare(`SELECT count(*) AS n FROM (SELECT 1 FROM registration_tags WHERE hub_key = ? AND tag = ? LIMIT ${SAMPLE})`);
+  const anchorTagRows = (hubKey: string, tag: string): number => {
+    const sample = tagSampleSeq.get(hubKey, tag) as { s: number } | undefined;
+    if (!sample) return (tagRowsUpTo.get(hubKey, tag) as { n: number }).n;
+    const first = (tagFirstSeq.get(hubKey, tag) as { s: number }).s;
+    const last = (maxSeq.get(hubKey) as { m: number | null }).m ?? sample.s;
+    return Math.round((SAMPLE * (last - first + 1)) / Math.max(1, sample.s - first + 1));
+  };
+  const anchorRows: AnchorCost = (hubKey, tags) => tags.reduce((n, tag) => n + anchorTagRows(hubKey, tag), 0);
 
   /**
    * One page of a filtered listing, in seq order, one row more than asked (to know if there is more).
