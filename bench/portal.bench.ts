@@ -80,7 +80,7 @@ export async function portalBench(): Promise<void> {
         ['page: tag expression + count', `/registrations?top=20&count=true&tagExpression=${encodeURIComponent('news && lang_fr')}`],
         ['page: tag expression + platform + count', `/registrations?top=20&count=true&platform=fcmv1&tagExpression=${encodeURIComponent('sports || lang_fr')}`],
         ['page: one user tag + count', `/registrations?top=20&count=true&tagExpression=user_42`],
-        ['page: second page + count', ''],
+        ['page: second page (total kept from the first)', ''],
       ];
       const rows: string[][] = [];
       let baseline = NaN;
@@ -88,7 +88,8 @@ export async function portalBench(): Promise<void> {
         let path = path0;
         if (path === '') {
           const first = await get(cases[1]![1]);
-          path = `${cases[1]![1]}&continuationToken=${encodeURIComponent(first.body.continuationToken!)}`;
+          // The portal counts with the first page only (src/portal/web/pages/registry.js).
+          path = `${cases[1]![1].replace('&count=true', '')}&continuationToken=${encodeURIComponent(first.body.continuationToken!)}`;
         }
         await get(path); // warm the page cache and the statement cache
         const times: number[] = [];

@@ -12,11 +12,17 @@ export function RegistryPage({ hub }) {
   // Tokens of the pages before this one: "Previous" pops, "Next" pushes.
   const [tokens, setTokens] = useState([]);
   const token = tokens[tokens.length - 1];
+  // The total is counted with the first page only and kept while paging: a count reads every match.
+  const [total, setTotal] = useState(undefined);
   const result = useLoad(() => {
-    const q = new URLSearchParams({ top: String(PAGE), count: 'true' });
+    const q = new URLSearchParams({ top: String(PAGE) });
+    if (!token) q.set('count', 'true');
     for (const [k, v] of Object.entries(query)) if (v.trim() !== '') q.set(k, v.trim());
     if (token) q.set('continuationToken', token);
-    return api.get(`${hubPath(hub)}/${kind}?${q}`);
+    return api.get(`${hubPath(hub)}/${kind}?${q}`).then((r) => {
+      if (r.total !== undefined) setTotal(r.total);
+      return r;
+    });
   }, [hub, kind, query, token]);
   const search = (e) => {
     e.preventDefault();
@@ -41,7 +47,7 @@ export function RegistryPage({ hub }) {
       <button type="submit">Search</button>
     </form>
     <${ErrorLine} error=${result.error} />
-    <p role="status" data-testid="registry-count">${result.loading ? 'Searching…' : `${result.data?.total ?? 0} ${kind} match${items.length > 0 ? `; showing ${first + 1} to ${first + items.length}` : ''}.`}</p>
+    <p role="status" data-testid="registry-count">${result.loading ? 'Searching…' : `${total ?? 0} ${kind} match${items.length > 0 ? `; showing ${first + 1} to ${first + items.length}` : ''}.`}</p>
     <table>
       <thead><tr><th>${kind === 'installations' ? 'Installation' : 'Registration'}</th><th>Platform</th><th>Tags</th><th>User</th><th>Updated</th></tr></thead>
       <tbody>
