@@ -54,6 +54,8 @@ import { FcmConnector } from './pns/fcm/fcm-connector.ts';
 import { WebPushConnector } from './pns/webpush/webpush-connector.ts';
 import { WnsConnector } from './pns/wns/wns-connector.ts';
 import { endpointPolicy } from './pns/endpoint-policy.ts';
+import { EventStreams } from './events/sse.ts';
+import { WebhookService } from './events/webhooks.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 /** How often a node writes its heartbeat, and after how long without one it no longer counts as alive. */
@@ -276,6 +278,9 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     // One Fastify app serves both HTTPS and plain HTTP: the factory makes the server Fastify owns
     // (HTTPS when TLS is on) and a second one that hands its requests to the same handler.
     let extraServer: Server | null = null;
+    const eventStreams = new EventStreams(store.events, clock, { retentionMs: config.events.retentionHours * 3_600_000, maxBufferBytes: config.events.sseBufferBytes });
+    // Webhook URLs follow the Web Push endpoint rule; a sandbox calls any URL (the developer's own receiver).
+    const webhooks = new WebhookService(store, clock, secretBox, config.sandbox ? null : endpoints);
     const app = await buildApp({
       store,
       hubs,
@@ -284,6 +289,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       files,
       sandboxUrls: () => sandbox?.urls ?? null,
       apnsChannels: apns,
+      sandbox: () => sandbox ?? null,
       feedback,
       sends,
       devices,
@@ -293,6 +299,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
       logger,
       metrics,
       adminKey,
+      events: { streams: eventStreams, webhooks },
       bodyLimitBytes: config.server.bodyLimitBytes,
       publicEndpoint,
       serverFactory: (handler) => {
@@ -328,7 +335,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     const nodeWatch = store.capabilities.sharedAcrossProcesses ? jobs.watchNodes(NODE_HEARTBEAT_MS, NODE_STALE_MS).unref() : undefined;
     await worker.start();
     // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
-    const retention = new Retention(store, clock, logger, config.dispatch);
+    const retention = new Retention(store, clock, logger, { ...config.dispatch, eventRetentionHours: config.events.retentionHours });
     retention.start();
 
     // Expired registrations answer 410 for a while (so a backend knows to re-create), then go.

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
-import { secretsEqual } from '../auth/keys.ts';
+import { authorizeAdmin, type AdminAuthorizer } from './admin-auth.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { RegistryService } from '../registry/registry-service.ts';
 import type { FileArea } from '../registry/file-area.ts';
@@ -31,8 +31,15 @@ import { devicePayloadRoute, feedbackRoute, type FeedbackUrls } from './routes/a
 import type { DeviceCredentials } from '../dispatch/secure-push.ts';
 import type { SendService } from '../dispatch/dispatcher.ts';
 import { adminRuleRoutes } from './routes/admin-rules.ts';
+import { adminEventRoutes, type EventDeps } from './routes/admin-events.ts';
 import { azureRoutes, type AzureOperationHandlers } from './routes/azure.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { adminSendRoutes } from './routes/admin-sends.ts';
+import { adminDeviceRoutes } from './routes/admin-devices.ts';
+import { adminSandboxRoutes } from './routes/admin-sandbox.ts';
+import type { Sandbox } from '../sandbox/sandbox.ts';
+import { portalRoutes, sessionAuth } from '../portal/portal-routes.ts';
+import { PortalSessions } from '../portal/session.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,6 +66,8 @@ export interface AppDeps {
   rateLimits?: RateLimits;
   /** Base URLs of the sandbox emulators; null when not in sandbox mode. */
   sandboxUrls?: () => Record<string, string> | null;
+  /** The running sandbox (emulators' devices, minting); null when not in sandbox mode. */
+  sandbox?: () => Sandbox | null;
   clock: Clock;
   logger: Logger;
   metrics: HttpMetrics;
@@ -71,6 +80,12 @@ export interface AppDeps {
   /** Implementations of Azure operations; an operation without one answers 501. */
   azureHandlers?: AzureOperationHandlers;
   serverFactory?: FastifyServerFactory;
+  /** The built portal (index.html, assets/); the package's build/portal/ when absent. */
+  portalAssetsDir?: string;
+  /** Other ways a request may be the operator's besides the admin key (the portal's session is always one). */
+  adminAuthorizers?: AdminAuthorizer[];
+  /** The event stream and webhooks (issue 13); absent: those routes are not served. */
+  events?: EventDeps;
 }
 
 interface ErrorAnswer {
@@ -142,20 +157,17 @@ export function adminRoutesOf(app: FastifyInstance): readonly AdminRoute[] {
   return adminRouteTables.get(app) ?? [];
 }
 
-async function adminRoutes(app: FastifyInstance, deps: AppDeps, table: AdminRoute[]): Promise<void> {
+async function adminRoutes(app: FastifyInstance, deps: AppDeps, table: AdminRoute[], sessions: PortalSessions): Promise<void> {
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') table.push({ method, url: route.url, hidden: Boolean((route.schema as { hide?: boolean } | undefined)?.hide) });
     }
   });
+  // The portal's page has no key: its session cookie (with a CSRF token on writes) stands for it.
+  const authorizers = [...(deps.adminAuthorizers ?? []), (req: FastifyRequest) => sessionAuth(sessions, req)];
   app.addHook('onRequest', async (req) => {
     if (req.url.split('?')[0] === '/_admin/v1/openapi.json') return; // the API's description is public
-    const header = req.headers.authorization;
-    if (!header) throw new HubError('admin_key_required', 'The management API needs the admin key: send "Authorization: Bearer <key>".');
-    const m = /^Bearer (.+)$/i.exec(header);
-    if (!m || !secretsEqual(m[1]!.trim(), deps.adminKey)) {
-      throw new HubError('admin_key_invalid', 'The admin key is not valid for this hub.');
-    }
+    await authorizeAdmin(req, deps.adminKey, authorizers);
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get(
@@ -182,6 +194,13 @@ async function adminRoutes(app: FastifyInstance, deps: AppDeps, table: AdminRout
   await app.register(async (a) => adminMessageRoutes(a, deps));
   await app.register(async (a) => adminChannelRoutes(a, deps));
   await app.register(async (a) => adminFileRoutes(a, deps.files));
+  await app.register(async (a) => adminSendRoutes(a, deps));
+  await app.register(async (a) => adminSandboxRoutes(a, deps));
+  await app.register(async (a) => adminDeviceRoutes(a, deps));
+  if (deps.events) {
+    const events = deps.events;
+    await app.register(async (a) => adminEventRoutes(a, deps, events));
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -239,7 +258,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (a) => devicePayloadRoute(a, deps));
   const table: AdminRoute[] = [];
   adminRouteTables.set(app, table);
-  await app.register(async (a) => adminRoutes(a, deps, table), { prefix: '/_admin/v1' });
+  const sessions = new PortalSessions(deps.adminKey, deps.clock);
+  await app.register(async (a) => portalRoutes(a, { sessions, adminKey: deps.adminKey, sandbox: () => (deps.sandbox?.() ?? null) !== null, ...(deps.portalAssetsDir ? { assetsDir: deps.portalAssetsDir } : {}) }));
+  await app.register(async (a) => adminRoutes(a, deps, table, sessions), { prefix: '/_admin/v1' });
   await app.register(async (a) => azureRoutes(a, deps));
   return app;
 }

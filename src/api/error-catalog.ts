@@ -76,6 +76,14 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   pns_rejected: 400,
   // The PNS did not answer, or answered 5xx.
   pns_unavailable: 502,
+  // Events (issue 13): a Last-Event-ID that is no event id of the hub; a webhook URL Herald will not call.
+  invalid_event_id: 400,
+  invalid_webhook_url: 400,
+  webhook_not_found: 404,
+  // The portal's session cookie is missing its signature, expired, or from before the admin key changed (issue 13).
+  portal_session_invalid: 401,
+  // A portal write without the session's CSRF token, or from another origin (issue 13).
+  portal_csrf_invalid: 403,
 };
 
 /** The one message a 500 shows: internals stay in the log, found by the request id. */

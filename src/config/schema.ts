@@ -154,6 +154,15 @@ export const configSchema = z
       })
       .strict()
       .default({ ports: {} }),
+    events: z
+      .object({
+        /** How long a hub's events are kept for SSE resumption (Last-Event-ID); purged by the retention task. */
+        retentionHours: z.coerce.number().min(1).max(8760).default(24),
+        /** Bytes an SSE stream may have waiting for a client that does not read before it is disconnected. */
+        sseBufferBytes: z.coerce.number().int().min(4096).max(64 * 1024 * 1024).default(1024 * 1024),
+      })
+      .strict()
+      .default({ retentionHours: 24, sseBufferBytes: 1024 * 1024 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -3,6 +3,7 @@
  * the pushes to the platform's connector, and turn the outcomes into one recorded result: counts per
  * PNS, per-device outcomes, feedback for dead handles, and the targets to retry as a smaller batch.
  */
+import { deliveryEvents } from '../events/model.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import type { Platform, PnsCredentials } from '../hubs/credentials.ts';
 import type { PnsConnector, DeliveryOutcome } from '../pns/connector.ts';
@@ -165,7 +166,7 @@ export class Deliverer {
     if (late && late.kind === 'abandon') {
       for (const r of regs) record({ platform: r.handle.platform, handle: r.handle.value, registrationId: r.id }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
       for (const d of direct) record({ platform: d.platform, handle: d.value }, 'AbandonedNotificationMessages', late.message, batch.retry.attempts);
-      return { result, report: report() };
+      return { result: await this.withEvents(hub, notificationId, result), report: report() };
     }
 
     const outcomes = await this.sendNow(hub, req, regs, direct, notificationId);
@@ -211,6 +212,13 @@ export class Deliverer {
         }
       }
     }
-    return { result, report: report() };
+    return { result: await this.withEvents(hub, notificationId, result), report: report() };
+  }
+
+  /** The batch's events (events/model.ts), recorded in its step commit; success events only if the hub asks. */
+  private async withEvents(hub: string, notificationId: string, result: DeliveryResult): Promise<DeliveryResult> {
+    const successes = result.outcomes.some((o) => o.outcome === 'Success') && (await this.store.hubs.get(hub))?.settings.deviceSuccessEvents === true;
+    result.events = deliveryEvents(notificationId, result, successes);
+    return result;
   }
 }

@@ -20,6 +20,8 @@ const DAY_MS = 86_400_000;
 export interface RetentionPolicy {
   outcomeRetentionDays: number;
   notificationRetentionDays: number;
+  /** Hub events (issue 13) are purged this long after they were recorded; absent: kept. */
+  eventRetentionHours?: number;
 }
 
 export class Retention {
@@ -65,6 +67,7 @@ export class Retention {
     const outcomes = await this.store.dispatch.pruneOutcomes(now - this.policy.outcomeRetentionDays * DAY_MS, PER_RUN);
     const notifications = await this.store.dispatch.pruneNotifications(now - this.policy.notificationRetentionDays * DAY_MS, PER_RUN);
     await this.store.dispatch.pruneIdempotencyKeys(now, PER_RUN);
+    if (this.policy.eventRetentionHours !== undefined) await this.store.events.purge(now - this.policy.eventRetentionHours * 3_600_000, PER_RUN);
     if (securePayloads + notifications > 0) this.logger.info({ securePayloads, outcomes, notifications }, 'expired secure payloads erased, old notifications deleted');
     return { securePayloads, outcomes, notifications };
   }

@@ -236,8 +236,13 @@ export class HubService {
           }
           settings[k] = v as number | null;
           break;
+        case 'deviceSuccessEvents':
+          // Events: one notification.device_succeeded per delivered device (issue 13; off by default, volume).
+          if (typeof v !== 'boolean') throw new HubError('invalid_request', 'deviceSuccessEvents must be true or false.');
+          settings.deviceSuccessEvents = v;
+          break;
         default:
-          throw new HubError('invalid_request', `Unknown hub setting '${k}'; the settings are registrationTtlSeconds, sendsPerSecond and registrationsPerSecond.`);
+          throw new HubError('invalid_request', `Unknown hub setting '${k}'; the settings are registrationTtlSeconds, sendsPerSecond, registrationsPerSecond and deviceSuccessEvents.`);
       }
     }
     const updated = await this.store.hubs.updateSettings(hub.name, settings, this.clock.now());

@@ -12,13 +12,31 @@ import type { Logger } from 'pino';
 import { startEmulators, type EmulatorsOptions, type RunningEmulators } from '../emulators/index.ts';
 import type { HubService } from '../hubs/hub-service.ts';
 import { PLATFORMS, type Platform } from '../hubs/credentials.ts';
+import type { EmulatorCore } from '../emulators/shared/emulator-core.ts';
 
 /** The `source` fact of credentials this module set (shown in the credentials summary). */
 export const SANDBOX_SOURCE = 'sandbox emulator';
 
+/** A device an emulator handed out, as the portal's sandbox page lists it. */
+export interface SandboxDevice {
+  platform: Platform;
+  handle: string;
+  createdAt: number;
+  expired: boolean;
+  deliveries: number;
+}
+
 export interface Sandbox {
   urls: Record<Platform, string>;
   emulators: RunningEmulators;
+  /** Credentials minted by the platform's emulator, in the shape PUT .../credentials/{platform} takes. */
+  mintCredentials(platform: Platform): Promise<Record<string, unknown>>;
+  /** A new device handle from the platform's emulator, and the installation pushChannel that names it. */
+  mintDevice(platform: Platform): Promise<{ handle: string; pushChannel: string | { endpoint: string; p256dh: string; auth: string } }>;
+  /** Every device of every emulator, newest first. */
+  devices(): SandboxDevice[];
+  /** What one device received; undefined for a handle no emulator gave out. */
+  deliveries(handle: string): Array<{ time: string; headers: Record<string, string>; payload: string }> | undefined;
   /** Gives the hub emulator credentials for every platform that has no real ones. */
   provision(hub: string): Promise<void>;
   close(): Promise<void>;
@@ -92,5 +110,50 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     }
   };
   opts.logger.info({ emulators: urls }, 'sandbox emulators are running');
-  return { urls, emulators, provision, close: () => emulators.close() };
+  const cores = () => PLATFORMS.map((p) => [p, emulators[p].core as EmulatorCore<unknown>] as const);
+  return {
+    urls,
+    emulators,
+    provision,
+    mintCredentials: (platform) => mint(emulators, platform),
+    async mintDevice(platform) {
+      switch (platform) {
+        case 'apns': {
+          const { handle } = await emulators.apns.mintDevice({ topic: 'com.example.app' });
+          return { handle, pushChannel: handle };
+        }
+        case 'fcmv1': {
+          const { handle } = await emulators.fcmv1.mintDevice({});
+          return { handle, pushChannel: handle };
+        }
+        case 'wns': {
+          const { handle } = await emulators.wns.mintDevice({});
+          return { handle, pushChannel: handle };
+        }
+        case 'adm': {
+          const { handle } = await emulators.adm.mintDevice({});
+          return { handle, pushChannel: handle };
+        }
+        case 'browser': {
+          // The hub's VAPID key would restrict the subscription; the sandbox's minted keys change per start.
+          const s = await emulators.browser.mintDevice({});
+          return { handle: s.endpoint, pushChannel: { endpoint: s.endpoint, p256dh: s.keys.p256dh, auth: s.keys.auth } };
+        }
+      }
+    },
+    devices: () =>
+      cores()
+        .flatMap(([platform, core]) =>
+          core.registry.list().map((d) => ({ platform, handle: d.handle, createdAt: d.createdAt, expired: core.registry.isExpired(d), deliveries: core.deliveries.count(d.key) })),
+        )
+        .sort((a, b) => b.createdAt - a.createdAt),
+    deliveries(handle) {
+      for (const [, core] of cores()) {
+        const d = core.registry.find(handle);
+        if (d) return core.deliveries.list(d.key).map(({ time, headers, payload }) => ({ time, headers, payload }));
+      }
+      return undefined;
+    },
+    close: () => emulators.close(),
+  };
 }

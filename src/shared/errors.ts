@@ -57,7 +57,12 @@ export type ErrorCode =
   | 'fcm_target_in_payload'
   | 'apns_channel_not_found'
   | 'pns_rejected'
-  | 'pns_unavailable';
+  | 'pns_unavailable'
+  | 'invalid_event_id'
+  | 'invalid_webhook_url'
+  | 'webhook_not_found'
+  | 'portal_session_invalid'
+  | 'portal_csrf_invalid';
 
 export class HubError extends Error {
   readonly code: ErrorCode;

@@ -453,6 +453,29 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal(await store.dispatch.createNotification(n('n9'), first, undefined, k('K', 1503)), 'n9', "a deleted hub's keys go with it");
     });
 
+    test('notifications: listed newest first per hub, paged through equal enqueue times without loss or repeat (#13 item 2)', async () => {
+      await store.hubs.create(hub('msgs'), []);
+      await store.hubs.create(hub('other'), []);
+      const first = { kind: 'plan' as const, payload: { after: null }, runAt: 1 };
+      // Three in the same millisecond straddle a page boundary.
+      const times: Array<[string, number]> = [['a', 10], ['b', 20], ['c', 20], ['d', 20], ['e', 30]];
+      for (const [id, t] of times) await store.dispatch.createNotification({ hub: 'msgs', id, state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: t }, first);
+      await store.dispatch.createNotification({ hub: 'other', id: 'x', state: 'Enqueued', request: {}, counts: {}, targets: 0, enqueuedAt: 99 }, first);
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await store.dispatch.listNotifications('MSGS', { limit: 2, ...(after === undefined ? {} : { after }) });
+        seen.push(...page.items.map((n) => n.id));
+        if (page.next === undefined) break;
+        after = page.next;
+      }
+      assert.deepEqual(seen, ['e', 'd', 'c', 'b', 'a']);
+      const one = await store.dispatch.listNotifications('msgs', { limit: 1 });
+      assert.equal(one.items[0]?.hub, 'msgs');
+      assert.equal(one.items[0]?.enqueuedAt, 30);
+      await assert.rejects(store.dispatch.listNotifications('msgs', { limit: 2, after: 'garbage' }), (e: HubError) => e.code === 'invalid_continuation_token');
+    });
+
     test('PNS back-off: kept per hub and platform until its time, a later one wins, gone with the hub', async () => {
       await store.hubs.create(hub('backoff'), []);
       assert.equal(await store.dispatch.pnsBackoffUntil('backoff', 'apns', 0), undefined);

@@ -19,6 +19,8 @@ export interface HubSettings {
   sendsPerSecond?: number | null;
   /** Registration and installation writes per second; null or absent: no limit. */
   registrationsPerSecond?: number | null;
+  /** Record a `notification.device_succeeded` event per delivered device (volume: off when absent). */
+  deviceSuccessEvents?: boolean;
 }
 
 export interface HubRecord {
@@ -359,6 +361,8 @@ export interface DeliveryResult {
   expired: FeedbackRecord[];
   /** Targets to try again later, as one new batch. */
   retry?: { payload: JobPayloads['deliver']; runAt: number };
+  /** Events of the batch (per-device failures, successes, dead handles), appended in the step's commit. */
+  events?: NewEvent[];
   now: number;
 }
 
@@ -371,6 +375,8 @@ export interface StepRules {
   finalState(n: { targets: number; counts: Record<string, Record<string, number>> }): string;
   /** The installation with its channels equal to `deadHandle` marked expired (`storedHandle`: its stored channel); undefined: unchanged. */
   expireChannel(installation: Installation, storedHandle: string, deadHandle: string): Installation | undefined;
+  /** The event recorded when a notification's state changes in a step commit or a cancel; absent: none. */
+  stateChanged?(n: { id: string; from: string; to: string; targets: number; counts: Record<string, Record<string, number>>; at: number }): NewEvent;
 }
 
 /** A send's Idempotency-Key, kept with its notification until `expiresAt`. */
@@ -405,6 +411,8 @@ export interface DispatchStore {
    */
   pruneNotifications(before: number, limit: number): Promise<number>;
   getNotification(hub: string, id: string): Promise<NotificationRecord | undefined>;
+  /** A hub's notifications, newest accepted first (the portal's messages page). */
+  listNotifications(hub: string, page: PageRequest): Promise<Page<NotificationRecord>>;
   /** Cancels a notification that has not started; 'started' when it already runs or ran. */
   cancel(hub: string, id: string, now: number): Promise<'cancelled' | 'not_found' | 'started'>;
   /**
@@ -487,7 +495,125 @@ export interface Store {
   readonly files?: FileStore;
   readonly changes: ChangeFeed;
   readonly tasks: TaskSchedule;
+  /** The hubs' event logs (issue 13). */
+  readonly events: EventStore;
+  readonly webhooks: WebhookStore;
   /** Resolves when the store answers a trivial query (health checks). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** An event to record beside the write it describes (events/model.ts builds them; the store keeps them opaque). */
+export interface NewEvent {
+  type: string;
+  /** Milliseconds since the epoch. */
+  time: number;
+  data: Record<string, unknown>;
+}
+
+/** A recorded event; `id` is its opaque position in the hub's event log (a cursor to resume after). */
+export interface StoredEvent extends NewEvent {
+  hub: string;
+  id: string;
+}
+
+export interface EventRead {
+  events: StoredEvent[];
+  /** Where the next read resumes (past events the type filter left out too); absent: where it started. */
+  next?: string;
+  /** More events follow at once (the read stopped at `limit`). */
+  more: boolean;
+  /** `after` is older than `retainedSince`: events after it may have been purged. */
+  reset: boolean;
+}
+
+/**
+ * The hub's event log (issue 13 item 1): written in the unit of work of what the events describe (the
+ * step commits and registry writes append in their own transaction; `append` is for writes that have
+ * none), read in commit order from an opaque position, so a reader that resumes after a position misses
+ * nothing committed later, whichever node committed it.
+ */
+export interface EventStore {
+  /** Appends events of one hub in one write (and the webhook deliveries they are due to, see WebhookStore). */
+  append(hub: string, events: readonly NewEvent[]): Promise<void>;
+  /**
+   * Events of the hub after `after` (absent: from the oldest retained), of the given types (absent: all),
+   * at most `limit`. A position that is not this store's: HubError `invalid_continuation_token`.
+   */
+  read(hub: string, after: string | undefined, options: { types?: readonly string[]; limit: number; retainedSince: number }): Promise<EventRead>;
+  /** The position of "now": reading after it gives only events committed from here on. */
+  head(hub: string, now: number): Promise<string>;
+  /** Deletes events recorded before `before`, at most `limit`; returns how many. */
+  purge(before: number, limit: number): Promise<number>;
+  /** Calls `listener` with a hub's name after events of it were committed (by any node sharing the store). */
+  onAppend(listener: (hub: string) => void): () => void;
+}
+
+export interface WebhookSubscription {
+  hub: string;
+  id: string;
+  url: string;
+  /** Event types delivered; empty: every type. */
+  types: string[];
+  /** The signing secret, sealed (shared/secret-box.ts); the store never sees it in clear. */
+  sealedSecret: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WebhookAttempt {
+  at: number;
+  /** The receiver's HTTP status; absent when none came (refused, unreachable, timed out). */
+  status?: number;
+  error?: string;
+  durationMs: number;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  subscriptionId: string;
+  eventId: string;
+  eventType: string;
+  /** pending: will be tried (again) at nextAttemptAt; delivered; failed: gave up. */
+  state: 'pending' | 'delivered' | 'failed';
+  nextAttemptAt?: number;
+  attempts: WebhookAttempt[];
+  createdAt: number;
+}
+
+/** A claimed delivery: what the worker needs to send it. */
+export interface WebhookJob {
+  id: string;
+  hub: string;
+  subscriptionId: string;
+  url: string;
+  sealedSecret: string;
+  event: StoredEvent;
+  attempts: number;
+  createdAt: number;
+  owner: string;
+}
+
+export interface WebhookStore {
+  create(sub: WebhookSubscription): Promise<void>;
+  get(hub: string, id: string): Promise<WebhookSubscription | undefined>;
+  list(hub: string): Promise<WebhookSubscription[]>;
+  /** Replaces url and types; undefined if there is none. */
+  update(hub: string, id: string, changes: { url?: string; types?: string[] }, now: number): Promise<WebhookSubscription | undefined>;
+  /** Deletes it with its deliveries; false if there was none. */
+  delete(hub: string, id: string): Promise<boolean>;
+  /**
+   * Leases up to `limit` pending deliveries due at `now` (no owner, or a lapsed lease) to `owner` until
+   * `now + leaseMs`; concurrent claims get disjoint deliveries.
+   */
+  claim(owner: string, now: number, limit: number, leaseMs: number): Promise<WebhookJob[]>;
+  /**
+   * Records an attempt and what follows, only while `job.owner` holds the lease (false otherwise: nothing
+   * written): `retryAt` keeps it pending until then, `final` ends it delivered or failed.
+   */
+  recordAttempt(job: WebhookJob, attempt: WebhookAttempt, next: { retryAt: number } | { final: 'delivered' | 'failed' }): Promise<boolean>;
+  /** When the next pending delivery is due, if any. */
+  nextDueAt(): Promise<number | undefined>;
+  /** The subscription's deliveries, newest first. */
+  deliveries(hub: string, subscriptionId: string, page: PageRequest): Promise<Page<WebhookDelivery>>;
 }

@@ -37,3 +37,13 @@ test('every set an expression selects carries one of its anchors (random check)'
     }
   }
 });
+
+test('with a cost, an && starts from its cheapest operand, not the one with the fewest tags (#13 registry page)', () => {
+  const rows: Record<string, number> = { news: 1_000_000, lang_fr: 100_000, a: 10, b: 10 };
+  const cost = (tags: readonly string[]) => tags.reduce((n, t) => n + (rows[t] ?? 0), 0);
+  const ast = (text: string) => parseTagExpression(text, { maxTagsMixed: 50, maxTagsOrOnly: 50 }).ast;
+  assert.deepEqual(anchorTags(ast('news && lang_fr'), cost), ['lang_fr']);
+  assert.deepEqual(anchorTags(ast('news && (a || b)'), cost), ['a', 'b']);
+  assert.deepEqual(anchorTags(ast('news && (a || b)')), ['news'], 'without a cost: the fewest tags');
+  assert.equal(anchorTags(ast('!news && !a'), cost), undefined);
+});

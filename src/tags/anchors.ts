@@ -6,8 +6,12 @@
  */
 import type { TagExpression } from './ast.ts';
 
-/** The anchors, or undefined when the expression can select a registration with none of its tags (`!a`). */
-export function anchorTags(ast: TagExpression): string[] | undefined {
+/**
+ * The anchors, or undefined when the expression can select a registration with none of its tags (`!a`).
+ * `cost`, when given, says how many index rows a set of anchors reads (a store's estimate); an `&&` then
+ * starts from its cheapest operand, not the one with the fewest tags (`news && lang_fr` reads the rarer tag).
+ */
+export function anchorTags(ast: TagExpression, cost?: (tags: readonly string[]) => number): string[] | undefined {
   switch (ast.kind) {
     case 'tag':
       return [ast.tag];
@@ -16,16 +20,19 @@ export function anchorTags(ast: TagExpression): string[] | undefined {
     case 'and': {
       // Any operand's anchors will do; the smallest set reads the fewest index rows.
       let best: string[] | undefined;
+      let bestCost = Infinity;
       for (const o of ast.operands) {
-        const a = anchorTags(o);
-        if (a && (!best || a.length < best.length)) best = a;
+        const a = anchorTags(o, cost);
+        if (!a) continue;
+        const c = cost ? cost(a) : a.length;
+        if (c < bestCost) (best = a), (bestCost = c);
       }
       return best;
     }
     case 'or': {
       const all = new Set<string>();
       for (const o of ast.operands) {
-        const a = anchorTags(o);
+        const a = anchorTags(o, cost);
         if (!a) return undefined;
         for (const t of a) all.add(t);
       }

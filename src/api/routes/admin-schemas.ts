@@ -31,6 +31,7 @@ export const hubSchema = {
         registrationTtlSeconds: { type: ['integer', 'null'] },
         sendsPerSecond: { type: ['number', 'null'] },
         registrationsPerSecond: { type: ['number', 'null'] },
+        deviceSuccessEvents: { type: 'boolean' },
       },
     },
     createdAt: { type: 'string', format: 'date-time' },

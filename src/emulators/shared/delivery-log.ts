@@ -92,6 +92,13 @@ export class DeliveryLog {
     this.overrideBytes.push(extra);
   }
 
+  /** How many deliveries the device with this key received. */
+  count(key: string): number {
+    let n = 0;
+    for (let i = this.latest.get(key) ?? -1; i !== -1; i = this.previous[i]!) n++;
+    return n;
+  }
+
   list(key: string): Delivery[] {
     const indexes: number[] = [];
     for (let i = this.latest.get(key) ?? -1; i !== -1; i = this.previous[i]!) indexes.push(i);

@@ -79,4 +79,9 @@ export class DeviceRegistry<E> {
   size(): number {
     return this.byKey.size;
   }
+
+  /** Every device handed out, oldest first (the portal's sandbox page). */
+  list(): Array<DeviceRecord<E>> {
+    return [...this.byKey.values()];
+  }
 }

@@ -6,6 +6,7 @@
  */
 import type { DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, StepRules } from '../store.ts';
 import type { Installation } from '../../registry/model.ts';
+import { appendEvents } from './event-store.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
 import { cursorCodec } from '../cursor.ts';
@@ -16,6 +17,8 @@ import { cursorCodec } from '../cursor.ts';
  * the commit (finishDelivery), so they are taken in commit order and no outcome lands behind a cursor.
  */
 const OUTCOME_CURSOR = cursorCodec('p1o', 1);
+/** listNotifications' cursor: the last page's enqueue time and how many of that millisecond it showed. */
+const NOTIFICATION_CURSOR = cursorCodec('p1n', 2);
 import { lockOwnedJob, notifyEnqueued } from './queue.ts';
 
 interface NotificationRow {
@@ -122,9 +125,9 @@ async function insertJobs(db: PgQueryable, hubKey: string, notificationId: strin
  * and ends it when no job of it is left. Returns the outcomes written before this call.
  */
 async function progress(db: PgQueryable, hubKey: string, id: string, delta: { targets?: number; jobs: number; outcomes?: number }, now: number, rules: StepRules): Promise<number | undefined> {
-  const { rows } = await db.query<{ targets: number; pending_jobs: number; outcomes_written: number }>(
+  const { rows } = await db.query<{ targets: number; pending_jobs: number; outcomes_written: number; state: string }>(
     `UPDATE notifications SET targets = targets + $3, pending_jobs = pending_jobs + $4, outcomes_written = outcomes_written + $5
-     WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written`,
+     WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written, state`,
     [hubKey, id, delta.targets ?? 0, delta.jobs, delta.outcomes ?? 0],
   );
   const row = rows[0];
@@ -138,7 +141,9 @@ async function progress(db: PgQueryable, hubKey: string, id: string, delta: { ta
     );
     const all: Counts = {};
     for (const c of counts) (all[c.platform] ??= {})[c.outcome] = Number(c.n);
-    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, rules.finalState({ targets: row.targets, counts: all }), now]);
+    const to = rules.finalState({ targets: row.targets, counts: all });
+    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, to, now]);
+    if (rules.stateChanged && to !== row.state) await appendEvents(db, hubKey, [rules.stateChanged({ id, from: row.state, to, targets: row.targets, counts: all, at: now })]);
   }
   return row.outcomes_written - (delta.outcomes ?? 0);
 }
@@ -300,6 +305,19 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       const row = await getRow(pool, hub, id);
       return row && toNotification(row);
     },
+    listNotifications: async (hub, page) => {
+      const [before, skip] = page.after === undefined ? [Number.MAX_SAFE_INTEGER, 0] : (NOTIFICATION_CURSOR.decode(page.after) as [number, number]);
+      // Rows of the cursor's millisecond come first in this order, so OFFSET skips exactly those already shown.
+      const { rows } = await pool.query<NotificationRow>(
+        `SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.enqueued_at <= $2 ORDER BY n.enqueued_at DESC, n.id DESC LIMIT $3 OFFSET $4`,
+        [key(hub), before, page.limit + 1, skip],
+      );
+      const items = rows.slice(0, page.limit).map(toNotification);
+      const last = items[items.length - 1];
+      if (rows.length <= page.limit || !last) return { items };
+      const sameMs = items.filter((n) => n.enqueuedAt === last.enqueuedAt).length + (last.enqueuedAt === before ? skip : 0);
+      return { items, next: NOTIFICATION_CURSOR.encode(last.enqueuedAt, sameMs) };
+    },
     cancel: (hub, id, now) =>
       inTransaction(pool, async (db) => {
         // The notification's jobs first, as a claim takes them (then the notification): a claim running
@@ -343,6 +361,8 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
           await notifyEnqueued(db);
         }
         await addCounts(db, job.hub, job.notificationId, job.id, r.counts);
+        // The batch's events in one statement, in the step's transaction (issue 13 item 1).
+        if (r.events) await appendEvents(db, job.hub, r.events);
         for (const f of r.expired) {
           await db.query(
             'INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { batch, OTHER, OWNER, RULES, storeContract } from '../store-contract.ts';
+import { eventsContract } from '../events-contract.ts';
 import { openPostgresStore } from './postgres-store.ts';
 import { createServer, type AddressInfo } from 'node:net';
 import { HubError } from '../../shared/errors.ts';
@@ -24,6 +25,8 @@ function suiteDatabase(): () => Promise<string> {
 const contractDatabase = suiteDatabase();
 // The concurrency contract also runs with two stores (two pools, as two Herald nodes) on one database.
 const pairDatabase = suiteDatabase();
+const eventsDatabase = suiteDatabase();
+eventsContract('postgres', async () => openPostgresStore({ url: await eventsDatabase() }));
 storeContract(
   'postgres',
   async () => openPostgresStore({ url: await contractDatabase() }),

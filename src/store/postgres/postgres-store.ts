@@ -14,6 +14,7 @@ import { postgresJobStore } from './job-store.ts';
 import { postgresFileStore } from './file-store.ts';
 import { InstallationWriteGroup } from './write-group.ts';
 import { postgresDispatchStore } from './dispatch-store.ts';
+import { EVENTS_CHANNEL, postgresEventStore, postgresWebhookStore } from './event-store.ts';
 import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
 
 
@@ -279,6 +280,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await pool.end().catch(() => undefined);
     throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${err.message}`);
   });
+  // Appended events (the trigger's NOTIFY, on commit, from any node) wake this node's SSE streams; after a
+  // reconnection every stream reads again (a NOTIFY may have been missed; the hub's name '' means any).
+  const eventListeners = new Set<(hub: string) => void>();
+  const eventsAppended = (hub: string) => {
+    for (const l of [...eventListeners]) l(hub);
+  };
+  const eventsListener = await openPgListener({
+    connectionString: options.url,
+    channel: EVENTS_CHANNEL,
+    onNotification: (payload) => eventsAppended(payload ?? ''),
+    onReconnected: () => eventsAppended(''),
+    onError: (err) => options.onConnectionError?.(`event listener: ${err.message}`),
+  }).catch(async (err: Error) => {
+    await Promise.all([listener.close(), jobsListener.close()]);
+    await pool.end().catch(() => undefined);
+    throw new HubError('store_unusable', `cannot open the PostgreSQL store ${redactUrl(options.url)}: ${err.message}`);
+  });
   let open = true;
   return {
     kind: 'postgres',
@@ -291,6 +309,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     jobs: guarded(postgresJobStore(pool)),
     files: postgresFileStore(pool),
     dispatch: guarded(postgresDispatchStore(pool)),
+    events: (() => {
+      const events = postgresEventStore(pool, eventListeners);
+      return { ...guarded(events), onAppend: events.onAppend };
+    })(),
+    webhooks: guarded(postgresWebhookStore(pool)),
     // Not guarded: the queue writes no row a constraint could refuse, and onEnqueue answers synchronously.
     queue: postgresQueue(pool, enqueueListeners),
     changes,
@@ -321,7 +344,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     close: async () => {
       if (!open) return;
       open = false;
-      await Promise.all([listener.close(), jobsListener.close()]);
+      await Promise.all([listener.close(), jobsListener.close(), eventsListener.close()]);
       await pool.end();
     },
   };

@@ -22,7 +22,10 @@ import { cursorCodec } from '../cursor.ts';
 
 /** listOutcomes' cursor: the number of the page's last outcome within its notification (write order). */
 const OUTCOME_CURSOR = cursorCodec('s1o', 1);
+/** listNotifications' cursor: the last page's enqueue time and how many of that millisecond it showed. */
+const NOTIFICATION_CURSOR = cursorCodec('s1n', 2);
 import { ownedJob, type EnqueueSignal } from './queue.ts';
+import { eventAppender, type EventSignal } from './event-store.ts';
 
 interface NotificationRow {
   hub_name: string;
@@ -81,9 +84,14 @@ function toNotification(r: NotificationRow, counts: Counts): NotificationRecord 
   };
 }
 
-export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, enqueued: EnqueueSignal): DispatchStore {
+export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, enqueued: EnqueueSignal, appended: EventSignal): DispatchStore {
+  const appendEvents = eventAppender(db);
   const cols = `h.name AS hub_name, n.id, n.state, n.request, n.targets, n.pending_jobs, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
   const selectOne = db.prepare(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = ? AND n.id = ?`);
+  // Rows of the cursor's millisecond come first in this order, so OFFSET skips exactly those already shown.
+  const selectNewest = db.prepare(
+    `SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = ? AND n.enqueued_at <= ? ORDER BY n.enqueued_at DESC, n.id DESC LIMIT ? OFFSET ?`,
+  );
   const insertNotification = db.prepare(
     `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES (?, ?, ?, ?, 0, 1, ?, ?)`,
   );
@@ -94,7 +102,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
   const movePlan = db.prepare('UPDATE dispatch_jobs SET payload = ?, run_at = ?, owner = NULL, leased_until = NULL WHERE id = ?');
   const owned = ownedJob(db);
   const progress = db.prepare('UPDATE notifications SET targets = targets + ?, pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
-  const state = db.prepare('SELECT targets, pending_jobs FROM notifications WHERE hub_key = ? AND id = ?');
+  const state = db.prepare('SELECT targets, pending_jobs, state FROM notifications WHERE hub_key = ? AND id = ?');
   const pending = db.prepare('UPDATE notifications SET pending_jobs = pending_jobs + ? WHERE hub_key = ? AND id = ?');
   // Counts: rows keyed by the job that produced them (migration 0011); a second completion adds nothing.
   const insertCount = db.prepare('INSERT INTO notification_counts (hub_key, notification_id, job_id, platform, outcome, n) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
@@ -128,9 +136,14 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
   const deleteOutcomes = db.prepare('DELETE FROM device_outcome_batches WHERE hub_key = ? AND notification_id = ? AND first_seq = ?');
 
   /** Ends the notification, in the state the domain decides, if this step left no job of it. */
-  const settle = (hubKey: string, id: string, now: number, rules: StepRules) => {
-    const s = state.get(hubKey, id) as { targets: number; pending_jobs: number } | undefined;
-    if (s && s.pending_jobs <= 0) finish.run(rules.finalState({ targets: s.targets, counts: countsOf(hubKey, id) }), now, hubKey, id);
+  const settle = (hubKey: string, id: string, now: number, rules: StepRules): boolean => {
+    const s = state.get(hubKey, id) as { targets: number; pending_jobs: number; state: string } | undefined;
+    if (!s || s.pending_jobs > 0) return false;
+    const counts = countsOf(hubKey, id);
+    const to = rules.finalState({ targets: s.targets, counts });
+    finish.run(to, now, hubKey, id);
+    if (rules.stateChanged && to !== s.state) appendEvents(hubKey, [rules.stateChanged({ id, from: s.state, to, targets: s.targets, counts, at: now })]);
+    return rules.stateChanged !== undefined && to !== s.state;
   };
 
   // A job whose notification is gone (its hub was deleted, perhaps re-created under the same name, or the
@@ -157,7 +170,7 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
     if (done) deleteJob.run(job.id);
     else movePlan.run(JSON.stringify(step.nextCursor), step.now, job.id);
     progress.run(step.targets, step.batches.length + slices.length - (done ? 1 : 0), job.hub, job.notificationId);
-    settle(job.hub, job.notificationId, step.now, rules);
+    if (settle(job.hub, job.notificationId, step.now, rules)) eventsOf.add(job.hub);
     return 'done';
   };
 
@@ -182,11 +195,23 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
       applyFeedback(job.hub, f, rules);
     }
     addCounts(job.hub, job.notificationId, job.id, r.counts);
+    // The batch's events in one statement, in the step's transaction (issue 13 item 1).
+    if (r.events && r.events.length > 0) {
+      appendEvents(job.hub, r.events);
+      eventsOf.add(job.hub);
+    }
     deleteJob.run(job.id);
     if (r.retry) insertJob.run(job.hub, job.notificationId, 'deliver', JSON.stringify(r.retry.payload), r.retry.runAt);
     pending.run(r.retry ? 0 : -1, job.hub, job.notificationId);
-    settle(job.hub, job.notificationId, r.now, rules);
+    if (settle(job.hub, job.notificationId, r.now, rules)) eventsOf.add(job.hub);
     return 'done';
+  };
+  // Hubs whose events a step appended: their readers hear of them once the batch has committed. A write
+  // that ran twice (write-batcher.ts) may add a hub whose events rolled back: a reader then reads nothing new.
+  const eventsOf = new Set<string>();
+  const announceEvents = () => {
+    for (const hub of eventsOf) appended.fire(hub);
+    eventsOf.clear();
   };
 
   // Feedback (issue 10 item 19): applied only where the stored handle is still the dead one. A device that
@@ -273,6 +298,15 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
       const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
       return row && toNotification(row, countsOf(key(hub), id));
     },
+    listNotifications: async (hub, page) => {
+      const [before, skip] = page.after === undefined ? [Number.MAX_SAFE_INTEGER, 0] : (NOTIFICATION_CURSOR.decode(page.after) as [number, number]);
+      const rows = selectNewest.all(key(hub), before, page.limit + 1, skip) as NotificationRow[];
+      const items = rows.slice(0, page.limit).map((r) => toNotification(r, countsOf(key(hub), r.id)));
+      const last = items[items.length - 1];
+      if (rows.length <= page.limit || !last) return { items };
+      const sameMs = items.filter((n) => n.enqueuedAt === last.enqueuedAt).length + (last.enqueuedAt === before ? skip : 0);
+      return { items, next: NOTIFICATION_CURSOR.encode(last.enqueuedAt, sameMs) };
+    },
     cancel: async (hub, id, now) =>
       db.transaction(() => {
         const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
@@ -296,13 +330,13 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
     listSecureReads: async (hub, notificationId) =>
       (db.prepare('SELECT installation_id, at FROM secure_reads WHERE hub_key = ? AND notification_id = ? ORDER BY at').all(key(hub), notificationId) as Array<{ installation_id: string; at: number }>).map((r) => ({ installationId: r.installation_id, at: r.at })),
     finishPlanStep: async (job, step, rules) => {
-      const done = await writes.run(() => planStep(job, step, rules));
+      const done = await writes.run(() => planStep(job, step, rules)).finally(announceEvents);
       // The batches, and the plan's next page, are runnable now.
       if (done === 'done' && (step.batches.length > 0 || step.nextCursor !== undefined || (step.slices?.length ?? 0) > 0)) enqueued.fire();
       return done;
     },
     finishDelivery: async (job, result, rules) => {
-      const done = await writes.run(() => delivery(job, result, rules));
+      const done = await writes.run(() => delivery(job, result, rules)).finally(announceEvents);
       if (done === 'done' && result.retry) enqueued.fire();
       return done;
     },

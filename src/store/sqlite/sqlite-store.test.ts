@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batch, OWNER, RULES, storeContract } from '../store-contract.ts';
+import { eventsContract } from '../events-contract.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import { migrate, readMigrations } from './migrate.ts';
 import { openSqliteDatabase } from './sqlite-database.ts';
@@ -22,6 +23,7 @@ after(() => {
 });
 
 storeContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
+eventsContract('sqlite (memory)', async () => openSqliteStore({ path: ':memory:' }));
 // Listings driven by tag rows read seq windows: with a window of 2 seqs every such listing spans many.
 storeContract('sqlite (memory, tiny listing windows)', async () => openSqliteStore({ path: ':memory:', listingWindow: 2 }));
 // The file variant also runs the concurrency contract with two instances (two connections) on one file.

@@ -23,6 +23,7 @@ import { announcing, ChangeSubscribers, ruleScopeChange } from '../changes.ts';
 import { sqliteJobStore } from './job-store.ts';
 import { sqliteDispatchStore } from './dispatch-store.ts';
 import { EnqueueSignal, sqliteQueue } from './queue.ts';
+import { EventSignal, sqliteEventStore, sqliteWebhookStore } from './event-store.ts';
 import { key, toCredential, toHub, toRule, type CredentialRow, type HubRow, type RuleRow } from '../rows.ts';
 
 
@@ -221,6 +222,7 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
   const ping = db.prepare('SELECT 1');
   const writes = new WriteBatcher(db);
   const enqueued = new EnqueueSignal();
+  const appended = new EventSignal();
   const checkpointer = options.path === ':memory:' ? undefined : startCheckpointer(options.path, options.onCheckpointError);
   let open = true;
   const changes = new ChangeSubscribers();
@@ -258,7 +260,9 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     registrations: eachGuarded(guarded(sqliteRegistrationStore(db, writes, options.listingWindow))),
     installations: guarded(sqliteInstallationStore(db, writes, registrationInserter(db))),
     jobs: guarded(sqliteJobStore(db)),
-    dispatch: guarded(sqliteDispatchStore(db, writes, enqueued)),
+    dispatch: guarded(sqliteDispatchStore(db, writes, enqueued, appended)),
+    events: guarded(sqliteEventStore(db, writes, appended)),
+    webhooks: guarded(sqliteWebhookStore(db, writes)),
     queue: guarded(sqliteQueue(db, enqueued)),
     ping: async () => {
       ping.get();
