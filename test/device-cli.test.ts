@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { emulatorCall, startTestHerald, type TestHerald } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 /** Upper bound of any one wait here; a bound, not a timing goal. */
 const BOUND_MS = 60_000;
 

@@ -7,11 +7,13 @@ import { registerRegistry } from './commands/registrations.ts';
 import { registerEmulators } from './commands/emulators.ts';
 import { registerDevice } from './commands/device.ts';
 import { registerSend } from './commands/send.ts';
+import { HERALD_VERSION } from '../shared/version.ts';
 
 const program = new Command();
 program
   .name('herald')
   .description('Herald: a self-hosted push notification hub, wire-compatible with Azure Notification Hubs')
+  .version(HERALD_VERSION, '-V, --version', 'print the version')
   .showHelpAfterError('(add --help for usage)')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 

@@ -9,7 +9,6 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail, print } from '../output.ts';
 
@@ -31,6 +30,7 @@ const MODES = { create: 'ImportCreateRegistrations', update: 'ImportUpdateRegist
 
 /** Polls the job until it ends, drawing a progress bar when stderr is a terminal. */
 async function waitFor(client: AdminClient, hub: string, job: JobJson, label: string): Promise<JobJson> {
+  const { SingleBar, Presets } = process.stderr.isTTY ? await import('cli-progress') : ({} as typeof import('cli-progress'));
   const bar = process.stderr.isTTY ? new SingleBar({ format: `${label} [{bar}] {percentage}% | {status}`, stream: process.stderr, hideCursor: true }, Presets.shades_classic) : undefined;
   bar?.start(100, 0, { status: job.status });
   let current = job;
