@@ -5,7 +5,6 @@
  */
 import { createReadStream, createWriteStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -73,7 +72,7 @@ export function registerJobs(program: Command): void {
       if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new Error(`cannot read ${file}: no such file`);
       const client = AdminClient.from(o);
       const name = `imports/${Date.now()}-${basename(file).replace(/[^A-Za-z0-9._-]/g, '_')}`;
-      await client.upload(name, Readable.toWeb(createReadStream(file)) as ReadableStream);
+      await client.upload(name, createReadStream(file));
       const job = await client.request<JobJson>('POST', `/hubs/${encodeURIComponent(o.hub)}/jobs`, { type, importFile: name });
       const done = await waitFor(client, o.hub, job, `import ${basename(file)}`);
       const ok = Number(done.outputProperties?.SucceededLines ?? 0);
@@ -98,7 +97,7 @@ export function registerJobs(program: Command): void {
         if (done.status !== 'Completed') throw new Error(`the export failed: ${done.failure ?? done.status}`);
         const name = areaName(done.outputProperties?.OutputFilePath, 'files');
         if (!name) throw new Error('the export wrote no output file');
-        await pipeline(Readable.fromWeb((await client.download(name)) as never), createWriteStream(o.out));
+        await pipeline(await client.download(name), createWriteStream(o.out));
         const count = Number(done.outputProperties?.SucceededLines ?? 0);
         print(o, { job: done.id, registrations: count, out: o.out }, () => `Exported ${count} registration(s) to ${o.out}.`);
       } catch (err) {
@@ -115,7 +114,7 @@ export function registerJobs(program: Command): void {
     .option('--data <dir>', 'data directory of the local hub (default ./data)')
     .action(async (path: string, o: ClientOptions) => {
       try {
-        for await (const chunk of Readable.fromWeb((await AdminClient.from(o).download(path)) as never)) {
+        for await (const chunk of await AdminClient.from(o).download(path)) {
           if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
         }
       } catch (err) {
