@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail, print } from '../output.ts';
+import { describePlatforms, requirePlatform } from '../platforms.ts';
 
 interface Common extends ClientOptions {
   json?: boolean;
@@ -162,7 +163,7 @@ export function registerHub(program: Command): void {
     hub
       .command('credentials <name>')
       .description("show or set a hub's PNS credentials (without --platform: list them)")
-      .option('--platform <platform>', 'apns | fcmv1 | wns | browser')
+      .option('--platform <platform>', describePlatforms())
       .option('--file <json>', 'the whole credentials object as a JSON file')
       .option('--endpoint <url>', 'send to this URL instead of the vendor (an emulator, a test server)')
       .option('--environment <env>', 'apns: production | development')
@@ -189,7 +190,7 @@ export function registerHub(program: Command): void {
         print(o, res, () => (res.credentials.length === 0 ? `Hub "${name}" has no PNS credentials.` : res.credentials.map(describeCredential).join('\n')));
         return;
       }
-      const platform = o.platform.toLowerCase();
+      const platform = requirePlatform(o.platform, '--platform');
       const path = `${base}/${encodeURIComponent(platform)}`;
       if (o.delete) {
         await client.request('DELETE', path);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RunningHerald } from '../../main.ts';
-import { fail } from '../output.ts';
+import { fail, onUnexpected } from '../output.ts';
 
 interface ServeOptions {
   data?: string;
@@ -90,6 +90,7 @@ export function registerServe(program: Command): void {
           },
         );
       };
+      onUnexpected((err) => herald.logger.fatal({ err }, 'unexpected error: exiting'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
       // Printed once the signals are handled: a supervisor may stop Herald as soon as it sees the banner.
