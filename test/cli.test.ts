@@ -97,6 +97,30 @@ async function startStuckHub(): Promise<{ url: string; requests: string[]; serve
   };
 }
 
+/** A hub whose one notification stays in `state` (Azure surface and management API, as the CLI reads them). */
+async function startFakeHub(state: string, counts = ''): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const url = req.url ?? '';
+      if (url.startsWith('/_admin/v1/hubs/h/rules/')) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ primary: 'Endpoint=sb://localhost/;SharedAccessKeyName=DefaultFullSharedAccessSignature;SharedAccessKey=a2V5' }));
+      } else if (url.startsWith('/_admin/v1/hubs/h/messages/n1/outcomes')) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ items: [{ platform: 'apns', handle: 'ab'.repeat(32), outcome: 'PnsUnavailable', reason: '503 Service Unavailable', attempts: 7 }] }));
+      } else if (req.method === 'POST' && url.startsWith('/h/messages/')) {
+        res.writeHead(201, { location: `http://${req.headers.host}/h/messages/n1?api-version=2020-06` }).end();
+      } else if (url.startsWith('/h/messages/n1')) {
+        res.setHeader('content-type', 'application/xml');
+        res.end(`<NotificationDetails xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect"><NotificationId>n1</NotificationId><Location>x</Location><State>${state}</State>${counts}</NotificationDetails>`);
+      } else res.writeHead(404).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}
+
 describe('the compiled herald command', () => {
   let h: TestHerald;
   before(async () => {
@@ -343,5 +367,33 @@ describe('the compiled herald command', () => {
     const cleared = await herald(h, ['hub', 'settings', 'tuned', '--registration-ttl', 'never', '--sends-per-second', 'none']);
     assert.equal(cleared.code, 0, cleared.stderr);
     assert.deepEqual(await stored(), { registrationTtlSeconds: null, sendsPerSecond: null, registrationsPerSecond: null });
+  });
+  test('send --wait: Abandoned exits 2 with the device, its reason and the next step; still Processing at --wait-seconds exits 3', async () => {
+    const abandoned = await startFakeHub('Abandoned', '<ApnsOutcomeCounts><Outcome><Name>PnsUnavailable</Name><Count>1</Count></Outcome></ApnsOutcomeCounts>');
+    const processing = await startFakeHub('Processing');
+    try {
+      const a = await run(['send', '--hub', 'h', '--format', 'apns', '--message', 'x', '--wait', '--url', abandoned.url, '--admin-key', 'k'], {});
+      assert.equal(a.code, 2, a.stderr);
+      assert.equal(
+        a.stdout,
+        [
+          'Notification n1 (apns): Abandoned',
+          '  Apns     PnsUnavailable 1',
+          `  failed: apns ${'AB'.repeat(18).toLowerCase()}a...  PnsUnavailable: 503 Service Unavailable (7 attempt(s))`,
+          '  next: the apns service did not take the push in time and Herald gave up retrying: check the service (and the hub\'s credentials endpoint), then send again',
+          '  next: Herald gave up on it after retrying; see why per device: GET /_admin/v1/hubs/h/messages/n1/outcomes',
+          '',
+        ].join('\n'),
+      );
+      // The bound is the command's own --wait-seconds; the hub never finishes, so it is always reached.
+      const p = await run(['send', '--hub', 'h', '--format', 'apns', '--message', 'x', '--wait', '--wait-seconds', '0.3', '--url', processing.url, '--admin-key', 'k', '--json'], {});
+      assert.equal(p.code, 3, p.stderr);
+      const out = JSON.parse(p.stdout);
+      assert.equal(out.ok, false);
+      assert.equal(out.timedOut, 'notification n1 is still Processing after 0.3 s');
+    } finally {
+      abandoned.server.close();
+      processing.server.close();
+    }
   });
 });
