@@ -5,14 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function checkBuild(): string {
+/** Throws unless `<root>/dist` was built from `<root>`'s sources as they are now. */
+export function checkBuild(root: string): void {
   let info: { inputs: string[]; sha256: string };
   try {
-    info = JSON.parse(readFileSync(`${root}dist/build.json`, 'utf8')) as typeof info;
+    info = JSON.parse(readFileSync(join(root, 'dist/build.json'), 'utf8')) as typeof info;
   } catch {
     throw new Error('dist/ is not built: run "npm run build" (npm test and npm run test:only build first)');
   }
@@ -20,15 +20,15 @@ function checkBuild(): string {
   for (const input of info.inputs) {
     let text: Buffer;
     try {
-      text = readFileSync(`${root}${input}`);
+      text = readFileSync(join(root, input));
     } catch {
       throw new Error(`dist/ is stale (${input} is gone): run "npm run build"`);
     }
     hash.update(`${input}\0`).update(text).update('\0');
   }
   if (hash.digest('hex') !== info.sha256) throw new Error('dist/ is stale (the sources changed since it was built): run "npm run build"');
-  return fileURLToPath(new URL('../bin/herald.js', import.meta.url));
 }
 
+checkBuild(fileURLToPath(new URL('..', import.meta.url)));
 /** bin/herald.js, once dist/ is known to match the sources. */
-export const heraldBin: string = checkBuild();
+export const heraldBin: string = fileURLToPath(new URL('../bin/herald.js', import.meta.url));

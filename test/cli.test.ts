@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestHerald, tempDir, type TestHerald } from './helpers.ts';
-import { heraldBin } from './cli-bin.ts';
+import { checkBuild, heraldBin } from './cli-bin.ts';
 import { AzureHubClient, ruleKeyOf } from '../src/devices/azure-hub.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -147,6 +147,23 @@ describe('the compiled herald command', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${version}\n`);
     assert.match(r.stderr, /^herald: dist\/ is missing \(installed with --ignore-scripts\?\), running the sources through tsx; "npm run build" makes every start faster\n$/);
+  });
+
+  test('the build: import.meta.url in compiled code is its source file URL; a changed source makes dist/ stale', async () => {
+    const project = tempDir('herald-build-');
+    mkdirSync(join(project, 'scripts'));
+    mkdirSync(join(project, 'src/cli'), { recursive: true });
+    cpSync(join(root, 'scripts/build.js'), join(project, 'scripts/build.js'));
+    symlinkSync(join(root, 'node_modules'), join(project, 'node_modules'));
+    writeFileSync(join(project, 'src/cli/data.txt'), 'read beside the source\n');
+    writeFileSync(join(project, 'src/cli/main.ts'), "import { readFileSync } from 'node:fs';\nprocess.stdout.write(readFileSync(new URL('./data.txt', import.meta.url), 'utf8'));\n");
+    const built = await new Promise<Result>((resolve) => execFile(process.execPath, [join(project, 'scripts/build.js')], { encoding: 'utf8' }, (err, stdout, stderr) => resolve({ code: err ? 1 : 0, stdout, stderr })));
+    assert.equal(built.code, 0, built.stderr);
+    const ran = await run([], {}, join(project, 'dist/cli.js'));
+    assert.equal(ran.stdout, 'read beside the source\n', ran.stderr);
+    checkBuild(project);
+    writeFileSync(join(project, 'src/cli/main.ts'), 'process.stdout.write("changed");\n');
+    assert.throws(() => checkBuild(project), /^Error: dist\/ is stale \(the sources changed since it was built\): run "npm run build"$/);
   });
 
   test("the README's walkthrough: a device registered with --user 42 gets the send to --user 42, in the format of its registration", async () => {
