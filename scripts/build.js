@@ -32,6 +32,9 @@ const sourceUrlPlugin = {
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
       let text = readFileSync(args.path, 'utf8');
+      // Only import.meta.url is carried over; the others would silently name dist/ instead of the source.
+      const other = /import\.meta\.(dirname|filename)/.exec(text);
+      if (other) return { errors: [{ text: `${other[0]} is not supported by the build: use new URL('...', import.meta.url)` }] };
       if (text.includes('import.meta.url')) {
         const rel = relative(dist, args.path).split('\\').join('/');
         text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
