@@ -11,12 +11,14 @@
 // - Without esbuild (an install without dev dependencies) it builds nothing and says so: bin/herald.js then
 //   runs the sources through tsx.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
+// Built beside dist/ and swapped in at the end, so a command starting meanwhile finds the old build or the new one.
+const staging = join(root, `dist.building-${process.pid}`);
 
 let esbuild;
 try {
@@ -36,7 +38,7 @@ const sourceUrlPlugin = {
       const other = /import\.meta\.(dirname|filename)/.exec(text);
       if (other) return { errors: [{ text: `${other[0]} is not supported by the build: use new URL('...', import.meta.url)` }] };
       if (text.includes('import.meta.url')) {
-        const rel = relative(dist, args.path).split('\\').join('/');
+        const rel = relative(staging, args.path).split('\\').join('/');
         text = text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
       }
       return { contents: text, loader: 'ts' };
@@ -44,12 +46,12 @@ const sourceUrlPlugin = {
   },
 };
 
-rmSync(dist, { recursive: true, force: true });
-mkdirSync(dist, { recursive: true });
+rmSync(staging, { recursive: true, force: true });
+mkdirSync(staging, { recursive: true });
 const result = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { cli: 'src/cli/main.ts' },
-  outdir: dist,
+  outdir: staging,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -63,9 +65,14 @@ const result = await esbuild.build({
   chunkNames: '[name]-[hash]',
   plugins: [sourceUrlPlugin],
 });
-if (result.errors.length > 0) process.exit(1);
+if (result.errors.length > 0) {
+  rmSync(staging, { recursive: true, force: true });
+  process.exit(1);
+}
 
 const inputs = Object.keys(result.metafile.inputs).sort();
 const hash = createHash('sha256');
 for (const input of inputs) hash.update(`${input}\0`).update(readFileSync(join(root, input))).update('\0');
-writeFileSync(join(dist, 'build.json'), `${JSON.stringify({ inputs, sha256: hash.digest('hex') }, null, 2)}\n`);
+writeFileSync(join(staging, 'build.json'), `${JSON.stringify({ inputs, sha256: hash.digest('hex') }, null, 2)}\n`);
+rmSync(dist, { recursive: true, force: true });
+renameSync(staging, dist);
