@@ -2,6 +2,7 @@
 // Runs every *.test.ts under src/ and test/ with node's built-in runner through tsx.
 // Node 20's --test does not expand globs itself, so this script lists the files.
 // Arguments narrow the run: `npm test -- src/auth` runs the tests under that path only.
+// It builds dist/ first (scripts/build.js): the CLI tests spawn bin/herald.js, which runs the compiled code.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -21,6 +22,14 @@ const files = roots.flatMap((r) => (statSync(r).isDirectory() ? collect(r, []) :
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(', ')}`);
   process.exit(1);
+}
+// The portal's browser tests need its built page too (scripts/build-portal.js, build/portal/).
+for (const script of ['./build.js', './build-portal.js']) {
+  const build = spawnSync(process.execPath, [new URL(script, import.meta.url).pathname], { stdio: 'inherit' });
+  if (build.status !== 0) {
+    console.error(`the build (scripts/${script.slice(2)}) failed: no tests run`);
+    process.exit(build.status ?? 1);
+  }
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

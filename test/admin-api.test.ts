@@ -226,7 +226,7 @@ describe('management API', () => {
   });
 
   test('health and metrics', async () => {
-    assert.deepEqual(await (await fetch(`${h.adminUrl}/_health`)).json(), { status: 'ok', store: 'sqlite' });
+    assert.deepEqual(await (await fetch(`${h.adminUrl}/_health`)).json(), { status: 'ok', version: JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version, store: 'sqlite' });
     await fetch(`${h.httpUrl}/sandbox/installations/x`);
     const text = await (await fetch(`${h.adminUrl}/_metrics`)).text();
     assert.match(text, /herald_http_requests_total\{method="GET",route="\/_health",status="200"\} \d+/);

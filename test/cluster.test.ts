@@ -28,8 +28,9 @@ import { ensureDevCa } from '../src/tls/dev-ca.ts';
 import { systemClock, type Clock, type TimerHandle } from '../src/shared/clock.ts';
 import { removeTempDir, tempDir } from './helpers.ts';
 import { usePostgresServer } from './postgres-server.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 const postgres = usePostgresServer();
 const TOPIC = 'com.example.cluster';
 const DEVICES = 2000;

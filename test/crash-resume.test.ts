@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { createSasToken } from '../src/auth/sas.ts';
 import { BATCH_SIZE } from '../src/dispatch/dispatcher.ts';
 import { tempDir } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 const DEVICES = 4 * BATCH_SIZE;
 /** Pushes of the second batch that arrive before the kill (and so arrive twice). */
 const PART_OF_SECOND = 100;

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createBackend } from '../examples/notify-users/backend.ts';
 import { allowHttpPolicy, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 
 describe('a simulated device behind the example backend', () => {
   let h: TestHerald;

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { emulatorCall, startTestHerald, type TestHerald } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 /** Upper bound of any one wait here; a bound, not a timing goal. */
 const BOUND_MS = 60_000;
 
@@ -125,12 +126,12 @@ describe('herald device and herald send', () => {
         herald(h, ['send', '--hub', 'sandbox', '--tags', 'news', '--format', 'template', '--message', 'hello template', '--wait', '--json']),
       ]);
       for (const r of [news, toAlice, templated]) assert.equal(r.code, 0, r.stderr);
-      const newsOutcome = JSON.parse(news.stdout);
+      const newsOutcome = JSON.parse(news.stdout).notifications[0];
       assert.match(newsOutcome.notificationId, /\S/);
       assert.equal(newsOutcome.state, 'Completed');
       assert.deepEqual(newsOutcome.outcomeCounts, { Browser: { Success: 1 } });
-      assert.deepEqual(JSON.parse(toAlice.stdout).outcomeCounts, { FcmV1: { Success: 1 } });
-      assert.deepEqual(JSON.parse(templated.stdout).outcomeCounts, { Apns: { Success: 1 } }, 'only the ios device has a template');
+      assert.deepEqual(JSON.parse(toAlice.stdout).notifications[0].outcomeCounts, { FcmV1: { Success: 1 } });
+      assert.deepEqual(JSON.parse(templated.stdout).notifications[0].outcomeCounts, { Apns: { Success: 1 } }, 'only the ios device has a template');
 
       const [be, ae, ie] = await Promise.all([browser.exit, android.exit, ios.exit]);
       for (const e of [be, ae, ie]) assert.equal(e.code, 0, e.stderr);
@@ -184,7 +185,7 @@ describe('herald device and herald send', () => {
 
   test('bad input: unknown platform, --listen-seconds not a number, --count 0, a hub not in the sandbox; nothing is registered', async () => {
     const before = await installationCount(h, 'sandbox');
-    assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use ios, android, windows, browser or kindle\n$/);
+    assertOneLineFailure(await herald(h, ['device', 'blackberry']), /^herald: unknown platform "blackberry": use apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\), adm \(kindle, amazon\)\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--listen-seconds', 'soon']), /^herald: --listen-seconds must be a positive number of seconds, got "soon"\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--count', '0']), /^herald: --count must be a positive whole number of notifications, got "0"\n$/);
     assertOneLineFailure(await herald(h, ['device', 'ios', '--hub', 'no-such-hub']), /^herald: Notification hub 'no-such-hub' was not found\.\n$/);
@@ -198,8 +199,10 @@ describe('herald device and herald send', () => {
     assert.equal(await installationCount(h, 'real-wns'), 0);
 
     const bad = await herald(h, ['send', '--hub', 'sandbox', '--format', 'carrier-pigeon', '--message', 'x']);
-    assertOneLineFailure(bad, /^herald: --format must be one of apple, fcmv1, windows, browser, template, got "carrier-pigeon"\n$/);
-    assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--message', 'x']), /^herald: the hub refused the notification \(400: Tag expression error/);
+    assertOneLineFailure(bad, /^herald: --format must be template or a platform \(apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\)\), got "carrier-pigeon"\n$/);
+    assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--format', 'apns', '--message', 'x']), /^herald: the hub refused the notification \(400: Tag expression error/);
+    // Without --format the CLI first counts the target's registrations: the same reason, one line.
+    assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--message', 'x']), /^herald: Tag expression error at position 4: expected a tag, '!' or '\(' but found end of expression\.\n$/);
   });
 
   test('a hub that does not run in sandbox mode has no simulated devices', async () => {

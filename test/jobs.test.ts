@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NotificationHubsClient, createFcmV1RegistrationDescription } from '@azure/notification-hubs';
 import { allowHttpPolicy, httpConnectionString, startTestHerald, tempDir, type TestHerald } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
 const NS = 'xmlns="http://schemas.microsoft.com/netservices/2010/10/servicebus/connect" xmlns:i="http://www.w3.org/2001/XMLSchema-instance"';
 const line = (token: string, id?: string) =>
@@ -120,7 +121,7 @@ describe('jobs', () => {
 
 /** Runs the CLI without blocking this process (its hub runs in this process). */
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+  const bin = heraldBin;
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { encoding: 'utf8', env, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr });

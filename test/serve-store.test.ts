@@ -12,8 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { removeTempDir, tempDir } from './helpers.ts';
 import { usePostgresServer } from './postgres-server.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 const postgres = usePostgresServer();
 const keys = { HERALD_ADMIN_KEY: 'a'.repeat(40), HERALD_SECRET_KEY: randomBytes(32).toString('base64') };
 const withoutKeys = { HERALD_ADMIN_KEY: '', HERALD_SECRET_KEY: '' };

@@ -10,8 +10,9 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './helpers.ts';
+import { heraldBin } from './cli-bin.ts';
 
-const bin = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
+const bin = heraldBin;
 
 interface Banner {
   httpUrl: string;
@@ -290,7 +291,7 @@ describe('the CLI', () => {
   });
 
   test('--help for every command; no running hub is a one-line error', () => {
-    for (const args of [['--help'], ['serve', '--help'], ['hub', '--help'], ['hub', 'create', '--help'], ['hub', 'list', '--help'], ['hub', 'delete', '--help'], ['hub', 'connection-string', '--help'], ['hub', 'credentials', '--help'], ['import', '--help'], ['export', '--help'], ['download', '--help'], ['emulators', '--help'], ['device', '--help'], ['send', '--help'], ['registrations', '--help'], ['installations', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['hub', '--help'], ['hub', 'create', '--help'], ['hub', 'list', '--help'], ['hub', 'delete', '--help'], ['hub', 'connection-string', '--help'], ['hub', 'credentials', '--help'], ['hub', 'rules', '--help'], ['hub', 'rules', 'add', '--help'], ['hub', 'settings', '--help'], ['jobs', '--help'], ['import', '--help'], ['export', '--help'], ['download', '--help'], ['emulators', '--help'], ['device', '--help'], ['send', '--help'], ['registrations', '--help'], ['installations', '--help']]) {
       const r = herald(args);
       assert.equal(r.status, 0, args.join(' '));
       assert.match(r.stdout, /^Usage: herald/, args.join(' '));

@@ -4,6 +4,9 @@
  * HERALD_ADMIN_KEY, or the key file in the data directory.
  */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
 import { join, resolve } from 'node:path';
 import { ADMIN_KEY_FILE, readRuntimeInfo } from '../config/data-dir.ts';
 import { HubError, type ErrorCode } from '../shared/errors.ts';
@@ -38,48 +41,57 @@ export class AdminClient {
     return new AdminClient(url.replace(/\/+$/, ''), key);
   }
 
-  private async send(method: string, path: string, init: { body?: ReadableStream | string; type?: string; duplex?: 'half' } = {}): Promise<Response> {
-    try {
-      return await fetch(`${this.baseUrl}/_admin/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${this.adminKey}`, ...(init.type ? { 'content-type': init.type } : {}) },
-        ...(init.body === undefined ? {} : { body: init.body }),
-        ...(init.duplex ? { duplex: init.duplex } : {}),
-      } as RequestInit);
-    } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new HubError('not_found', `cannot reach the hub at ${this.baseUrl} (${cause}); is "herald serve" running?`);
-    }
+  /**
+   * One call over node:http(s), not fetch: fetch loads undici, which alone costs a CLI command more time
+   * than the rest of its start (issue 12: a command answers in milliseconds).
+   */
+  private send(method: string, path: string, init: { body?: Readable | string; type?: string } = {}): Promise<IncomingMessage> {
+    const target = new URL(`${this.baseUrl}/_admin/v1${path}`);
+    const headers: Record<string, string> = { authorization: `Bearer ${this.adminKey}`, ...(init.type ? { 'content-type': init.type } : {}) };
+    if (typeof init.body === 'string') headers['content-length'] = String(Buffer.byteLength(init.body));
+    return new Promise((resolve, reject) => {
+      const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(target, { method, headers }, resolve);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(new HubError('not_found', `cannot reach the hub at ${this.baseUrl} (${err.code ?? err.message}); is "herald serve" running?`));
+      });
+      if (init.body instanceof Readable) {
+        init.body.on('error', (err) => req.destroy(err));
+        init.body.pipe(req);
+      } else req.end(init.body);
+    });
   }
 
   /** Uploads a local file into the hub's file area, streamed. */
-  async upload(path: string, body: ReadableStream): Promise<{ path: string; bytes: number }> {
-    return this.parse(await this.send('PUT', `/files/${path.split('/').map(encodeURIComponent).join('/')}`, { body, type: 'application/octet-stream', duplex: 'half' }));
+  async upload(path: string, body: Readable): Promise<{ path: string; bytes: number }> {
+    return this.parse(await this.send('PUT', `/files/${path.split('/').map(encodeURIComponent).join('/')}`, { body, type: 'application/octet-stream' }));
   }
 
-  /** Downloads a file of the hub's file area; the response body as a web stream. */
-  async download(path: string): Promise<ReadableStream<Uint8Array>> {
+  /** Downloads a file of the hub's file area; the response body as a stream. */
+  async download(path: string): Promise<Readable> {
     const res = await this.send('GET', `/files/${path.split('/').map(encodeURIComponent).join('/')}`);
-    if (!res.ok || !res.body) await this.parse(res);
-    return res.body!;
+    if (res.statusCode !== 200) await this.parse(res);
+    return res;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.parse(await this.send(method, path, body === undefined ? {} : { body: JSON.stringify(body), type: 'application/json' }));
   }
 
-  private async parse<T>(res: Response): Promise<T> {
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
+  private async parse<T>(res: IncomingMessage): Promise<T> {
+    const status = res.statusCode ?? 0;
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    if (status === 204) return undefined as T;
+    const text = Buffer.concat(chunks).toString('utf8');
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new HubError('internal', `the hub at ${this.baseUrl} answered ${res.status} with a body that is not JSON`);
+      throw new HubError('internal', `the hub at ${this.baseUrl} answered ${status} with a body that is not JSON`);
     }
-    if (!res.ok) {
+    if (status < 200 || status >= 300) {
       const e = (json as { error?: { code?: ErrorCode; message?: string } }).error;
-      throw new HubError(e?.code ?? 'internal', e?.message ?? `the hub answered ${res.status}`);
+      throw new HubError(e?.code ?? 'internal', e?.message ?? `the hub answered ${status}`);
     }
     return json as T;
   }

@@ -51,6 +51,13 @@ export interface NotificationDetails {
   outcomeCounts: Record<string, Record<string, number>>;
 }
 
+/** §7.5: a test send's `NotificationOutcome`. */
+export interface TestSendOutcome {
+  success: number;
+  failure: number;
+  results: Array<{ platform: string; handle: string; registrationId: string; outcome: string }>;
+}
+
 /** The one-line reason of an Azure-surface error: the `<Detail>` of `<Error>` (§3.3), without the TrackingId. */
 function azureReason(answer: HttpAnswer): string {
   const detail = /<Detail>([\s\S]*?)<\/Detail>/.exec(answer.text)?.[1];
@@ -111,6 +118,29 @@ export class AzureHubClient {
     const id = typeof location === 'string' ? new URL(location).pathname.split('/')[3] : undefined;
     if (!id) throw new Error('the hub accepted the notification but named no id (no Location header)');
     return decodeURIComponent(id);
+  }
+
+  /** §7.5: a test send; the hub delivers to at most 10 registrations and answers with each one's outcome. */
+  async testSend(n: NotificationRequest): Promise<TestSendOutcome> {
+    const answer = await this.call('POST', 'messages/?test=true', {
+      body: n.body,
+      headers: {
+        'content-type': n.contentType,
+        'servicebusnotification-format': n.format,
+        ...(n.tagExpression ? { 'servicebusnotification-tags': n.tagExpression } : {}),
+        ...(n.headers ?? {}),
+      },
+    });
+    if (answer.status !== 201) throw new Error(`the hub refused the test send (${azureReason(answer)})`);
+    const number = (name: string) => Number(new RegExp(`<${name}>(\\d+)</${name}>`).exec(answer.text)?.[1] ?? 0);
+    const field = (xml: string, name: string) => unescapeXml(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml)?.[1] ?? '');
+    const results = [...answer.text.matchAll(/<RegistrationResult>([\s\S]*?)<\/RegistrationResult>/g)].map((m) => ({
+      platform: field(m[1]!, 'ApplicationPlatform'),
+      handle: field(m[1]!, 'PnsHandle'),
+      registrationId: field(m[1]!, 'RegistrationId'),
+      outcome: field(m[1]!, 'Outcome'),
+    }));
+    return { success: number('Success'), failure: number('Failure'), results };
   }
 
   /** §9: the telemetry, or undefined while the hub does not know the id yet (404). */

@@ -18,13 +18,6 @@ export const DEVICE_PLATFORMS: Readonly<Record<DevicePlatform, PnsPlatform>> = {
   kindle: 'adm',
 };
 
-/** Other names a device platform answers to (Amazon's Kindle Fire and Fire TV use ADM). */
-export const DEVICE_PLATFORM_ALIASES: Readonly<Record<string, DevicePlatform>> = { adm: 'kindle' };
-
-export function isDevicePlatform(name: string): name is DevicePlatform {
-  return Object.hasOwn(DEVICE_PLATFORMS, name);
-}
-
 /** What the app knows about itself from the hub's credentials: bundle id, Firebase project, VAPID key. */
 export interface AppIdentity {
   /** APNs: the bundle id (topic); the sandbox apps are com.example.app. */

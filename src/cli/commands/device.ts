@@ -1,6 +1,6 @@
 /**
- * `herald device <ios|android|windows|browser|kindle>`: a simulated device on a sandbox hub. It gets a handle
- * from its platform's emulator as an app would, registers it as an installation with the Listen rule
+ * `herald device <apns|fcmv1|wns|browser>` (or ios, android, windows, web: src/cli/platforms.ts): a
+ * simulated device on a sandbox hub. It gets a handle from its platform's emulator as an app would, registers it as an installation with the Listen rule
  * (as a device does, wire spec §2.4), then prints every notification the emulator delivers to it.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,8 @@ import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail } from '../output.ts';
 import { HubError } from '../../shared/errors.ts';
 import { AzureHubClient, ruleKeyOf } from '../../devices/azure-hub.ts';
-import { buildInstallation, DeliveryWatcher, DEVICE_PLATFORM_ALIASES, DEVICE_PLATFORMS, isDevicePlatform, mintDevice, type AppIdentity, type ReceivedNotification } from '../../devices/simulated-device.ts';
+import { buildInstallation, DeliveryWatcher, DEVICE_PLATFORMS, mintDevice, type AppIdentity, type DevicePlatform, type ReceivedNotification } from '../../devices/simulated-device.ts';
+import { describePlatforms, platformOf, PLATFORMS, type Platform } from '../platforms.ts';
 import { findDevelopmentCa } from '../../devices/trust.ts';
 import { AppBackend, secureIdOf } from '../../devices/app-backend.ts';
 
@@ -86,10 +87,12 @@ function describeNotification(n: ReceivedNotification): string {
   return [`[${n.time}]${headers.length > 0 ? `  ${headers.join('  ')}` : ''}`, `  ${n.payload}`].join('\n');
 }
 
+const hasDevice = (p: Platform) => 'device' in PLATFORMS[p];
+
 async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
-  const named = platformArg.toLowerCase();
-  const platform = DEVICE_PLATFORM_ALIASES[named] ?? named;
-  if (!isDevicePlatform(platform)) throw new Error(`unknown platform "${platformArg}": use ios, android, windows, browser or kindle`);
+  const named = platformOf(platformArg);
+  if (named === undefined || !hasDevice(named)) throw new Error(`unknown platform "${platformArg}": use ${describePlatforms(hasDevice)}`);
+  const platform: DevicePlatform = PLATFORMS[named].device;
   const listenSeconds = parseListenSeconds(o.listenSeconds);
   const count = parseCount(o.count);
   if (o.backend && !o.user) throw new Error('--backend needs --user: the app signs in to its backend as a user');
@@ -135,7 +138,7 @@ async function runDevice(platformArg: string, o: DeviceFlags): Promise<void> {
     o,
     { event: 'registered', hub: o.hub, platform, pns, installationId, handle: device.handle, tags, ...(o.user !== undefined ? { userId: o.user } : {}), templates: Object.keys(templates) },
     [
-      `Simulated ${platform} device registered on hub "${o.hub}" (installation platform ${pns}).`,
+      `Simulated ${pns} (${platform}) device registered on hub "${o.hub}".`,
       `  installation  ${installationId}`,
       `  handle        ${device.handle}`,
       ...(tags.length > 0 ? [`  tags          ${tags.join(', ')}`] : []),
@@ -204,7 +207,7 @@ const EMULATOR_RESTART_WAIT_S = 60;
 export function registerDevice(program: Command): void {
   program
     .command('device <platform>')
-    .description('a simulated ios, android, windows, browser or kindle (adm) device on a sandbox hub: registers, then prints what it receives')
+    .description(`a simulated device on a sandbox hub: registers, then prints what it receives. Platforms: ${describePlatforms(hasDevice)}`)
     .option('--hub <hub>', 'the hub to register with', 'sandbox')
     .option('--tags <tags>', 'comma-separated tags of the installation')
     .option('--user <id>', 'the installation userId (tag $UserId:{id})')

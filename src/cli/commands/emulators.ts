@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
-import { startEmulators } from '../../emulators/index.ts';
-import { ensureDevCa } from '../../tls/dev-ca.ts';
 import { fail } from '../output.ts';
 
 interface EmulatorOptions {
@@ -36,6 +34,7 @@ export function registerEmulators(program: Command): void {
     .option('--json', 'print the URLs as one JSON line')
     .action(async (o: EmulatorOptions) => {
       try {
+        const [{ startEmulators }, { ensureDevCa }] = await Promise.all([import('../../emulators/index.ts'), import('../../tls/dev-ca.ts')]);
         const data = resolve(o.data ?? process.env.HERALD_DATA ?? './data');
         const ca = await ensureDevCa(join(data, 'tls'), ['localhost', '127.0.0.1', '::1', o.host ?? '127.0.0.1']);
         const ports = {

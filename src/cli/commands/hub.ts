@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail, print } from '../output.ts';
+import { describePlatforms, requirePlatform } from '../platforms.ts';
+import { registerHubRules, registerHubSettings } from './hub-manage.ts';
 
 interface Common extends ClientOptions {
   json?: boolean;
@@ -36,7 +38,7 @@ function readJson(path: string, what: string): unknown {
 }
 
 /** Options common to every command that talks to a running hub. */
-function withClient(cmd: Command): Command {
+export function withClient(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'the hub to manage (default: HERALD_URL, or the local hub of --data)')
     .option('--admin-key <key>', 'admin key (default: HERALD_ADMIN_KEY, or <data>/admin.key)')
@@ -44,7 +46,7 @@ function withClient(cmd: Command): Command {
     .option('--json', 'machine-readable output');
 }
 
-function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+export function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
   return async (...args: A) => {
     const opts = args.find((a): a is Common => typeof a === 'object' && a !== null && !Array.isArray(a) && !('commands' in a)) ?? {};
     try {
@@ -122,7 +124,7 @@ function describeCredential(c: CredentialView): string {
 }
 
 export function registerHub(program: Command): void {
-  const hub = program.command('hub').description('create, list and delete hubs; connection strings; PNS credentials');
+  const hub = program.command('hub').description('create, list and delete hubs; connection strings; PNS credentials; rules; settings');
 
   withClient(hub.command('create <name>').description('create a hub with the two default rules and fresh keys')).action(
     run(async (name: string, o: Common) => {
@@ -166,7 +168,7 @@ export function registerHub(program: Command): void {
     hub
       .command('credentials <name>')
       .description("show or set a hub's PNS credentials (without --platform: list them)")
-      .option('--platform <platform>', 'apns | fcmv1 | wns | browser | adm')
+      .option('--platform <platform>', describePlatforms())
       .option('--file <json>', 'the whole credentials object as a JSON file')
       .option('--endpoint <url>', 'send to this URL instead of the vendor (an emulator, a test server)')
       .option('--environment <env>', 'apns: production | development')
@@ -193,7 +195,7 @@ export function registerHub(program: Command): void {
         print(o, res, () => (res.credentials.length === 0 ? `Hub "${name}" has no PNS credentials.` : res.credentials.map(describeCredential).join('\n')));
         return;
       }
-      const platform = o.platform.toLowerCase();
+      const platform = requirePlatform(o.platform, '--platform');
       const path = `${base}/${encodeURIComponent(platform)}`;
       if (o.delete) {
         await client.request('DELETE', path);
@@ -205,4 +207,7 @@ export function registerHub(program: Command): void {
       print(o, res, () => (body ? `Set: ${describeCredential(res)}` : describeCredential(res)));
     }),
   );
+
+  registerHubRules(hub);
+  registerHubSettings(hub);
 }

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { AdminClient, type ClientOptions } from '../admin-client.ts';
 import { fail } from '../output.ts';
+import { describePlatforms, platformOf } from '../platforms.ts';
 
 interface QueryFlags extends ClientOptions {
   hub: string;
@@ -28,7 +29,8 @@ interface Page {
 function query(o: QueryFlags, kind: 'registrations' | 'installations', token?: string): string {
   const q = new URLSearchParams();
   if (o.tagExpression) q.set('tagExpression', o.tagExpression);
-  if (o.platform) q.set('platform', o.platform);
+  // The CLI's platform words (ios, android...) as the API's names; the others (gcm, adm, ...) as given.
+  if (o.platform) q.set('platform', platformOf(o.platform) ?? o.platform.trim().toLowerCase());
   if (o.user) q.set('userId', o.user);
   if (o.installation && kind === 'registrations') q.set('installationId', o.installation);
   if (o.handle) q.set('handle', o.handle);
@@ -54,7 +56,7 @@ function register(program: Command, kind: 'registrations' | 'installations'): vo
     .description(`list a hub's ${kind}, filtered (a tag expression, platform, user, handle, update time)`)
     .requiredOption('--hub <hub>', 'the hub')
     .option('--tag-expression <expr>', "e.g. 'UserId:42 && !Muted'")
-    .option('--platform <platform>', 'apns, fcmv1, wns, browser, gcm, adm, baidu, xiaomi, mpns')
+    .option('--platform <platform>', `${describePlatforms()}, or gcm, adm, baidu, xiaomi, mpns`)
     .option('--user <id>', 'the installation user id')
     .option('--handle <handle>', 'a PNS handle (APNs token, channel URI, FCM token, Web Push endpoint)')
     .option('--updated-since <time>', 'ISO 8601 date and time')

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.ts';
-import { SANDBOX_HUB, startHerald, type RunningHerald } from '../../main.ts';
-import { fail } from '../output.ts';
+import type { RunningHerald } from '../../main.ts';
+import { fail, onUnexpected } from '../output.ts';
 
 interface ServeOptions {
   data?: string;
@@ -14,17 +13,17 @@ interface ServeOptions {
   json?: boolean;
 }
 
-async function banner(h: RunningHerald, sandbox: boolean, json: boolean): Promise<string> {
-  const strings = sandbox ? await h.connectionStrings(SANDBOX_HUB) : undefined;
+async function banner(h: RunningHerald, sandbox: boolean, json: boolean, sandboxHub: string): Promise<string> {
+  const strings = sandbox ? await h.connectionStrings(sandboxHub) : undefined;
   if (json) {
-    return JSON.stringify({ httpUrl: h.httpUrl, httpsUrl: h.httpsUrl, dataDir: h.dataDir, caCertPath: h.caCertPath, emulators: h.emulatorUrls, ...(strings ? { hub: SANDBOX_HUB, connectionStrings: strings } : {}) });
+    return JSON.stringify({ httpUrl: h.httpUrl, httpsUrl: h.httpsUrl, dataDir: h.dataDir, caCertPath: h.caCertPath, emulators: h.emulatorUrls, ...(strings ? { hub: sandboxHub, connectionStrings: strings } : {}) });
   }
   const lines = [`Herald is running${sandbox ? ' in sandbox mode' : ''}.`];
   if (h.httpsUrl) lines.push(`  Azure endpoint (HTTPS)  ${h.httpsUrl}/`);
   if (h.httpUrl) lines.push(`  Plain HTTP              ${h.httpUrl}/`);
   lines.push(`  Data directory          ${h.dataDir}`);
   if (strings) {
-    lines.push('', `Hub "${SANDBOX_HUB}" connection strings:`, `  Full    ${strings.full}`, `  Listen  ${strings.listen}`);
+    lines.push('', `Hub "${sandboxHub}" connection strings:`, `  Full    ${strings.full}`, `  Listen  ${strings.listen}`);
   }
   if (h.emulatorUrls) {
     lines.push('', 'PNS emulators (control plane under <url>/_emulator/):', ...Object.entries(h.emulatorUrls).map(([p, u]) => `  ${p.padEnd(8)}${u}`));
@@ -52,6 +51,8 @@ export function registerServe(program: Command): void {
       let herald: RunningHerald;
       let started: string;
       try {
+        // Loaded here, not at the top: every other command starts without the hub's code (fastify, the stores...).
+        const [{ loadConfig }, { SANDBOX_HUB, startHerald }] = await Promise.all([import('../../config/load.ts'), import('../../main.ts')]);
         const config = loadConfig({
           file: opts.config ?? process.env.HERALD_CONFIG,
           env: process.env,
@@ -65,7 +66,7 @@ export function registerServe(program: Command): void {
           },
         });
         herald = await startHerald(config);
-        started = await banner(herald, config.sandbox, opts.json === true);
+        started = await banner(herald, config.sandbox, opts.json === true, SANDBOX_HUB);
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
         if (e.code === 'EADDRINUSE' || e.code === 'EACCES') {
@@ -89,6 +90,7 @@ export function registerServe(program: Command): void {
           },
         );
       };
+      onUnexpected((err) => herald.logger.fatal({ err }, 'unexpected error: exiting'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
       // Printed once the signals are handled: a supervisor may stop Herald as soon as it sees the banner.
