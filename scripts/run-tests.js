@@ -2,7 +2,8 @@
 // Runs every *.test.ts under src/ and test/ with node's built-in runner through tsx.
 // Node 20's --test does not expand globs itself, so this script lists the files.
 // Arguments narrow the run: `npm test -- src/auth` runs the tests under that path only.
-// It builds dist/ first (scripts/build.js): the CLI tests spawn bin/herald.js, which runs the compiled code.
+// It builds dist/ and the portal first (scripts/build.js, build-portal.js): the CLI tests spawn bin/herald.js,
+// which runs the compiled code, and the portal tests load the built page.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
