@@ -10,8 +10,9 @@ import { dispatchBench } from './dispatch.bench.ts';
 import { fuzzBench } from './fuzz.bench.ts';
 import { soakBench } from './soak.bench.ts';
 import { scaleoutBench } from './scaleout.bench.ts';
+import { eventsBench } from './events.bench.ts';
 
-const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench, dispatch: dispatchBench };
+const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench, dispatch: dispatchBench, events: eventsBench };
 const onDemand: Record<string, () => Promise<void>> = { soak: soakBench, fuzz: fuzzBench, scaleout: scaleoutBench };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const [name, run] of Object.entries({ ...benches, ...onDemand })) {
