@@ -150,5 +150,13 @@ export function eventsContract(adapter: string, open: () => Promise<Store>): voi
       assert.deepEqual(got[1]!.data, { registrationId: 'r1', platform: 'fcmv1', handle: 'tok', tags: ['b'] });
       assert.deepEqual(got[3]!.data, { installationId: 'i1', platform: 'fcmv1', pushChannel: 'chan', tags: ['t'] });
     });
+
+    test('a cancel records the notification.state_changed to Cancelled in its transaction', async () => {
+      await store.dispatch.createNotification({ ...notification('Ev', 'c1'), state: 'Scheduled', scheduledAt: 1000 }, { kind: 'deliver', payload: batch('r1'), runAt: 1000 });
+      assert.equal(await store.dispatch.cancel('Ev', 'c1', 7), 'cancelled');
+      assert.equal(await store.dispatch.cancel('Ev', 'c1', 8), 'started', 'a second cancel changes nothing');
+      const got = (await store.events.read('Ev', undefined, { limit: 10, retainedSince: 0 })).events;
+      assert.deepEqual(got.map((e) => [e.type, e.time, e.data.state, e.data.previousState]), [['notification.state_changed', 7, 'Cancelled', 'Scheduled']]);
+    });
   });
 }
