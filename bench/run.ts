@@ -13,8 +13,9 @@ import { soakBench } from './soak.bench.ts';
 import { scaleoutBench } from './scaleout.bench.ts';
 import { portalBench } from './portal.bench.ts';
 import { cliBench } from './cli.bench.ts';
+import { eventsBench } from './events.bench.ts';
 
-const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench, dispatch: dispatchBench, portal: portalBench, cli: cliBench };
+const benches: Record<string, () => Promise<void>> = { registry: registryBench, pns: pnsBench, dispatch: dispatchBench, events: eventsBench, portal: portalBench, cli: cliBench };
 const onDemand: Record<string, () => Promise<void>> = { soak: soakBench, fuzz: fuzzBench, scaleout: scaleoutBench };
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const [name, run] of Object.entries({ ...benches, ...onDemand })) {

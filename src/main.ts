@@ -56,6 +56,7 @@ import { WnsConnector } from './pns/wns/wns-connector.ts';
 import { endpointPolicy } from './pns/endpoint-policy.ts';
 import { EventStreams } from './events/sse.ts';
 import { WebhookService } from './events/webhooks.ts';
+import { WebhookWorker } from './events/webhook-worker.ts';
 
 export const SANDBOX_HUB = 'sandbox';
 /** How often a node writes its heartbeat, and after how long without one it no longer counts as alive. */
@@ -237,6 +238,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   const feedback = new FeedbackUrls(secretKey, clock);
   const devices = new DeviceCredentials(secretKey, clock);
   let started: { close(): Promise<unknown> } | undefined;
+  let webhookWorker: WebhookWorker | undefined;
   // Each node's heartbeat row tells the others how many share the hubs' rate limits (api/rate-limits.ts),
   // and that the jobs it runs are still running.
   let liveNodes = 1;
@@ -281,6 +283,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     const eventStreams = new EventStreams(store.events, clock, { retentionMs: config.events.retentionHours * 3_600_000, maxBufferBytes: config.events.sseBufferBytes });
     // Webhook URLs follow the Web Push endpoint rule; a sandbox calls any URL (the developer's own receiver).
     const webhooks = new WebhookService(store, clock, secretBox, config.sandbox ? null : endpoints);
+    webhookWorker = new WebhookWorker(store, clock, secretBox, logger, { nodeId, policy: config.sandbox ? null : endpoints });
     const app = await buildApp({
       store,
       hubs,
@@ -334,6 +337,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
     const heartbeat = clock.setInterval(() => void beat(), NODE_HEARTBEAT_MS).unref();
     const nodeWatch = store.capabilities.sharedAcrossProcesses ? jobs.watchNodes(NODE_HEARTBEAT_MS, NODE_STALE_MS).unref() : undefined;
     await worker.start();
+    webhookWorker?.start();
     // Secure payloads are erased at their TTL; outcomes and notifications go after their retention.
     const retention = new Retention(store, clock, logger, { ...config.dispatch, eventRetentionHours: config.events.retentionHours });
     retention.start();
@@ -375,6 +379,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
         await Promise.all([app.close(), extraClosed]);
         // Batches being delivered finish and are recorded; the rest waits in the store for the next start.
         await worker.stop();
+        await webhookWorker?.stop();
         await Promise.all(Object.values(connectors).map((c) => c.close()));
         // A running job finishes its current chunk's writes before the store closes.
         await Promise.race([jobs.idle(), new Promise((r) => setTimeout(r, config.server.shutdownGraceMs).unref())]);
@@ -411,6 +416,7 @@ async function startInDataDir(config: Config, options: StartOptions, dataDir: st
   } catch (err) {
     await started?.close();
     await worker.stop();
+    await webhookWorker?.stop();
     await Promise.all(Object.values(connectors).map((c) => c.close()));
     await sandbox?.close();
     await store.close();

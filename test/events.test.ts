@@ -4,6 +4,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createAppleNotification, createAppleRegistrationDescription, NotificationHubsClient } from '@azure/notification-hubs';
 import { allowHttpPolicy, emulatorCall, httpConnectionString, startTestHerald, type TestHerald } from './helpers.ts';
 
@@ -120,5 +122,57 @@ describe('events over Server-Sent Events', () => {
     const missing = await get('/hubs/nohub/events');
     assert.equal(missing.status, 404);
     assert.equal(missing.body.error.code, 'hub_not_found');
+  });
+
+  test('webhooks over the API: created with the secret once, listed without it, its deliveries and attempts visible; a hanging receiver never holds up pushes', async () => {
+    const hanging: ServerResponse[] = [];
+    let arrived: () => void = () => undefined;
+    const firstArrived = new Promise<void>((resolve) => (arrived = resolve));
+    const receiver = createServer((req, res) => {
+      req.resume();
+      hanging.push(res);
+      arrived();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const created = await h.admin('POST', '/hubs/sandbox/webhooks', { url, types: ['notification.state_changed'] });
+      assert.equal(created.status, 201);
+      assert.match(created.body.secret, /^whsec_/);
+      const id = created.body.subscription.id;
+      const listed = await h.admin('GET', '/hubs/sandbox/webhooks');
+      assert.deepEqual(listed.body.subscriptions.map((s: { id: string; url: string; types: string[] }) => [s.id, s.url, s.types]), [[id, url, ['notification.state_changed']]]);
+      assert.ok(!JSON.stringify(listed.body).includes(created.body.secret));
+
+      // The receiver never answers; pushes go on regardless.
+      const device = await emulatorCall(h, 'apns', '/_emulator/devices', 'POST', { topic: 'com.example.app' });
+      await client.createRegistration(createAppleRegistrationDescription({ deviceToken: device.handle, tags: ['hook-a'] }));
+      const send = () => client.sendNotification(createAppleNotification({ body: { aps: { alert: 'x' } }, headers: { 'apns-push-type': 'alert' } }), { tagExpression: 'hook-a' });
+      const first = await send();
+      await firstArrived;
+      const second = await send();
+      await h.settle();
+      assert.equal((await client.getNotificationOutcomeDetails(second.notificationId!)).state, 'Completed', 'delivered while the webhook receiver hangs');
+      const deliveries = await h.admin('GET', `/hubs/sandbox/webhooks/${id}/deliveries`);
+      assert.equal(deliveries.status, 200);
+      assert.ok(deliveries.body.items.length >= 1);
+      assert.ok(deliveries.body.items.every((d: { eventType: string; state: string }) => d.eventType === 'notification.state_changed' && d.state === 'pending'));
+      assert.ok(first.notificationId);
+
+      const patched = await h.admin('PATCH', `/hubs/sandbox/webhooks/${id}`, { types: [] });
+      assert.deepEqual([patched.status, patched.body.types], [200, []]);
+      const badUrl = await h.admin('POST', '/hubs/sandbox/webhooks', { url: 'ftp://example.com/x' });
+      assert.deepEqual([badUrl.status, badUrl.body.error.code], [400, 'invalid_webhook_url']);
+      const badType = await h.admin('POST', '/hubs/sandbox/webhooks', { url, types: ['nope'] });
+      assert.deepEqual([badType.status, badType.body.error.code], [400, 'invalid_request']);
+      assert.equal((await h.admin('GET', '/hubs/sandbox/webhooks')).body.subscriptions.length, 1, 'nothing stored for the refused ones');
+      assert.equal((await h.admin('DELETE', `/hubs/sandbox/webhooks/${id}`)).status, 204);
+      const gone = await h.admin('GET', `/hubs/sandbox/webhooks/${id}`);
+      assert.deepEqual([gone.status, gone.body.error.code], [404, 'webhook_not_found']);
+    } finally {
+      for (const res of hanging) res.destroy();
+      receiver.closeAllConnections();
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });

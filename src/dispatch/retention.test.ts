@@ -86,3 +86,26 @@ test('nodes sharing a store run the retention once per interval between them, no
     await store.close();
   }
 });
+
+test('events are purged after events.retentionHours by the same periodic task (issue 13)', async () => {
+  const clock = new ManualClock(1_700_000_000_000);
+  const store = openSqliteStore({ path: ':memory:' });
+  const retention = new Retention(store, clock, createLogger('silent'), { outcomeRetentionDays: 7, notificationRetentionDays: 30, eventRetentionHours: 24 });
+  try {
+    await store.hubs.create({ name: 'h', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    await store.events.append('h', [{ type: 'registration.deleted', time: clock.now(), data: { n: 1 } }]);
+    await store.events.append('h', [{ type: 'registration.deleted', time: clock.now() + 2 * 3_600_000, data: { n: 2 } }]);
+    retention.start();
+    await clock.advanceAsync(DAY - RETENTION_INTERVAL_MS);
+    await retention.idle();
+    assert.equal((await store.events.read('h', undefined, { limit: 10, retainedSince: 0 })).events.length, 2, 'both kept within 24 h');
+    for (let i = 0; i < 3; i++) {
+      await clock.advanceAsync(RETENTION_INTERVAL_MS);
+      await retention.idle();
+    }
+    assert.deepEqual((await store.events.read('h', undefined, { limit: 10, retainedSince: 0 })).events.map((e) => e.data.n), [2], 'the first goes once it is 24 h old');
+  } finally {
+    await retention.stop();
+    await store.close();
+  }
+});

@@ -84,3 +84,34 @@ export function deliveryEvents(notificationId: string, result: DeliveryResult, s
   }
   return events;
 }
+
+/** Registry events (`registration.*`, `installation.*`): what a client wrote, without templates or credentials. */
+export function registrationEvent(type: 'registration.created' | 'registration.updated', reg: { id: string; handle: { platform: string; value: string }; tags: readonly string[]; installationId?: string; expiresAt?: number; updatedAt: number }): NewEvent;
+export function registrationEvent(type: 'registration.deleted', reg: { id: string }, at: number): NewEvent;
+export function registrationEvent(type: string, reg: { id: string; handle?: { platform: string; value: string }; tags?: readonly string[]; installationId?: string; expiresAt?: number; updatedAt?: number }, at?: number): NewEvent {
+  if (type === 'registration.deleted') return { type, time: at!, data: { registrationId: reg.id } };
+  return {
+    type,
+    time: reg.updatedAt!,
+    data: {
+      registrationId: reg.id,
+      platform: reg.handle!.platform,
+      handle: reg.handle!.value,
+      tags: reg.tags!,
+      ...(reg.installationId === undefined ? {} : { installationId: reg.installationId }),
+      ...(reg.expiresAt === undefined ? {} : { expiresAt: new Date(reg.expiresAt).toISOString() }),
+    },
+  };
+}
+
+export function installationUpserted(inst: { installationId: string; platform: string; pushChannel: unknown; tags?: readonly string[]; userId?: string; updatedAt: number }): NewEvent {
+  return {
+    type: 'installation.upserted',
+    time: inst.updatedAt,
+    data: { installationId: inst.installationId, platform: inst.platform, pushChannel: inst.pushChannel, tags: inst.tags ?? [], ...(inst.userId === undefined ? {} : { userId: inst.userId }) },
+  };
+}
+
+export function installationDeleted(id: string, at: number): NewEvent {
+  return { type: 'installation.deleted', time: at, data: { installationId: id } };
+}

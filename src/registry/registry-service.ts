@@ -225,7 +225,7 @@ export class RegistryService {
 
   /** Azure answers 204 whether or not it existed (§5.6). */
   async deleteInstallation(hub: HubRecord, id: string): Promise<void> {
-    await this.store.installations.delete(hub.name, id);
+    await this.store.installations.delete(hub.name, id, this.clock.now());
   }
 
   async queryInstallations(hub: HubRecord, scope: string, filter: InstallationFilter, req: ListRequest, withTotal: boolean): Promise<ListResult<Installation>> {

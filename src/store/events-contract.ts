@@ -129,5 +129,34 @@ export function eventsContract(adapter: string, open: () => Promise<Store>): voi
       assert.deepEqual([changed?.types, changed?.updatedAt], [[], 7]);
       assert.equal(await store.webhooks.update('Ev', 'nope', { types: [] }, 7), undefined);
     });
+
+    test('registry writes record their events in their own transaction; a refused write records none', async () => {
+      const reg = { id: 'r1', kind: 'FcmV1' as const, handle: { platform: 'fcmv1' as const, value: 'tok' }, tags: ['a'], updatedAt: 10 };
+      await store.registrations.upsert('Ev', reg, { now: 10 });
+      await store.registrations.upsert('Ev', { ...reg, tags: ['b'], updatedAt: 11 }, { now: 11 });
+      await assert.rejects(store.registrations.upsert('Ev', { ...reg, updatedAt: 12 }, { now: 12, ifMatch: 99 }), (err: unknown) => err instanceof HubError && err.code === 'etag_mismatch');
+      assert.equal(await store.registrations.delete('Ev', 'r1', { now: 13 }), true);
+      const inst = { installationId: 'i1', platform: 'fcmv1' as const, pushChannel: 'chan', pushChannelExpired: false, tags: ['t'], createdAt: 20, updatedAt: 20 };
+      await store.installations.put('Ev', inst, []);
+      assert.equal(await store.installations.delete('Ev', 'i1', 21), true);
+      const got = (await store.events.read('Ev', undefined, { limit: 10, retainedSince: 0 })).events;
+      assert.deepEqual(got.map((e) => [e.type, e.time]), [
+        ['registration.created', 10],
+        ['registration.updated', 11],
+        ['registration.deleted', 13],
+        ['installation.upserted', 20],
+        ['installation.deleted', 21],
+      ]);
+      assert.deepEqual(got[1]!.data, { registrationId: 'r1', platform: 'fcmv1', handle: 'tok', tags: ['b'] });
+      assert.deepEqual(got[3]!.data, { installationId: 'i1', platform: 'fcmv1', pushChannel: 'chan', tags: ['t'] });
+    });
+
+    test('a cancel records the notification.state_changed to Cancelled in its transaction', async () => {
+      await store.dispatch.createNotification({ ...notification('Ev', 'c1'), state: 'Scheduled', scheduledAt: 1000 }, { kind: 'deliver', payload: batch('r1'), runAt: 1000 });
+      assert.equal(await store.dispatch.cancel('Ev', 'c1', 7), 'cancelled');
+      assert.equal(await store.dispatch.cancel('Ev', 'c1', 8), 'started', 'a second cancel changes nothing');
+      const got = (await store.events.read('Ev', undefined, { limit: 10, retainedSince: 0 })).events;
+      assert.deepEqual(got.map((e) => [e.type, e.time, e.data.state, e.data.previousState]), [['notification.state_changed', 7, 'Cancelled', 'Scheduled']]);
+    });
   });
 }

@@ -244,8 +244,8 @@ export interface InstallationStore {
     id: string,
     change: (current: Installation) => { installation: Installation; registrations: readonly Registration[] },
   ): Promise<Installation>;
-  /** Deletes it with its registrations; false if there was none. */
-  delete(hub: string, id: string): Promise<boolean>;
+  /** Deletes it with its registrations; false if there was none. `now`: the time of its `installation.deleted` event. */
+  delete(hub: string, id: string, now?: number): Promise<boolean>;
   /**
    * The generation of the installation's device credentials (secure push): a random value taken when its
    * first credential is issued ('issue' takes one if there is none), kept by every PUT and PATCH, gone

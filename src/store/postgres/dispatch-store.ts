@@ -7,6 +7,7 @@
 import type { DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, NotificationRecord, StepRules } from '../store.ts';
 import type { Installation } from '../../registry/model.ts';
 import { appendEvents } from './event-store.ts';
+import { stateChanged } from '../../events/model.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
 import { cursorCodec } from '../cursor.ts';
@@ -332,6 +333,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         );
         if (rowCount === 0) return 'started' as const;
         await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2', [key(hub), id]);
+        await appendEvents(db, key(hub), [stateChanged({ id, from: rows[0]!.state, to: 'Cancelled', targets: 0, counts: {}, at: now })]);
         return 'cancelled' as const;
       }),
     // Step commits: first the job, locked only if its caller still owns it (a stale owner writes nothing).

@@ -282,3 +282,33 @@ test('0003: jobs leased before have no owner and run again (attempt + 1); counts
     await store.close();
   }
 });
+
+test('events of two nodes: each hears the other\'s appends, and a reader never passes an event still being committed (#13 item 1)', async () => {
+  const url = await postgres.createDatabase();
+  const a = await openPostgresStore({ url });
+  const b = await openPostgresStore({ url });
+  const raw = openPgPool({ connectionString: url });
+  try {
+    await a.hubs.create({ name: 'two', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
+    const heard: string[] = [];
+    b.events.onAppend((hub) => heard.push(hub));
+    let position = await b.events.head('two', 1);
+    // A transaction of node A that appended an event and has not committed yet...
+    const slow = await raw.connect();
+    await slow.query('BEGIN');
+    await slow.query("INSERT INTO events (hub_key, type, at, data) VALUES ('two', 'registration.created', 5, '{\"n\":1}')");
+    // ...while node A commits a later one: B hears it, but reads nothing past the one still in flight.
+    await a.events.append('two', [{ type: 'registration.created', time: 6, data: { n: 2 } }]);
+    while (!heard.includes('two')) await new Promise((r) => setImmediate(r));
+    const early = await b.events.read('two', position, { limit: 10, retainedSince: 0 });
+    assert.deepEqual(early.events, [], 'held back behind the running transaction');
+    position = early.next ?? position;
+    await slow.query('COMMIT');
+    slow.release();
+    const late = await b.events.read('two', position, { limit: 10, retainedSince: 0 });
+    assert.deepEqual(late.events.map((e) => e.data.n), [1, 2], 'both, in commit-safe order, none lost');
+  } finally {
+    await raw.end();
+    await Promise.all([a.close(), b.close()]);
+  }
+});

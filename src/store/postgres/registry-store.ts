@@ -13,6 +13,8 @@ import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
 import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { upsertMany } from './registry-import.ts';
+import { appendEvents } from './event-store.ts';
+import { installationDeleted, installationUpserted, registrationEvent } from '../../events/model.ts';
 import { boundRanks, slicesBetween } from '../slices.ts';
 
 const key = (name: string) => name.toLowerCase();
@@ -215,6 +217,8 @@ async function upsertIn(db: PgQueryable, hub: string, reg: Omit<Registration, 'e
       [hubKey, reg.id, reg.kind, reg.handle.platform, reg.handle.value, installationId, document, etag, reg.updatedAt, reg.expiresAt ?? null, tagRowsOf(reg.tags, installationId)],
     );
   }
+  // Its event, in the same transaction (issue 13).
+  await appendEvents(db, hubKey, [registrationEvent(row ? 'registration.updated' : 'registration.created', reg)]);
   return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
 }
 
@@ -278,6 +282,7 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
         check(row && row.expires_at !== null && row.expires_at <= c.now ? { ...row, expires_at: null } : row, c);
         if (!row) return false;
         await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2'), [key(hub), id]);
+        await appendEvents(db, key(hub), [registrationEvent('registration.deleted', { id }, c.now)]);
         return true;
       }),
     list: async (hub, filter, p) => page(await select<RegistrationRow>(REG_COLUMNS, hub, filter, p), p.limit, toRegistration, REGISTRATION_CURSOR.encode),
@@ -389,6 +394,10 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
     a.hubKey === b.hubKey ? (a.installation.installationId < b.installation.installationId ? -1 : 1) : a.hubKey < b.hubKey ? -1 : 1,
   );
   const insts = sorted.map((p) => p.installation);
+  // The installations' events, hub by hub, in the same transaction (issue 13).
+  for (const hubKey of new Set(sorted.map((p) => p.hubKey))) {
+    await appendEvents(db, hubKey, sorted.filter((p) => p.hubKey === hubKey).map((p) => installationUpserted(p.installation)));
+  }
   const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
   const tagHubs: string[] = [];
   const tagIds: string[] = [];
@@ -472,10 +481,12 @@ export function postgresInstallationStore(pool: PgPool, writes: InstallationWrit
       return rows[0] === undefined ? undefined : rows[0].g;
     },
     revokeCredentials: async (hub, id) => ((await pool.query('UPDATE installations SET credential_generation = NULL WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) > 0,
-    delete: (hub, id) =>
+    // Without `now` (a caller with no clock at hand): the event carries the time of the delete.
+    delete: (hub, id, now) =>
       inTransaction(pool, async (db) => {
         if (((await db.query('DELETE FROM installations WHERE hub_key = $1 AND id = $2', [key(hub), id])).rowCount ?? 0) === 0) return false;
         await db.query(deleteRegistrationsOf, [key(hub), id]);
+        await appendEvents(db, key(hub), [installationDeleted(id, now ?? Date.now())]);
         return true;
       }),
     list: async (hub, filter, p) => {

@@ -26,6 +26,7 @@ const OUTCOME_CURSOR = cursorCodec('s1o', 1);
 const NOTIFICATION_CURSOR = cursorCodec('s1n', 2);
 import { ownedJob, type EnqueueSignal } from './queue.ts';
 import { eventAppender, type EventSignal } from './event-store.ts';
+import { stateChanged } from '../../events/model.ts';
 
 interface NotificationRow {
   hub_name: string;
@@ -307,14 +308,18 @@ export function sqliteDispatchStore(db: SqliteDatabase, writes: WriteBatcher, en
       const sameMs = items.filter((n) => n.enqueuedAt === last.enqueuedAt).length + (last.enqueuedAt === before ? skip : 0);
       return { items, next: NOTIFICATION_CURSOR.encode(last.enqueuedAt, sameMs) };
     },
-    cancel: async (hub, id, now) =>
-      db.transaction(() => {
+    cancel: async (hub, id, now) => {
+      const answer = db.transaction(() => {
         const row = selectOne.get(key(hub), id) as NotificationRow | undefined;
         if (!row) return 'not_found' as const;
         if (cancelOne.run(now, key(hub), id).changes === 0) return 'started' as const;
         deleteJobsOf.run(key(hub), id);
+        appendEvents(key(hub), [stateChanged({ id, from: row.state, to: 'Cancelled', targets: 0, counts: {}, at: now })]);
         return 'cancelled' as const;
-      }).immediate(),
+      }).immediate();
+      if (answer === 'cancelled') appended.fire(key(hub));
+      return answer;
+    },
     wasDelivered: async (hub, notificationId, ids, since = 0) => {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);

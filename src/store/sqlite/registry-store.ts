@@ -21,6 +21,13 @@ import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TA
 import { boundRanks, slicesBetween } from '../slices.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
+import { eventAppender, type EventSignal } from './event-store.ts';
+import { installationDeleted, installationUpserted, registrationEvent } from '../../events/model.ts';
+
+/** A registry write's promise, telling the hub's event readers once it has committed (its events with it). */
+function announcer(signal: EventSignal | undefined) {
+  return <T>(hub: string, write: Promise<T>): Promise<T> => (signal ? write.then((v) => (signal.fire(hub.toLowerCase()), v)) : write);
+}
 
 const key = (name: string) => name.toLowerCase();
 
@@ -193,7 +200,9 @@ const INSTALLATION_CURSOR = cursorCodec('s1i', 1, { legacyDecimal: true });
 const REGISTRATION_HINT = cursorCodec('s1h', 1);
 
 /** `listingWindow`: the first seq window of an anchored listing (see `select`); small in tests. */
-export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher, listingWindow = WINDOW): RegistrationStore {
+export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher, listingWindow = WINDOW, signal?: EventSignal): RegistrationStore {
+  const appendEvents = eventAppender(db);
+  const announced = announcer(signal);
   const prepared = statementCache(db);
   const selectOne = db.prepare(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = ? AND r.id = ?`);
   const insert = db.prepare(
@@ -223,7 +232,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   };
 
   // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
-  const upsert = (hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition): Registration => {
+  const upsert = (hub: string, reg: Omit<Registration, 'etag' | 'createdAt'>, c: WriteCondition, withEvent = true): Registration => {
     const row = selectOne.get(key(hub), reg.id) as RegistrationRow | undefined;
     check(row, c);
     const platform: PlatformName = reg.handle.platform;
@@ -247,6 +256,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
       );
       tags.insert(hubKey, seq, document, reg.installationId ?? null);
     }
+    // Its event, in the same transaction (issue 13); a bulk import's rows record none (volume).
+    if (withEvent) appendEvents(hubKey, [registrationEvent(row ? 'registration.updated' : 'registration.created', reg)]);
     return { ...reg, etag, createdAt: row ? row.created_at : reg.updatedAt };
   };
 
@@ -257,6 +268,7 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     if (!row) return false;
     tags.remove(key(hub), row.seq, row.document, row.installation_id);
     deleteOne.run(row.seq);
+    appendEvents(key(hub), [registrationEvent('registration.deleted', { id }, c.now)]);
     return true;
   };
 
@@ -384,11 +396,11 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
       }
       return out;
     },
-    upsert: (hub, reg, c) => writes.run(() => upsert(hub, reg, c)),
+    upsert: (hub, reg, c) => announced(hub, writes.run(() => upsert(hub, reg, c))),
     // Concurrent writes: the write batcher commits them in groups, as it does concurrent requests.
     upsertMany: (hub, many) =>
-      Promise.all(many.map(({ reg, condition }) => writes.run(() => upsert(hub, reg, condition)).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))),
-    delete: (hub, id, c) => writes.run(() => remove(hub, id, c)),
+      Promise.all(many.map(({ reg, condition }) => writes.run(() => upsert(hub, reg, condition, false)).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))))),
+    delete: (hub, id, c) => announced(hub, writes.run(() => remove(hub, id, c))),
     list: async (hub, filter, p: PageRequest) => page(select(REG_COLUMNS, hub, filter, p) as RegistrationRow[], p.limit, toRegistration, REGISTRATION_CURSOR.encode),
     slices,
     listIds: async (hub, filter, p: RangePageRequest) =>
@@ -444,7 +456,10 @@ export function sqliteInstallationStore(
   db: SqliteDatabase,
   writes: WriteBatcher,
   registrations: { insertForInstallation(hub: string, regs: readonly Registration[]): void },
+  signal?: EventSignal,
 ): InstallationStore {
+  const appendEvents = eventAppender(db);
+  const announced = announcer(signal);
   const prepared = statementCache(db);
   const selectOne = db.prepare('SELECT seq, document, created_at FROM installations WHERE hub_key = ? AND id = ?');
   const upsert = db.prepare(
@@ -472,6 +487,7 @@ export function sqliteInstallationStore(
 
   // Writes run inside the write batcher's transaction (write-batcher.ts), so they need none of their own.
   const put = (hub: string, inst: Installation, regs: readonly Registration[]) => {
+    appendEvents(key(hub), [installationUpserted(inst)]);
     upsert.run(key(hub), inst.installationId, inst.platform, installationHandle(inst), inst.userId ?? null, JSON.stringify(inst), inst.createdAt, inst.updatedAt, inst.expiresAt ?? null);
     deleteRegs(key(hub), inst.installationId);
     registrations.insertForInstallation(hub, regs);
@@ -490,19 +506,21 @@ export function sqliteInstallationStore(
     put(hub, next.installation, next.registrations);
     return next.installation;
   };
-  const remove = (hub: string, id: string): boolean => {
+  const remove = (hub: string, id: string, now: number): boolean => {
     // No read first: the delete's own count says whether there was one (an installation's registrations
     // exist only while it does).
     if (deleteOne.run(key(hub), id).changes === 0) return false;
     deleteRegs(key(hub), id);
+    appendEvents(key(hub), [installationDeleted(id, now)]);
     return true;
   };
 
   return {
     get: async (hub, id) => read(hub, id),
-    put: (hub, inst, regs) => writes.run(() => put(hub, inst, regs)),
-    patch: (hub, id, change) => writes.run(() => patch(hub, id, change)),
-    delete: (hub, id) => writes.run(() => remove(hub, id)),
+    put: (hub, inst, regs) => announced(hub, writes.run(() => put(hub, inst, regs))),
+    patch: (hub, id, change) => announced(hub, writes.run(() => patch(hub, id, change))),
+    // Without `now` (a caller with no clock at hand): the event carries the time of the delete.
+    delete: (hub, id, now) => announced(hub, writes.run(() => remove(hub, id, now ?? Date.now()))),
     credentialGeneration: (hub, id, mode) => {
       const row = (mode === 'issue' ? writes.run(() => takeGeneration.get(key(hub), id)) : Promise.resolve(readGeneration.get(key(hub), id))) as Promise<{ g: string | null } | undefined>;
       return row.then((r) => (r === undefined ? undefined : r.g));
