@@ -271,7 +271,7 @@ describe('the compiled herald command', () => {
     assertOneLineFailure(
       await herald(h, ['device', 'blackberry']),
       1,
-      /^herald: unknown platform "blackberry": use apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\)\n$/,
+      /^herald: unknown platform "blackberry": use apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\), adm \(kindle, amazon\)\n$/,
     );
     assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--format', 'carrier-pigeon', '--message', 'x']), 1, /^herald: --format must be template or a platform \(apns \(ios, apple\), .*\), got "carrier-pigeon"\n$/);
     assertOneLineFailure(await herald(h, ['hub', 'credentials', 'sandbox', '--platform', 'pager']), 1, /^herald: --platform "pager" is not a platform: use one of apns \(ios, apple\)/);

@@ -142,7 +142,7 @@ describe('herald device and herald send', () => {
       const fcm = notifications(android);
       assert.equal(fcm.length, 1);
       // The notification id as collapse_key (issue 14 item 7).
-      assert.deepEqual(JSON.parse(fcm[0]!.payload), { notification: { body: 'hello alice' }, android: { collapse_key: JSON.parse(toAlice.stdout).notificationId }, token: a.handle });
+      assert.deepEqual(JSON.parse(fcm[0]!.payload), { notification: { body: 'hello alice' }, android: { collapse_key: JSON.parse(toAlice.stdout).notifications[0].notificationId }, token: a.handle });
       const apns = notifications(ios);
       assert.equal(apns.length, 1);
       assert.deepEqual(JSON.parse(apns[0]!.payload), { aps: { alert: 'hello template' } });
@@ -173,7 +173,7 @@ describe('herald device and herald send', () => {
       assert.equal(new URL(again.channel.uri).origin, new URL(w.handle).origin, 'a channel of the same WNS');
       const sent = await herald(h, ['send', '--hub', 'sandbox', '--tags', 'appsdk', '--format', 'template', '--message', 'hello app sdk', '--wait', '--json']);
       assert.equal(sent.code, 0, sent.stderr);
-      assert.deepEqual(JSON.parse(sent.stdout).outcomeCounts, { Wns: { Success: 1 }, Adm: { Success: 1 } });
+      assert.deepEqual(JSON.parse(sent.stdout).notifications[0].outcomeCounts, { Wns: { Success: 1 }, Adm: { Success: 1 } });
       const [we, ke] = await Promise.all([windows.exit, kindle.exit]);
       for (const e of [we, ke]) assert.equal(e.code, 0, e.stderr);
       assert.match(notifications(windows)[0]!.payload, /<text>hello app sdk<\/text>/);
@@ -199,7 +199,7 @@ describe('herald device and herald send', () => {
     assert.equal(await installationCount(h, 'real-wns'), 0);
 
     const bad = await herald(h, ['send', '--hub', 'sandbox', '--format', 'carrier-pigeon', '--message', 'x']);
-    assertOneLineFailure(bad, /^herald: --format must be template or a platform \(apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\)\), got "carrier-pigeon"\n$/);
+    assertOneLineFailure(bad, /^herald: --format must be template or a platform \(apns \(ios, apple\), fcmv1 \(android, fcm\), wns \(windows\), browser \(web, webpush\), adm \(kindle, amazon\)\), got "carrier-pigeon"\n$/);
     assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--format', 'apns', '--message', 'x']), /^herald: the hub refused the notification \(400: Tag expression error/);
     // Without --format the CLI first counts the target's registrations: the same reason, one line.
     assertOneLineFailure(await herald(h, ['send', '--hub', 'sandbox', '--tags', 'a &&', '--message', 'x']), /^herald: Tag expression error at position 4: expected a tag, '!' or '\(' but found end of expression\.\n$/);

@@ -25,7 +25,8 @@ function typed(s: Schema | undefined): boolean {
   if (s.oneOf) return s.oneOf.length > 0 && s.oneOf.every(typed);
   const types = [s.type ?? []].flat();
   if (types.length === 0) return false;
-  if (types.includes('object')) return Object.keys(s.properties ?? {}).length > 0;
+  // An object with no properties at all allowed is typed too: an explicitly empty body.
+  if (types.includes('object')) return Object.keys(s.properties ?? {}).length > 0 || (s as { additionalProperties?: unknown }).additionalProperties === false;
   if (types.includes('array')) return typed(s.items);
   return true;
 }

@@ -13,15 +13,26 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createSasToken } from '../src/auth/sas.ts';
 import { parseConnectionString, removeTempDir, startTestHerald, tempDir, type TestHerald } from './helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 /** Browser-side expressions (strings: this file is type-checked without the DOM library). */
-const FULL_PRIMARY = `document.querySelector('[data-testid="cs-DefaultFullSharedAccessSignature-primary"]')`;
-const CONNECTION_STRING_SHOWN = `(${FULL_PRIMARY}?.value ?? '').startsWith('Endpoint=')`;
+/**
+ * Polls an input's value until `ok` holds (bounded: 60 s). Not page.waitForFunction: its predicate is
+ * evaluated inside the page, where the portal's Content-Security-Policy (script-src 'self') forbids eval.
+ */
+async function waitForValue(input: Locator, ok: (value: string) => boolean): Promise<string> {
+  for (let i = 0; i < 1200; i++) {
+    const value = await input.inputValue();
+    if (ok(value)) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the input never showed the expected value');
+}
+const shown = (value: string) => value.startsWith('Endpoint=');
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing: install Debian's chromium package (.ci/run does) to run the portal's browser tests`;
 
 describe('portal in Chromium', { skip }, () => {
@@ -74,7 +85,7 @@ describe('portal in Chromium', { skip }, () => {
     await page.getByRole('heading', { level: 1, name: 'Keys of shop' }).waitFor();
     const full = page.getByTestId('cs-DefaultFullSharedAccessSignature-primary');
     await assert.doesNotReject(full.waitFor());
-    await page.waitForFunction(CONNECTION_STRING_SHOWN);
+    await waitForValue(page.getByTestId('cs-DefaultFullSharedAccessSignature-primary'), shown);
     assert.match(await page.getByTestId('cs-DefaultListenSharedAccessSignature-secondary').inputValue(), /SharedAccessKeyName=DefaultListenSharedAccessSignature/);
   });
 
@@ -82,8 +93,7 @@ describe('portal in Chromium', { skip }, () => {
     await go('#/hub/shop/credentials', 'PNS credentials of shop');
     const apns = page.getByRole('article', { name: 'APNs (Apple)' });
     await apns.getByRole('button', { name: 'Fill from the sandbox emulator' }).click();
-    await page.waitForFunction(`(document.querySelector('#cred-apns')?.value ?? '').includes('keyId')`);
-    const minted = JSON.parse(await page.locator('#cred-apns').inputValue()) as { keyId: string; key: string };
+    const minted = JSON.parse(await waitForValue(page.locator('#cred-apns'), (v) => v.includes('keyId'))) as { keyId: string; key: string };
     await apns.getByRole('button', { name: 'Save APNs (Apple) credentials' }).click();
     await apns.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
     await apns.getByText(minted.keyId, { exact: true }).waitFor();
@@ -147,8 +157,7 @@ describe('portal in Chromium', { skip }, () => {
   test('regenerate a key after a confirmation: the old connection string is refused, the new one works', async () => {
     await go('#/hub/shop/keys', 'Keys of shop');
     const input = page.getByTestId('cs-DefaultFullSharedAccessSignature-primary');
-    await page.waitForFunction(CONNECTION_STRING_SHOWN);
-    const old = await input.inputValue();
+    const old = await waitForValue(input, shown);
     const status = async (cs: string) => {
       const { endpoint, keyName, key } = parseConnectionString(cs);
       const token = createSasToken(endpoint.replace('sb://', 'https://'), keyName, key, Math.floor(Date.now() / 1000) + 300);
@@ -157,8 +166,7 @@ describe('portal in Chromium', { skip }, () => {
     assert.equal(await status(old), 200);
     await page.getByRole('button', { name: 'Regenerate the primary key of DefaultFullSharedAccessSignature' }).click();
     await page.getByRole('button', { name: 'Regenerate primary key' }).click();
-    await page.waitForFunction(`((v) => v !== undefined && v !== ${JSON.stringify(old)} && v.startsWith('Endpoint='))(${FULL_PRIMARY}?.value)`);
-    const fresh = await input.inputValue();
+    const fresh = await waitForValue(input, (v) => v !== old && shown(v));
     assert.equal(await status(old), 401, 'the old connection string is refused');
     assert.equal(await status(fresh), 200);
   });

@@ -11,12 +11,28 @@ import { registrationJson } from './admin-registry.ts';
 
 export async function adminDeviceRoutes(app: FastifyInstance, deps: { hubs: HubService; registry: RegistryService }): Promise<void> {
   const params = { type: 'object', required: ['hub', 'id'], properties: { hub: { type: 'string' }, id: { type: 'string' } } } as const;
-  const one = { 200: { type: 'object', additionalProperties: true }, ...errorResponses };
+  // The fields every answer has; the rest (channel, tags, templates...) as installationToJson and registrationJson give them.
+  const installation = {
+    200: {
+      type: 'object',
+      properties: { installationId: { type: 'string' }, platform: { type: 'string' }, pushChannelExpired: { type: 'boolean' }, expirationTime: { type: 'string' } },
+      additionalProperties: true,
+    },
+    ...errorResponses,
+  };
+  const registration = {
+    200: {
+      type: 'object',
+      properties: { registrationId: { type: 'string' }, kind: { type: 'string' }, platform: { type: 'string' }, etag: { type: 'integer' } },
+      additionalProperties: true,
+    },
+    ...errorResponses,
+  };
   const gone = { 204: { type: 'null' }, ...errorResponses };
 
   app.get<{ Params: { hub: string; id: string } }>(
     '/hubs/:hub/installations/:id',
-    { schema: { operationId: 'getInstallation', summary: 'One installation: channel, tags, templates', tags: ['registry'], params, response: one } },
+    { schema: { operationId: 'getInstallation', summary: 'One installation: channel, tags, templates', tags: ['registry'], params, response: installation } },
     async (req) => installationToJson(await deps.registry.getInstallation(await deps.hubs.getHub(req.params.hub), req.params.id)),
   );
 
@@ -31,7 +47,7 @@ export async function adminDeviceRoutes(app: FastifyInstance, deps: { hubs: HubS
 
   app.get<{ Params: { hub: string; id: string } }>(
     '/hubs/:hub/registrations/:id',
-    { schema: { operationId: 'getRegistration', summary: 'One registration: handle, tags, template', tags: ['registry'], params, response: one } },
+    { schema: { operationId: 'getRegistration', summary: 'One registration: handle, tags, template', tags: ['registry'], params, response: registration } },
     async (req) => registrationJson(await deps.registry.getRegistration(await deps.hubs.getHub(req.params.hub), req.params.id)),
   );
 

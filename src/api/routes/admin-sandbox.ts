@@ -10,7 +10,7 @@ import { installationToJson } from '../../registry/installation.ts';
 import type { RegistryService } from '../../registry/registry-service.ts';
 import type { Sandbox } from '../../sandbox/sandbox.ts';
 import { HubError } from '../../shared/errors.ts';
-import { errorResponses } from './admin-schemas.ts';
+import { DOCUMENTED_BODY, errorResponses } from './admin-schemas.ts';
 
 const PLATFORMS = ['apns', 'fcmv1', 'wns', 'browser'] as const;
 type Platform = (typeof PLATFORMS)[number];
@@ -89,7 +89,12 @@ export async function adminSandboxRoutes(app: FastifyInstance, deps: { hubs: Hub
         summary: "Credentials minted by the platform's emulator, in the shape PUT /hubs/{hub}/credentials/{platform} takes (nothing is stored)",
         tags: ['sandbox'],
         params: { type: 'object', required: ['platform'], properties: { platform: { type: 'string', enum: PLATFORMS } } },
-        response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+        // No fields: an empty object or no body at all (so it is documented, not validated).
+        ...{ [DOCUMENTED_BODY]: { content: { 'application/json': { schema: { type: 'object', description: 'Nothing: an empty object, or no body', properties: {}, additionalProperties: false } } } } },
+        response: {
+          200: { type: 'object', description: "The platform's fields, as the credentials PUT takes them", properties: { endpoint: { type: 'string' } }, additionalProperties: true },
+          ...errorResponses,
+        },
       },
     },
     async (req) => sandbox().mintCredentials(req.params.platform),
@@ -114,7 +119,15 @@ export async function adminSandboxRoutes(app: FastifyInstance, deps: { hubs: Hub
             installationId: { type: 'string', description: 'Generated when absent' },
           },
         },
-        response: { 201: { type: 'object', additionalProperties: true }, ...errorResponses },
+        response: {
+          201: {
+            type: 'object',
+            description: 'The installation as registered (GET /hubs/{hub}/installations/{id})',
+            properties: { installationId: { type: 'string' }, platform: { type: 'string' }, expirationTime: { type: 'string' } },
+            additionalProperties: true,
+          },
+          ...errorResponses,
+        },
       },
     },
     async (req, reply) => {
