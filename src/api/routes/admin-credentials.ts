@@ -23,7 +23,7 @@ const credentialsBody = {
     environment: { type: 'string', description: 'apns: production or sandbox' },
     certificate: { type: 'string', description: 'apns certificate (PEM)' },
     privateKey: { type: 'string', description: 'apns certificate: its key (PEM); browser: the VAPID private key (base64url)' },
-    serviceAccount: { type: ['object', 'string'], additionalProperties: true, description: 'fcmv1: the service-account JSON (object or string)' },
+    serviceAccount: { oneOf: [{ type: 'object', additionalProperties: true }, { type: 'string' }], description: 'fcmv1: the service-account JSON (object or string)' },
     clientId: { type: 'string', description: 'wns' },
     clientSecret: { type: 'string', description: 'wns' },
     tenantId: { type: 'string', description: 'wns (Microsoft Entra)' },
