@@ -55,7 +55,7 @@ export class AdmConnector implements PnsConnector<AdmCredentials> {
 
     const token = await this.tokens.get(c);
     if (!token.ok) {
-      for (const [i] of requests) outcomes[i] = { ...token.outcome };
+      for (const [i] of requests) outcomes[i] = { ...token.failure };
       return outcomes as DeliveryOutcome[];
     }
     const results = await Promise.all(requests.map(([, url, body]) => this.post(url, body, token.token)));
@@ -69,7 +69,7 @@ export class AdmConnector implements PnsConnector<AdmCredentials> {
         const again = await Promise.all(unauthorized.map((k) => this.post(requests[k]![1], requests[k]![2], fresh.token)));
         unauthorized.forEach((k, j) => (results[k] = again[j]!));
       } else {
-        for (const k of unauthorized) outcomes[requests[k]![0]] = { ...fresh.outcome };
+        for (const k of unauthorized) outcomes[requests[k]![0]] = { ...fresh.failure };
       }
     }
     results.forEach((r, k) => {

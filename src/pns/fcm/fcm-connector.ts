@@ -66,7 +66,7 @@ export class FcmConnector implements PnsConnector<FcmCredentials> {
       const path = `/v1/projects/${encodeURIComponent(c.serviceAccount.project_id)}/messages:send`;
       let token = await this.tokens.get(c);
       if (!token.ok) {
-        const o = outcome(token.retry ? 'retry' : 'rejected', token.retry ? 'PnsUnreachable' : 'InvalidCredentials', token.reason);
+        const o = outcome(token.failure.retry ? 'retry' : 'rejected', token.failure.retry ? 'PnsUnreachable' : 'InvalidCredentials', token.failure.reason);
         for (const [i] of bodies) outcomes[i] = { ...o };
         return outcomes as DeliveryOutcome[];
       }
@@ -77,7 +77,8 @@ export class FcmConnector implements PnsConnector<FcmCredentials> {
       // resend in this connector: it is the token refresh, not a retry of the notification).
       const unauthorized = results.flatMap((r, k) => (r.ok && r.status === 401 ? [k] : []));
       if (unauthorized.length > 0) {
-        this.tokens.forget(c);
+        // Only the refused token goes: another batch may have fetched a newer one meanwhile.
+        this.tokens.forget(c, (token as { token: string }).token);
         token = await this.tokens.get(c);
         if (token.ok) {
           const again = await Promise.all(unauthorized.map((k) => post((token as { token: string }).token, bodies[k]![1])));

@@ -10,8 +10,9 @@
 import { createHash } from 'node:crypto';
 import type { PnsCredentials } from '../../hubs/credentials.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { outcome, type DeliveryOutcome } from '../connector.ts';
+import type { DeliveryOutcome } from '../connector.ts';
 import { postForm } from '../http1.ts';
+import { readClientCredentialsAnswer, renewEarly, TokenCache } from '../token-cache.ts';
 
 export type WnsCredentials = Extract<PnsCredentials, { platform: 'wns' }>;
 
@@ -22,8 +23,6 @@ export const ENTRA_SCOPE = 'https://wns.windows.com/.default';
 const RENEW_BEFORE_MS = 5 * 60_000;
 /** When the answer names no lifetime: the shorter of the two documented ones (Entra's 3599 s). */
 const DEFAULT_LIFETIME_S = 3599;
-
-export type AccessToken = { ok: true; token: string } | { ok: false; outcome: DeliveryOutcome };
 
 /** §1.1: a Package SID, `ms-app://S-1-15-2-...`. §1.2: the App (client) ID, a GUID. */
 const PACKAGE_SID = /^ms-app:\/\/s-1-15-2-[\d-]+$/i;
@@ -63,84 +62,19 @@ export function tokenRequest(c: WnsCredentials): { url: string; form: Record<str
   return { url: `${base(LIVE_LOGIN)}/accesstoken.srf`, form: { ...client, scope: LIVE_SCOPE } };
 }
 
-interface TokenBody {
-  access_token?: unknown;
-  token_type?: unknown;
-  expires_in?: unknown;
-  error?: unknown;
-  error_description?: unknown;
-}
-
-export class WnsTokens {
-  private readonly cache = new Map<string, { token: string; renewAt: number }>();
-  private readonly inFlight = new Map<string, Promise<AccessToken>>();
-  private made = 0;
-
-  constructor(
-    private readonly opts: { ca?: string; timeoutMs?: number },
-    private readonly clock: Clock = systemClock,
-  ) {}
-
-  /** One cache entry per flow, login host, client and secret: a changed secret never reuses a token. */
-  private key(c: WnsCredentials): string {
-    const secret = createHash('sha256').update(c.clientSecret).digest('base64url');
-    return [c.tenantId ?? '', c.endpoint ?? '', c.clientId, secret].join('|');
-  }
-
-  /** Token requests made so far (tests and metrics). */
-  get requests(): number {
-    return this.made;
-  }
-
-  get(c: WnsCredentials): Promise<AccessToken> {
-    const id = this.key(c);
-    const cached = this.cache.get(id);
-    if (cached && this.clock.now() < cached.renewAt) return Promise.resolve({ ok: true, token: cached.token });
-    let pending = this.inFlight.get(id);
-    if (!pending) {
-      pending = this.exchange(c, id).finally(() => this.inFlight.delete(id));
-      this.inFlight.set(id, pending);
-    }
-    return pending;
-  }
-
-  /**
-   * A 401 from WNS: that token is no good any more. Only that token is dropped, so a batch that saw the
-   * 401 late does not throw away the token another batch has just fetched.
-   */
-  forget(c: WnsCredentials, token: string): void {
-    const id = this.key(c);
-    if (this.cache.get(id)?.token === token) this.cache.delete(id);
-  }
-
-  private async exchange(c: WnsCredentials, id: string): Promise<AccessToken> {
-    const { url, form } = tokenRequest(c);
-    this.made += 1;
-    const res = await postForm(url, form, { ...this.opts, clock: this.clock });
-    if (!res.ok) return { ok: false, outcome: outcome('retry', 'PnsUnreachable', `token endpoint unreachable: ${res.error}`) };
-    let body: TokenBody = {};
-    try {
-      body = JSON.parse(res.body) as TokenBody;
-    } catch {
-      // Not JSON: the status decides below.
-    }
-    // §1.1: `bearer` (live.com), §1.2: `Bearer` (Entra); the wns library insists on the string token.
-    if (res.status === 200 && typeof body.access_token === 'string' && body.access_token !== '' && /^bearer$/i.test(String(body.token_type ?? 'bearer'))) {
-      // §1.2: expires_in is an integer on v2, a string in the v1-style sample: accept both.
-      const seconds = Number(body.expires_in);
-      const lifetimeMs = (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_LIFETIME_S) * 1000;
-      // Renew five minutes early; a token living less than ten minutes is renewed at half its life.
-      const renewAt = this.clock.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, lifetimeMs / 2);
-      this.cache.set(id, { token: body.access_token, renewAt });
-      return { ok: true, token: body.access_token };
-    }
-    const description = typeof body.error_description === 'string' ? ` (${body.error_description.slice(0, 300)})` : '';
-    // The status stays in the reason only: an outcome's `status` is WNS's answer to the send.
-    const reason = `token endpoint: HTTP ${res.status}${typeof body.error === 'string' ? ` ${body.error}` : ''}${description}`;
-    // 5xx and 429: the login service, not the credentials; anything else (400 invalid_client, 401
-    // AADSTS7000215 for a revoked secret, a 200 that is no token) will not get better by retrying.
-    if (res.status === 429) return { ok: false, outcome: outcome('retry', 'Throttled', reason) };
-    if (res.status >= 500) return { ok: false, outcome: outcome('retry', 'PnsUnavailable', reason) };
-    return { ok: false, outcome: outcome('rejected', 'InvalidCredentials', reason) };
+/** WNS tokens per credential (pns/token-cache.ts): renewed five minutes before they expire. */
+export class WnsTokens extends TokenCache<WnsCredentials, DeliveryOutcome> {
+  constructor(opts: { ca?: string; timeoutMs?: number }, clock: Clock = systemClock) {
+    super(
+      clock,
+      // One entry per flow, login host, client and secret: a changed secret never reuses a token.
+      (c) => [c.tenantId ?? '', c.endpoint ?? '', c.clientId, createHash('sha256').update(c.clientSecret).digest('base64url')].join('|'),
+      async (c) => {
+        const { url, form } = tokenRequest(c);
+        // §1.1 live.com answers `bearer`, §1.2 Entra `Bearer`; expires_in is an integer on v2, a string in the v1-style sample.
+        return readClientCredentialsAnswer(await postForm(url, form, { ...opts, clock }), 'token endpoint', DEFAULT_LIFETIME_S);
+      },
+      renewEarly(RENEW_BEFORE_MS),
+    );
   }
 }

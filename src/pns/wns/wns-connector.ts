@@ -68,7 +68,7 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
 
     const token = await this.tokens.get(c);
     if (!token.ok) {
-      for (const [i] of requests) outcomes[i] = { ...token.outcome };
+      for (const [i] of requests) outcomes[i] = { ...token.failure };
       return outcomes as DeliveryOutcome[];
     }
     const results = await Promise.all(requests.map(([, r]) => this.post(r, token.token)));
@@ -83,7 +83,7 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
         const again = await Promise.all(unauthorized.map((k) => this.post(requests[k]![1], fresh.token)));
         unauthorized.forEach((k, j) => (results[k] = again[j]!));
       } else {
-        for (const k of unauthorized) outcomes[requests[k]![0]] = { ...fresh.outcome };
+        for (const k of unauthorized) outcomes[requests[k]![0]] = { ...fresh.failure };
       }
     }
     results.forEach((r, k) => {
