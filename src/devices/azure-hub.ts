@@ -102,9 +102,9 @@ export class AzureHubClient {
     if (answer.status !== 200) throw new Error(`the hub refused the installation (${azureReason(answer)})`);
   }
 
-  /** §7: 201 with `Location: .../{hub}/messages/{id}`; returns the notification id. */
-  async send(n: NotificationRequest): Promise<string> {
-    const answer = await this.call('POST', 'messages/', {
+  /** §7: a send's request, as every Azure client makes it. */
+  private postNotification(path: string, n: NotificationRequest) {
+    return this.call('POST', path, {
       body: n.body,
       headers: {
         'content-type': n.contentType,
@@ -113,6 +113,11 @@ export class AzureHubClient {
         ...(n.headers ?? {}),
       },
     });
+  }
+
+  /** §7: 201 with `Location: .../{hub}/messages/{id}`; returns the notification id. */
+  async send(n: NotificationRequest): Promise<string> {
+    const answer = await this.postNotification('messages/', n);
     if (answer.status !== 201) throw new Error(`the hub refused the notification (${azureReason(answer)})`);
     const location = answer.headers.location;
     const id = typeof location === 'string' ? new URL(location).pathname.split('/')[3] : undefined;
@@ -122,15 +127,7 @@ export class AzureHubClient {
 
   /** §7.5: a test send; the hub delivers to at most 10 registrations and answers with each one's outcome. */
   async testSend(n: NotificationRequest): Promise<TestSendOutcome> {
-    const answer = await this.call('POST', 'messages/?test=true', {
-      body: n.body,
-      headers: {
-        'content-type': n.contentType,
-        'servicebusnotification-format': n.format,
-        ...(n.tagExpression ? { 'servicebusnotification-tags': n.tagExpression } : {}),
-        ...(n.headers ?? {}),
-      },
-    });
+    const answer = await this.postNotification('messages/?test=true', n);
     if (answer.status !== 201) throw new Error(`the hub refused the test send (${azureReason(answer)})`);
     const number = (name: string) => Number(new RegExp(`<${name}>(\\d+)</${name}>`).exec(answer.text)?.[1] ?? 0);
     const field = (xml: string, name: string) => unescapeXml(new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml)?.[1] ?? '');
