@@ -58,6 +58,11 @@ test('with a state directory, each emulator listens on its port of last time and
   const cert = await first.apns.mintCredentials({ type: 'certificate' });
   const account = await first.fcmv1.mintCredentials({});
   const app = await first.wns.mintCredentials({});
+  const profile = await first.adm.mintCredentials({});
+  const kindle = (await first.adm.mintDevice({})).handle;
+  // A broadcast channel an app created (apns-channels.ts keeps them as plain data).
+  first.apns.channels.state.channels['Y2hhbm5lbA=='] = { bundleId: 'com.example.app', channelId: 'Y2hhbm5lbA==', messageStoragePolicy: 1, createdAt: 1, subscribers: [] };
+  first.apns.core.saveState();
   const urls = first.urls;
   const clientCa = first.apns.clientCa;
   await first.close();
@@ -70,6 +75,8 @@ test('with a state directory, each emulator listens on its port of last time and
     assert.ok(cert.type === 'certificate');
     assert.ok(second.fcmv1.knowsCredentials(account.client_email), 'the FCM service account');
     assert.ok(second.wns.knowsCredentials(app.appId) && second.wns.knowsCredentials(app.clientId), 'the WNS app');
+    assert.ok(second.adm.knowsCredentials(profile.clientId) && second.adm.core.registry.find(kindle), 'the ADM security profile and registration id');
+    assert.deepEqual(second.apns.channels.list().map((c) => c.channelId), ['Y2hhbm5lbA=='], 'the APNs broadcast channel');
   } finally {
     await second.close();
   }

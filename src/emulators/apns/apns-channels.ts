@@ -117,6 +117,7 @@ export class ApnsChannels {
       if (typeof c === 'string') return fail(c);
       if (ex.method === 'DELETE') {
         delete this.state.channels[c.channelId];
+        this.core.saveState();
         return ok(204);
       }
       return ok(200, {}, { 'message-storage-policy': c.messageStoragePolicy, 'push-type': 'LiveActivity' });
@@ -150,7 +151,10 @@ export class ApnsChannels {
       const device = this.core.registry.find(key);
       if (device && !this.core.registry.isExpired(device)) this.core.deliveries.record(key, ex.headers, ex.body, overrides);
     }
-    if (c.messageStoragePolicy === 1) c.lastMessage = { headers: { ...(stringHeaders(ex)), ...overrides }, payload: ex.body.toString('utf8') };
+    if (c.messageStoragePolicy === 1) {
+      c.lastMessage = { headers: { ...(stringHeaders(ex)), ...overrides }, payload: ex.body.toString('utf8') };
+      this.core.saveState();
+    }
     return ok(200, { 'apns-unique-id': randomUUID() });
   }
 
@@ -171,6 +175,7 @@ export class ApnsChannels {
     if (count >= this.maxPerApp) return fail('CannotCreateChannelConfig', `an app has at most ${this.maxPerApp} channels per environment`);
     const channelId = randomBytes(16).toString('base64');
     this.state.channels[channelId] = { bundleId, channelId, messageStoragePolicy: policy, createdAt: this.core.clock.now(), subscribers: [] };
+    this.core.saveState();
     return ok(201, { 'apns-channel-id': channelId });
   }
 
@@ -181,7 +186,10 @@ export class ApnsChannels {
     const device = this.core.registry.find(handle);
     if (!device) throw new ControlPlaneError(404, 'unknown handle');
     if (device.app.topic !== c.bundleId) throw new ControlPlaneError(400, `the device belongs to ${device.app.topic ?? 'another app'}, the channel to ${c.bundleId}`);
-    if (!c.subscribers.includes(device.key)) c.subscribers.push(device.key);
+    if (!c.subscribers.includes(device.key)) {
+      c.subscribers.push(device.key);
+      this.core.saveState();
+    }
     // Policy 1: a device that subscribes late gets the most recent message.
     if (c.lastMessage) this.core.deliveries.record(device.key, c.lastMessage.headers, Buffer.from(c.lastMessage.payload));
     return { channelId, handle: device.handle, storedMessageDelivered: c.lastMessage !== undefined };

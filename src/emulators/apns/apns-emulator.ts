@@ -9,7 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { ControlPlaneError, optionalString } from '../shared/control-plane.ts';
-import { ApnsChannels, isChannelPath, MAX_CHANNELS_PER_APP } from './apns-channels.ts';
+import { ApnsChannels, isChannelPath, MAX_CHANNELS_PER_APP, type ChannelState } from './apns-channels.ts';
 import { EmulatorCore, emulatorHandler, json } from '../shared/emulator-core.ts';
 import { startServer, type Exchange, type Reply, type TlsOptions } from '../shared/server.ts';
 import { ApnsCredentials, type ApnsEnvironment, type AuthResult, type ConnectionAuth } from './apns-auth.ts';
@@ -112,6 +112,8 @@ export async function startApnsEmulator(opts: ApnsEmulatorOptions = {}): Promise
   const connections = new WeakMap<http2.ServerHttp2Session, ConnectionState>();
   const maxStreams = opts.maxConcurrentStreams ?? 1000;
   const channels = new ApnsChannels(core, opts.maxChannelsPerApp ?? MAX_CHANNELS_PER_APP);
+  // Broadcast channels outlive a sandbox restart like devices do: apps keep their channel ids.
+  opts.state?.section('channels', { save: () => channels.state, load: (data) => Object.assign(channels.state.channels, (data as ChannelState).channels) });
 
   const mintCredentials = async (body: Record<string, unknown> = {}): Promise<ApnsCredentialsResponse> => {
     const type = optionalString(body, 'type') ?? 'token';
