@@ -22,6 +22,7 @@ describe('PNS back-off across nodes', () => {
   let b: TestHerald;
   let emu: ApnsEmulator;
   let dir: string;
+  let startB: () => Promise<TestHerald>;
   const clock = new ManualClock(Date.now());
   before(async () => {
     dir = tempDir();
@@ -30,7 +31,8 @@ describe('PNS back-off across nodes', () => {
     const url = await postgres.createDatabase();
     const flags = { 'store.url': url, sandbox: false, 'tls.mode': 'off', 'pns.caFile': ca.caCertPath, adminKey: 'k'.repeat(40), secretKey: randomBytes(32).toString('base64') };
     a = await startTestHerald(flags, { clock });
-    b = await startTestHerald(flags, { clock });
+    // Node b starts once node a has met the 429 (in the test): until then only a can claim the first send.
+    startB = () => startTestHerald(flags, { clock });
   });
   after(async () => {
     await a?.close();
@@ -64,6 +66,8 @@ describe('PNS back-off across nodes', () => {
     emu.core.faults.clear();
 
     // Node b has never been throttled itself: it learns of the back-off from the store.
+    b = await startB();
+    await b.hubs.getHub('backoff');
     const id = await directSend(b, d2);
     await b.settle({ horizonMs: 0 });
     assert.equal(emu.core.stats.snapshot().requests, seen, 'node b sent nothing to APNs during the back-off');
