@@ -8,8 +8,9 @@
  * position a reader has passed never gets an event committed behind it.
  */
 import { cursorCodec } from '../cursor.ts';
-import type { EventStore, NewEvent, Page, StoredEvent, WebhookAttempt, WebhookDelivery, WebhookJob, WebhookStore, WebhookSubscription } from '../store.ts';
+import type { EventStore, NewEvent, Page, StoredEvent, WebhookDelivery, WebhookStore } from '../store.ts';
 import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
+import { eventPage, toWebhookJob, toDelivery, toSubscription, typesColumn, type DeliveryRow, type SubscriptionRow } from '../event-rows.ts';
 
 /** An event's id and position: (xid, seq) and its time (to tell a position older than retention). */
 const EVENT_CURSOR = cursorCodec('p1e', 3);
@@ -51,13 +52,7 @@ export function postgresEventStore(pool: PgPool, listeners: Set<(hub: string) =>
          ORDER BY e.xid, e.seq LIMIT $4`,
         [key(hub), String(xid), seq, options.limit, ...(options.types ? [options.types] : [])],
       );
-      const events = rows.map(toEvent);
-      return {
-        events,
-        ...(events.length > 0 ? { next: events[events.length - 1]!.id } : after === undefined ? {} : { next: after }),
-        more: rows.length === options.limit,
-        reset: after !== undefined && at < options.retainedSince,
-      };
+      return eventPage(rows.map(toEvent), after, at, options.limit, options.retainedSince);
     },
     // Every transaction below the snapshot's xmin has ended: what they wrote is the past.
     head: async (_hub, now) => {
@@ -80,62 +75,12 @@ export function postgresEventStore(pool: PgPool, listeners: Set<(hub: string) =>
   };
 }
 
-interface SubscriptionRow {
-  hub_name: string;
-  id: string;
-  url: string;
-  types: string;
-  sealed_secret: string;
-  created_at: string;
-  updated_at: string;
-}
 
-const typesColumn = (types: readonly string[]) => `,${types.join(',')},`;
-const typesOf = (column: string) => column.split(',').filter((t) => t !== '');
-
-const toSubscription = (r: SubscriptionRow): WebhookSubscription => ({
-  hub: r.hub_name,
-  id: r.id,
-  url: r.url,
-  types: typesOf(r.types),
-  sealedSecret: r.sealed_secret,
-  createdAt: Number(r.created_at),
-  updatedAt: Number(r.updated_at),
-});
-
-interface DeliveryRow {
-  id: string;
-  hub_name: string;
-  subscription_id: string;
-  url: string;
-  sealed_secret: string;
-  event_pos: string;
-  event_type: string;
-  event_at: string;
-  event_data: string;
-  state: string;
-  next_attempt_at: string | null;
-  attempts: string;
-  created_at: string;
-}
-
-function deliveredEvent(r: DeliveryRow): StoredEvent {
-  const [xid, seq] = r.event_pos.split('.').map(Number) as [number, number];
-  return { hub: r.hub_name, id: EVENT_CURSOR.encode(xid, seq, Number(r.event_at)), type: r.event_type, time: Number(r.event_at), data: JSON.parse(r.event_data) as Record<string, unknown> };
-}
-
-function toDelivery(r: DeliveryRow): WebhookDelivery {
-  return {
-    id: r.id,
-    subscriptionId: r.subscription_id,
-    eventId: deliveredEvent(r).id,
-    eventType: r.event_type,
-    state: r.state as WebhookDelivery['state'],
-    ...(r.next_attempt_at === null ? {} : { nextAttemptAt: Number(r.next_attempt_at) }),
-    attempts: JSON.parse(r.attempts) as WebhookAttempt[],
-    createdAt: Number(r.created_at),
-  };
-}
+/** A delivery's event id: its position `xid.seq` and time, as EVENT_CURSOR has them. */
+const eventIdAt = (pos: string, at: number): string => {
+  const [xid, seq] = pos.split('.').map(Number) as [number, number];
+  return EVENT_CURSOR.encode(xid, seq, at);
+};
 
 const SUB_COLS = 'h.name AS hub_name, s.id, s.url, s.types, s.sealed_secret, s.created_at, s.updated_at';
 const DELIVERY_COLS = 'd.id::text AS id, h.name AS hub_name, d.subscription_id, s.url, s.sealed_secret, d.event_pos, d.event_type, d.event_at, d.event_data, d.state, d.next_attempt_at, d.attempts, d.created_at';
@@ -189,19 +134,7 @@ export function postgresWebhookStore(pool: PgPool): WebhookStore {
          SELECT ${DELIVERY_COLS} FROM c d JOIN webhook_subscriptions s ON s.hub_key = d.hub_key AND s.id = d.subscription_id JOIN hubs h ON h.name_key = d.hub_key`,
         [owner, now, limit, leaseMs],
       );
-      return rows.map(
-        (r): WebhookJob => ({
-          id: r.id,
-          hub: r.hub_name,
-          subscriptionId: r.subscription_id,
-          url: r.url,
-          sealedSecret: r.sealed_secret,
-          event: deliveredEvent(r),
-          attempts: (JSON.parse(r.attempts) as unknown[]).length,
-          createdAt: Number(r.created_at),
-          owner,
-        }),
-      );
+      return rows.map((r) => toWebhookJob(r, owner, eventIdAt));
     },
     recordAttempt: async (job, attempt, next) => {
       const { rowCount } = await pool.query(
@@ -223,7 +156,7 @@ export function postgresWebhookStore(pool: PgPool): WebhookStore {
         `SELECT ${DELIVERY_COLS} FROM ${DELIVERY_FROM} WHERE d.hub_key = $1 AND d.subscription_id = $2 AND d.id < $3 ORDER BY d.id DESC LIMIT $4`,
         [key(hub), subscriptionId, before, request.limit + 1],
       );
-      const items = rows.slice(0, request.limit).map(toDelivery);
+      const items = rows.slice(0, request.limit).map((r) => toDelivery(r, eventIdAt));
       return rows.length > request.limit ? { items, next: DELIVERY_CURSOR.encode(Number(rows[request.limit - 1]!.id)) } : { items };
     },
   };

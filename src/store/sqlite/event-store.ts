@@ -5,9 +5,10 @@
  * process owns the file, so readers hear of new events in process, after the commit (EventSignal).
  */
 import { cursorCodec } from '../cursor.ts';
-import type { EventStore, NewEvent, Page, StoredEvent, WebhookAttempt, WebhookDelivery, WebhookJob, WebhookStore, WebhookSubscription } from '../store.ts';
+import type { EventStore, NewEvent, Page, StoredEvent, WebhookAttempt, WebhookDelivery, WebhookStore } from '../store.ts';
 import type { SqliteDatabase } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
+import { eventPage, toWebhookJob, toDelivery, toSubscription, typesColumn, type DeliveryRow, type SubscriptionRow } from '../event-rows.ts';
 
 /** An event's id and position: its seq (commit order) and time (to tell a position older than retention). */
 const EVENT_CURSOR = cursorCodec('s1e', 2);
@@ -75,13 +76,7 @@ export function sqliteEventStore(db: SqliteDatabase, writes: WriteBatcher, signa
     read: async (hub, after, options) => {
       const [seq, at] = after === undefined ? [0, Number.MAX_SAFE_INTEGER] : (EVENT_CURSOR.decode(after) as [number, number]);
       const rows = (options.types ? typed.all(key(hub), seq, JSON.stringify(options.types), options.limit) : all.all(key(hub), seq, options.limit)) as EventRow[];
-      const events = rows.map(toEvent);
-      return {
-        events,
-        ...(events.length > 0 ? { next: events[events.length - 1]!.id } : after === undefined ? {} : { next: after }),
-        more: rows.length === options.limit,
-        reset: after !== undefined && at < options.retainedSince,
-      };
+      return eventPage(rows.map(toEvent), after, at, options.limit, options.retainedSince);
     },
     head: async (hub, now) => EVENT_CURSOR.encode((last.get(key(hub)) as { s: number | null }).s ?? 0, now),
     purge: (before, limit) => writes.run(() => purge.run(before, limit).changes),
@@ -89,53 +84,9 @@ export function sqliteEventStore(db: SqliteDatabase, writes: WriteBatcher, signa
   };
 }
 
-interface SubscriptionRow {
-  hub_name: string;
-  id: string;
-  url: string;
-  types: string;
-  sealed_secret: string;
-  created_at: number;
-  updated_at: number;
-}
 
-/** `types` as stored: ',a,b,'; ',,' for every type. */
-export const typesColumn = (types: readonly string[]) => `,${types.join(',')},`;
-const typesOf = (column: string) => column.split(',').filter((t) => t !== '');
-
-const toSubscription = (r: SubscriptionRow): WebhookSubscription => ({
-  hub: r.hub_name,
-  id: r.id,
-  url: r.url,
-  types: typesOf(r.types),
-  sealedSecret: r.sealed_secret,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-interface DeliveryRow {
-  id: number;
-  hub_name: string;
-  subscription_id: string;
-  url: string;
-  sealed_secret: string;
-  event_pos: string;
-  event_type: string;
-  event_at: number;
-  event_data: string;
-  state: string;
-  next_attempt_at: number | null;
-  attempts: string;
-  created_at: number;
-}
-
-const deliveredEvent = (r: DeliveryRow): StoredEvent => ({
-  hub: r.hub_name,
-  id: EVENT_CURSOR.encode(Number(r.event_pos), r.event_at),
-  type: r.event_type,
-  time: r.event_at,
-  data: JSON.parse(r.event_data) as Record<string, unknown>,
-});
+/** A delivery's event id: its position (the event's seq) and time, as EVENT_CURSOR has them. */
+const eventIdAt = (pos: string, at: number): string => EVENT_CURSOR.encode(Number(pos), at);
 
 export function sqliteWebhookStore(db: SqliteDatabase, writes: WriteBatcher): WebhookStore {
   const subCols = 'h.name AS hub_name, s.id, s.url, s.types, s.sealed_secret, s.created_at, s.updated_at';
@@ -175,19 +126,9 @@ export function sqliteWebhookStore(db: SqliteDatabase, writes: WriteBatcher): We
     delete: (hub, id) => writes.run(() => remove.run(key(hub), id).changes > 0),
     claim: (owner, now, limit, leaseMs) =>
       writes.run(() =>
-        (due.all(now, now, limit) as DeliveryRow[]).map((r): WebhookJob => {
+        (due.all(now, now, limit) as DeliveryRow[]).map((r) => {
           lease.run(owner, now + leaseMs, r.id);
-          return {
-            id: String(r.id),
-            hub: r.hub_name,
-            subscriptionId: r.subscription_id,
-            url: r.url,
-            sealedSecret: r.sealed_secret,
-            event: deliveredEvent(r),
-            attempts: (JSON.parse(r.attempts) as unknown[]).length,
-            createdAt: r.created_at,
-            owner,
-          };
+          return toWebhookJob(r, owner, eventIdAt);
         }),
       ),
     recordAttempt: (job, attempt, next) =>
@@ -203,22 +144,9 @@ export function sqliteWebhookStore(db: SqliteDatabase, writes: WriteBatcher): We
     deliveries: async (hub, subscriptionId, request): Promise<Page<WebhookDelivery>> => {
       const before = request.after === undefined ? Number.MAX_SAFE_INTEGER : DELIVERY_CURSOR.decode(request.after)[0]!;
       const rows = page.all(key(hub), subscriptionId, before, request.limit + 1) as DeliveryRow[];
-      const items = rows.slice(0, request.limit).map(toDelivery);
-      return rows.length > request.limit ? { items, next: DELIVERY_CURSOR.encode(rows[request.limit - 1]!.id) } : { items };
+      const items = rows.slice(0, request.limit).map((r) => toDelivery(r, eventIdAt));
+      return rows.length > request.limit ? { items, next: DELIVERY_CURSOR.encode(Number(rows[request.limit - 1]!.id)) } : { items };
     },
   };
 }
 
-function toDelivery(r: DeliveryRow): WebhookDelivery {
-  const event = deliveredEvent(r);
-  return {
-    id: String(r.id),
-    subscriptionId: r.subscription_id,
-    eventId: event.id,
-    eventType: r.event_type,
-    state: r.state as WebhookDelivery['state'],
-    ...(r.next_attempt_at === null ? {} : { nextAttemptAt: r.next_attempt_at }),
-    attempts: JSON.parse(r.attempts) as WebhookAttempt[],
-    createdAt: r.created_at,
-  };
-}
