@@ -210,7 +210,11 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       assert.equal((await store.registrations.get('ttl', 'old'))?.expiresAt, 5000);
       assert.deepEqual((await store.registrations.list('ttl', { tag: 'x', liveAt: 6000 }, { limit: 10 })).items.map((r) => r.id), ['new']);
       assert.equal(await store.registrations.count('ttl', { liveAt: 4000 }), 2);
+      const x = parseTagExpression('x').ast;
+      assert.equal(await store.registrations.count('ttl', { tagExpression: x, liveAt: 6000 }), 1, 'a count by tag leaves out what expired');
+      assert.equal(await store.registrations.count('ttl', { tagExpression: x, liveAt: 4000 }), 2);
       assert.equal(await store.registrations.purgeExpired(6000, 10), 1);
+      assert.equal(await store.registrations.count('ttl', { tagExpression: x, liveAt: 6000 }), 1, 'and the same once it is purged');
       assert.equal(await store.registrations.get('ttl', 'old'), undefined);
       assert.deepEqual((await store.registrations.list('ttl', { tag: 'x' }, { limit: 10 })).items.map((r) => r.id), ['new']);
     });
