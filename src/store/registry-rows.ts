@@ -5,7 +5,8 @@
  */
 import { HubError } from '../shared/errors.ts';
 import type { Installation, PnsHandle, Registration, RegistrationInput } from '../registry/model.ts';
-import type { Page } from './store.ts';
+import type { TagExpression } from '../tags/index.ts';
+import type { Page, RegistryFilter } from './store.ts';
 
 export interface RegistrationRow {
   seq: number;
@@ -88,4 +89,27 @@ export function ownedByInstallation(id: string): HubError {
 /** The handle string an installation is addressed by (a subscription's endpoint for browsers). */
 export function installationHandle(inst: Installation): string {
   return typeof inst.pushChannel === 'string' ? inst.pushChannel : inst.pushChannel.endpoint;
+}
+
+/** Whether an expression names a system tag (`$InstallationId:{…}`, `$UserId:{…}`: the only tags starting with '$'). */
+export function namesSystemTag(e: TagExpression): boolean {
+  switch (e.kind) {
+    case 'tag':
+      return e.tag.startsWith('$');
+    case 'not':
+      return namesSystemTag(e.operand);
+    default:
+      return e.operands.some(namesSystemTag);
+  }
+}
+
+/**
+ * The tag expression of a count that the tag rows alone can answer: nothing else filters (but liveness,
+ * which the adapter checks: no registration of the hub expired and unpurged) and no system tag is named
+ * (those are answered from registration columns). Undefined otherwise.
+ */
+export function tagOnlyCount(f: RegistryFilter): TagExpression | undefined {
+  const { tagExpression, liveAt: _liveAt, ...rest } = f;
+  if (!tagExpression || Object.values(rest).some((v) => v !== undefined) || namesSystemTag(tagExpression)) return undefined;
+  return tagExpression;
 }

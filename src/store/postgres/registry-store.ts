@@ -11,7 +11,7 @@ import type { InstallationFilter, InstallationStore, RangePageRequest, Registrat
 import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
-import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { upsertMany } from './registry-import.ts';
 import { appendEvents } from './event-store.ts';
 import { installationDeleted, installationUpserted, registrationEvent } from '../../events/model.ts';
@@ -309,6 +309,22 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
       return slicesBetween(r.after, bounds);
     },
     count: async (hub, filter) => {
+      // A count by tag expression alone is answered from the tag rows, as on SQLite (registry-rows.ts
+      // tagOnlyCount): the anchors' entries, each seq once, filtered by the expression's probes of the same
+      // index; no registration is read. Unless a registration of the hub has expired and is not purged yet.
+      const expression = tagOnlyCount(filter);
+      const anchors = expression && anchorTags(expression);
+      if (expression && anchors) {
+        const expired =
+          filter.liveAt !== undefined &&
+          (await pool.query('SELECT 1 FROM registrations WHERE hub_key = $1 AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT 1', [key(hub), filter.liveAt])).rows.length > 0;
+        if (!expired) {
+          const p = compileTagExpressionToSql(expression, TAG_SCHEMA);
+          const sql = `SELECT count(*) AS n FROM (SELECT DISTINCT t.hub_key, t.seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag = ANY(?::text[])) r WHERE ${p.sql}`;
+          const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(sql), [key(hub), [...anchors], ...p.params]);
+          return rows[0]!.n;
+        }
+      }
       const w = registrationWhere(hub, filter);
       const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`), w.params);
       return rows[0]!.n;

@@ -3,7 +3,7 @@
  * inside the transaction that writes, so two requests cannot both win an ETag race.
  */
 import { HubError } from '../../shared/errors.ts';
-import { anchorTags, compileTagExpressionToSql, type SqlPredicate, type TagExpression } from '../../tags/index.ts';
+import { anchorTags, compileTagExpressionToSql, type SqlPredicate } from '../../tags/index.ts';
 import { matchSystemTagPrefix } from '../../tags/tag.ts';
 import type { Installation, PlatformName, Registration } from '../../registry/model.ts';
 import type {
@@ -17,7 +17,7 @@ import type {
   WriteCondition,
 } from '../store.ts';
 import { cursorCodec } from '../cursor.ts';
-import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { boundRanks, slicesBetween } from '../slices.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
@@ -101,18 +101,6 @@ function registrationsWithTags(hubKey: string, tags: readonly string[], window?:
     params.push(hubKey, ...system.params, ...rangeParams);
   }
   return { sql: parts.join(' UNION ALL '), params };
-}
-
-/** Whether an expression names a system tag (`$InstallationId:{…}`, `$UserId:{…}`: the only tags starting with '$'). */
-function namesSystemTag(e: TagExpression): boolean {
-  switch (e.kind) {
-    case 'tag':
-      return e.tag.startsWith('$');
-    case 'not':
-      return namesSystemTag(e.operand);
-    default:
-      return e.operands.some(namesSystemTag);
-  }
 }
 
 /** Prepared statements for SQL built from filters, kept by their text (the shapes are few). */
@@ -311,14 +299,13 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
    * index entries and probes, no table rows.
    */
   const countOnTagRows = (hub: string, f: RegistryFilter): { sql: string; params: unknown[] } | undefined => {
-    const { tagExpression, liveAt, ...rest } = f;
-    if (!tagExpression || Object.values(rest).some((v) => v !== undefined)) return undefined;
+    const tagExpression = tagOnlyCount(f);
+    if (!tagExpression) return undefined;
     const hubKey = key(hub);
-    if (namesSystemTag(tagExpression)) return undefined;
     const anchors = anchorTags(tagExpression, (tags) => anchorRows(hubKey, tags));
     if (!anchors) return undefined;
     const p = compileTagExpressionToSql(tagExpression, TAG_SCHEMA);
-    if (liveAt !== undefined && expiredOne.get(liveAt, hubKey)) return undefined;
+    if (f.liveAt !== undefined && expiredOne.get(f.liveAt, hubKey)) return undefined;
     return {
       sql: `SELECT count(*) AS n FROM (SELECT DISTINCT t.hub_key AS hub_key, t.seq AS seq FROM registration_tags t WHERE t.hub_key = ? AND t.tag IN (${anchors.map(() => '?').join(', ')})) r WHERE ${p.sql}`,
       params: [hubKey, ...anchors, ...p.params],
