@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { AdminClient, type ClientOptions } from '../admin-client.ts';
-import { fail, print } from '../output.ts';
+import { print } from '../output.ts';
+import { run, withClient } from './hub.ts';
 
 interface Common extends ClientOptions {
   json?: boolean;
@@ -23,25 +24,6 @@ interface BroadcastFlags extends Common {
 
 /** `none`/`0`: APNs keeps nothing; `most-recent`/`1`: it keeps the latest message for late subscribers. */
 const POLICIES: Readonly<Record<string, 0 | 1>> = { none: 0, '0': 0, 'most-recent': 1, '1': 1 };
-
-function withClient(cmd: Command): Command {
-  return cmd
-    .option('--url <url>', 'the hub to manage (default: HERALD_URL, or the local hub of --data)')
-    .option('--admin-key <key>', 'admin key (default: HERALD_ADMIN_KEY, or <data>/admin.key)')
-    .option('--data <dir>', 'data directory of the local hub (default ./data)')
-    .option('--json', 'machine-readable output');
-}
-
-function run<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    const opts = args.find((a): a is Common => typeof a === 'object' && a !== null && !Array.isArray(a) && !('commands' in a)) ?? {};
-    try {
-      await fn(...args);
-    } catch (err) {
-      fail(err, opts);
-    }
-  };
-}
 
 function jsonObject(text: string, flag: string): Record<string, unknown> {
   let v: unknown;
