@@ -8,7 +8,7 @@ import type { DeviceOutcomeRecord, DispatchJob, DispatchStore, FeedbackRecord, N
 import type { Installation } from '../../registry/model.ts';
 import { appendEvents } from './event-store.ts';
 import { stateChanged } from '../../events/model.ts';
-import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
+import { inTransaction, prepared, type PgPool, type PgQueryable } from './pg-database.ts';
 import { deleteRegistrationsSql } from './registry-store.ts';
 import { cursorCodec } from '../cursor.ts';
 
@@ -106,9 +106,9 @@ async function addCounts(db: PgQueryable, hubKey: string, notificationId: string
   }
   if (ns.length === 0) return;
   await db.query(
-    `INSERT INTO notification_counts (hub_key, notification_id, job_id, platform, outcome, n)
+    prepared(`INSERT INTO notification_counts (hub_key, notification_id, job_id, platform, outcome, n)
      SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::bigint[])
-     ON CONFLICT (hub_key, notification_id, job_id, platform, outcome) DO NOTHING`,
+     ON CONFLICT (hub_key, notification_id, job_id, platform, outcome) DO NOTHING`),
     [hubKey, notificationId, jobId, platforms, outcomes, ns],
   );
 }
@@ -116,7 +116,7 @@ async function addCounts(db: PgQueryable, hubKey: string, notificationId: string
 async function insertJobs(db: PgQueryable, hubKey: string, notificationId: string, kind: string, payloads: readonly unknown[], runAt: number): Promise<void> {
   if (payloads.length === 0) return;
   await db.query(
-    'INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, run_at) SELECT $1, $2, $3, p, $4 FROM unnest($5::text[]) WITH ORDINALITY AS x(p, o) ORDER BY o',
+    prepared('INSERT INTO dispatch_jobs (hub_key, notification_id, kind, payload, run_at) SELECT $1, $2, $3, p, $4 FROM unnest($5::text[]) WITH ORDINALITY AS x(p, o) ORDER BY o'),
     [hubKey, notificationId, kind, runAt, payloads.map((p) => JSON.stringify(p))],
   );
 }
@@ -127,8 +127,8 @@ async function insertJobs(db: PgQueryable, hubKey: string, notificationId: strin
  */
 async function progress(db: PgQueryable, hubKey: string, id: string, delta: { targets?: number; jobs: number; outcomes?: number }, now: number, rules: StepRules): Promise<number | undefined> {
   const { rows } = await db.query<{ targets: number; pending_jobs: number; outcomes_written: number; state: string }>(
-    `UPDATE notifications SET targets = targets + $3, pending_jobs = pending_jobs + $4, outcomes_written = outcomes_written + $5
-     WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written, state`,
+    prepared(`UPDATE notifications SET targets = targets + $3, pending_jobs = pending_jobs + $4, outcomes_written = outcomes_written + $5
+     WHERE hub_key = $1 AND id = $2 RETURNING targets, pending_jobs, outcomes_written, state`),
     [hubKey, id, delta.targets ?? 0, delta.jobs, delta.outcomes ?? 0],
   );
   const row = rows[0];
@@ -137,13 +137,13 @@ async function progress(db: PgQueryable, hubKey: string, id: string, delta: { ta
     // This transaction holds the row lock and every other job of the notification has committed (it moved
     // pending_jobs under the same lock), so the counts read here are complete.
     const { rows: counts } = await db.query<{ platform: string; outcome: string; n: number }>(
-      'SELECT platform, outcome, sum(n) AS n FROM notification_counts WHERE hub_key = $1 AND notification_id = $2 GROUP BY platform, outcome',
+      prepared('SELECT platform, outcome, sum(n) AS n FROM notification_counts WHERE hub_key = $1 AND notification_id = $2 GROUP BY platform, outcome'),
       [hubKey, id],
     );
     const all: Counts = {};
     for (const c of counts) (all[c.platform] ??= {})[c.outcome] = Number(c.n);
     const to = rules.finalState({ targets: row.targets, counts: all });
-    await db.query('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2', [hubKey, id, to, now]);
+    await db.query(prepared('UPDATE notifications SET state = $3, ended_at = $4 WHERE hub_key = $1 AND id = $2'), [hubKey, id, to, now]);
     if (rules.stateChanged && to !== row.state) await appendEvents(db, hubKey, [rules.stateChanged({ id, from: row.state, to, targets: row.targets, counts: all, at: now })]);
   }
   return row.outcomes_written - (delta.outcomes ?? 0);
@@ -175,8 +175,8 @@ async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: s
     seq += part.length;
   }
   await db.query(
-    `INSERT INTO device_outcome_batches (hub_key, notification_id, first_seq, count, kinds, at, outcomes)
-     SELECT $1, $2, * FROM unnest($3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::text[])`,
+    prepared(`INSERT INTO device_outcome_batches (hub_key, notification_id, first_seq, count, kinds, at, outcomes)
+     SELECT $1, $2, * FROM unnest($3::bigint[], $4::integer[], $5::text[], $6::bigint[], $7::text[])`),
     [hubKey, notificationId, firstSeqs, sizes, kindLists, ats, bodies],
   );
 }
@@ -190,13 +190,13 @@ async function insertOutcomes(db: PgQueryable, hubKey: string, notificationId: s
  */
 async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord, rules: StepRules): Promise<void> {
   if (f.installationId) {
-    const inst = (await db.query<{ handle: string; document: string }>('SELECT handle, document FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE', [hubKey, f.installationId])).rows[0];
+    const inst = (await db.query<{ handle: string; document: string }>(prepared('SELECT handle, document FROM installations WHERE hub_key = $1 AND id = $2 FOR UPDATE'), [hubKey, f.installationId])).rows[0];
     if (!inst) return;
-    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2 AND r.handle = $3'), [hubKey, f.installationId, f.handle]);
+    await db.query(prepared(deleteRegistrationsSql('r.hub_key = $1 AND r.installation_id = $2 AND r.handle = $3')), [hubKey, f.installationId, f.handle]);
     const expired = rules.expireChannel(JSON.parse(inst.document) as Installation, inst.handle, f.handle);
-    if (expired) await db.query('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2', [hubKey, f.installationId, JSON.stringify(expired)]);
+    if (expired) await db.query(prepared('UPDATE installations SET document = $3 WHERE hub_key = $1 AND id = $2'), [hubKey, f.installationId, JSON.stringify(expired)]);
   } else if (f.registrationId) {
-    await db.query(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL AND r.handle = $3'), [hubKey, f.registrationId, f.handle]);
+    await db.query(prepared(deleteRegistrationsSql('r.hub_key = $1 AND r.id = $2 AND r.installation_id IS NULL AND r.handle = $3')), [hubKey, f.registrationId, f.handle]);
   }
 }
 
@@ -207,9 +207,9 @@ async function applyFeedback(db: PgQueryable, hubKey: string, f: FeedbackRecord,
  * until this transaction ends, without waiting for (or blocking) updates of its counters.
  */
 async function orphaned(db: PgQueryable, job: DispatchJob): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM notifications WHERE hub_key = $1 AND id = $2 FOR KEY SHARE', [job.hub, job.notificationId]);
+  const { rows } = await db.query(prepared('SELECT 1 FROM notifications WHERE hub_key = $1 AND id = $2 FOR KEY SHARE'), [job.hub, job.notificationId]);
   if (rows.length > 0) return false;
-  await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+  await db.query(prepared('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2'), [job.hub, job.id]);
   return true;
 }
 
@@ -219,11 +219,11 @@ async function orphaned(db: PgQueryable, job: DispatchJob): Promise<boolean> {
  */
 async function deleteExpiredHubByHub(pool: PgPool, table: 'idempotency_keys' | 'secure_payloads', rowKey: 'key' | 'notification_id', now: number, limit: number): Promise<number> {
   const { rowCount } = await pool.query(
-    `WITH doomed AS (
+    prepared(`WITH doomed AS (
        SELECT e.hub_key, e.${rowKey} FROM hubs h CROSS JOIN LATERAL (
          SELECT hub_key, ${rowKey} FROM ${table} WHERE hub_key = h.name_key AND expires_at <= $1 LIMIT $2) e
        LIMIT $2)
-     DELETE FROM ${table} t USING doomed d WHERE t.hub_key = d.hub_key AND t.${rowKey} = d.${rowKey} AND t.expires_at <= $1`,
+     DELETE FROM ${table} t USING doomed d WHERE t.hub_key = d.hub_key AND t.${rowKey} = d.${rowKey} AND t.expires_at <= $1`),
     [now, limit],
   );
   return rowCount ?? 0;
@@ -232,7 +232,7 @@ async function deleteExpiredHubByHub(pool: PgPool, table: 'idempotency_keys' | '
 export function postgresDispatchStore(pool: PgPool): DispatchStore {
   const cols = `h.name AS hub_name, n.id, n.state, n.request, ${COUNTS_OF_N}, n.targets, n.enqueued_at, n.scheduled_at, n.started_at, n.ended_at`;
   const getRow = async (db: PgQueryable, hub: string, id: string) =>
-    (await db.query<NotificationRow>(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.id = $2`, [key(hub), id])).rows[0];
+    (await db.query<NotificationRow>(prepared(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.id = $2`), [key(hub), id])).rows[0];
 
   return {
     createNotification: (n, first, secure, idempotency) =>
@@ -241,63 +241,63 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
           // The key's row first: a live one (committed by anyone) means the earlier send's notification;
           // a concurrent insert of the same key waits here for the other transaction, then sees its row.
           const taken = await db.query(
-            `INSERT INTO idempotency_keys (hub_key, key, notification_id, expires_at) VALUES ($1, $2, $3, $4)
+            prepared(`INSERT INTO idempotency_keys (hub_key, key, notification_id, expires_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (hub_key, key) DO UPDATE SET notification_id = excluded.notification_id, expires_at = excluded.expires_at
-             WHERE idempotency_keys.expires_at <= $5`,
+             WHERE idempotency_keys.expires_at <= $5`),
             [key(n.hub), idempotency.key, n.id, idempotency.expiresAt, idempotency.now],
           );
           if ((taken.rowCount ?? 0) === 0) {
-            const earlier = await db.query<{ notification_id: string }>('SELECT notification_id FROM idempotency_keys WHERE hub_key = $1 AND key = $2', [key(n.hub), idempotency.key]);
+            const earlier = await db.query<{ notification_id: string }>(prepared('SELECT notification_id FROM idempotency_keys WHERE hub_key = $1 AND key = $2'), [key(n.hub), idempotency.key]);
             return earlier.rows[0]!.notification_id;
           }
         }
         await db.query(
-          `INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`,
+          prepared(`INSERT INTO notifications (hub_key, id, state, request, targets, pending_jobs, enqueued_at, scheduled_at) VALUES ($1, $2, $3, $4, 0, 1, $5, $6)`),
           [key(n.hub), n.id, n.state, JSON.stringify(n.request), n.enqueuedAt, n.scheduledAt ?? null],
         );
         await addCounts(db, key(n.hub), n.id, 0, n.counts);
         await insertJobs(db, key(n.hub), n.id, first.kind, [first.payload], first.runAt);
         await notifyEnqueued(db);
-        if (secure) await db.query('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)', [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
+        if (secure) await db.query(prepared('INSERT INTO secure_payloads (hub_key, notification_id, sealed, expires_at) VALUES ($1, $2, $3, $4)'), [key(n.hub), n.id, secure.sealed, secure.expiresAt]);
         return n.id;
       }),
     setPnsBackoff: async (hub, platform, until) => {
       await pool.query(
-        `INSERT INTO pns_backoff (hub_key, platform, until) VALUES ($1, $2, $3)
-         ON CONFLICT (hub_key, platform) DO UPDATE SET until = greatest(pns_backoff.until, excluded.until)`,
+        prepared(`INSERT INTO pns_backoff (hub_key, platform, until) VALUES ($1, $2, $3)
+         ON CONFLICT (hub_key, platform) DO UPDATE SET until = greatest(pns_backoff.until, excluded.until)`),
         [key(hub), platform, until],
       );
     },
     pnsBackoffUntil: async (hub, platform, now) =>
-      (await pool.query<{ until: number }>('SELECT until FROM pns_backoff WHERE hub_key = $1 AND platform = $2 AND until > $3', [key(hub), platform, now])).rows[0]?.until,
+      (await pool.query<{ until: number }>(prepared('SELECT until FROM pns_backoff WHERE hub_key = $1 AND platform = $2 AND until > $3'), [key(hub), platform, now])).rows[0]?.until,
     pruneIdempotencyKeys: (now, limit) => deleteExpiredHubByHub(pool, 'idempotency_keys', 'key', now, limit),
     securePayload: async (hub, id, now) =>
-      (await pool.query<{ sealed: string }>('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3', [key(hub), id, now])).rows[0]?.sealed,
+      (await pool.query<{ sealed: string }>(prepared('SELECT sealed FROM secure_payloads WHERE hub_key = $1 AND notification_id = $2 AND expires_at > $3'), [key(hub), id, now])).rows[0]?.sealed,
     purgeSecurePayloads: (now, limit) => deleteExpiredHubByHub(pool, 'secure_payloads', 'notification_id', now, limit),
     // Notifications that ended before `before`, hub by hub through each hub's (hub_key, ended_at) index, with
     // what has no foreign key to cascade from (outcomes, reads, jobs); counts and payloads cascade.
     pruneNotifications: (before, limit) =>
       inTransaction(pool, async (db) => {
         const { rows } = await db.query<{ hub_key: string; id: string }>(
-          `WITH doomed AS (
+          prepared(`WITH doomed AS (
              SELECT e.hub_key, e.id FROM hubs h CROSS JOIN LATERAL (
                SELECT hub_key, id FROM notifications WHERE hub_key = h.name_key AND ended_at IS NOT NULL AND ended_at < $1 LIMIT $2) e
              LIMIT $2)
-           DELETE FROM notifications n USING doomed d WHERE n.hub_key = d.hub_key AND n.id = d.id AND n.ended_at < $1 RETURNING n.hub_key, n.id`,
+           DELETE FROM notifications n USING doomed d WHERE n.hub_key = d.hub_key AND n.id = d.id AND n.ended_at < $1 RETURNING n.hub_key, n.id`),
           [before, limit],
         );
         if (rows.length > 0) {
           const gone = [rows.map((r) => r.hub_key), rows.map((r) => r.id)];
           for (const table of ['device_outcome_batches', 'secure_reads', 'dispatch_jobs']) {
-            await db.query(`DELETE FROM ${table} t USING unnest($1::text[], $2::text[]) AS g(hub_key, id) WHERE t.hub_key = g.hub_key AND t.notification_id = g.id`, gone);
+            await db.query(prepared(`DELETE FROM ${table} t USING unnest($1::text[], $2::text[]) AS g(hub_key, id) WHERE t.hub_key = g.hub_key AND t.notification_id = g.id`), gone);
           }
         }
         await db.query(
-          `DELETE FROM pns_feedback f USING (
+          prepared(`DELETE FROM pns_feedback f USING (
              SELECT o.hub_key, o.seq FROM hubs h CROSS JOIN LATERAL (
                SELECT hub_key, seq FROM pns_feedback WHERE hub_key = h.name_key AND at < $1 LIMIT $2) o
              LIMIT $2) d
-           WHERE f.hub_key = d.hub_key AND f.seq = d.seq`,
+           WHERE f.hub_key = d.hub_key AND f.seq = d.seq`),
           [before, limit],
         );
         return rows.length;
@@ -310,7 +310,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       const [before, skip] = page.after === undefined ? [Number.MAX_SAFE_INTEGER, 0] : (NOTIFICATION_CURSOR.decode(page.after) as [number, number]);
       // Rows of the cursor's millisecond come first in this order, so OFFSET skips exactly those already shown.
       const { rows } = await pool.query<NotificationRow>(
-        `SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.enqueued_at <= $2 ORDER BY n.enqueued_at DESC, n.id DESC LIMIT $3 OFFSET $4`,
+        prepared(`SELECT ${cols} FROM notifications n JOIN hubs h ON h.name_key = n.hub_key WHERE n.hub_key = $1 AND n.enqueued_at <= $2 ORDER BY n.enqueued_at DESC, n.id DESC LIMIT $3 OFFSET $4`),
         [key(hub), before, page.limit + 1, skip],
       );
       const items = rows.slice(0, page.limit).map(toNotification);
@@ -323,16 +323,16 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       inTransaction(pool, async (db) => {
         // The notification's jobs first, as a claim takes them (then the notification): a claim running
         // now either skips them or already started the notification.
-        await db.query('SELECT id FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 FOR UPDATE', [key(hub), id]);
-        const { rows } = await db.query<{ state: string }>('SELECT state FROM notifications WHERE hub_key = $1 AND id = $2 FOR UPDATE', [key(hub), id]);
+        await db.query(prepared('SELECT id FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 FOR UPDATE'), [key(hub), id]);
+        const { rows } = await db.query<{ state: string }>(prepared('SELECT state FROM notifications WHERE hub_key = $1 AND id = $2 FOR UPDATE'), [key(hub), id]);
         if (rows.length === 0) return 'not_found' as const;
         const { rowCount } = await db.query(
-          `UPDATE notifications SET state = 'Cancelled', ended_at = $3, pending_jobs = 0
-           WHERE hub_key = $1 AND id = $2 AND state IN ('Scheduled', 'Enqueued') AND started_at IS NULL`,
+          prepared(`UPDATE notifications SET state = 'Cancelled', ended_at = $3, pending_jobs = 0
+           WHERE hub_key = $1 AND id = $2 AND state IN ('Scheduled', 'Enqueued') AND started_at IS NULL`),
           [key(hub), id, now],
         );
         if (rowCount === 0) return 'started' as const;
-        await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2', [key(hub), id]);
+        await db.query(prepared('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2'), [key(hub), id]);
         await appendEvents(db, key(hub), [stateChanged({ id, from: rows[0]!.state, to: 'Cancelled', targets: 0, counts: {}, at: now })]);
         return 'cancelled' as const;
       }),
@@ -346,9 +346,9 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         const slices = step.slices ?? [];
         await insertJobs(db, job.hub, job.notificationId, 'plan', slices, step.now);
         const done = step.nextCursor === undefined;
-        if (done) await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+        if (done) await db.query(prepared('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2'), [job.hub, job.id]);
         // The plan goes back to the queue unclaimed, its cursor moved: any node may take the next page.
-        else await db.query('UPDATE dispatch_jobs SET payload = $3, run_at = $4, owner = NULL, leased_until = NULL WHERE hub_key = $1 AND id = $2', [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
+        else await db.query(prepared('UPDATE dispatch_jobs SET payload = $3, run_at = $4, owner = NULL, leased_until = NULL WHERE hub_key = $1 AND id = $2'), [job.hub, job.id, JSON.stringify(step.nextCursor), step.now]);
         if (step.batches.length > 0 || slices.length > 0 || !done) await notifyEnqueued(db);
         await progress(db, job.hub, job.notificationId, { targets: step.targets, jobs: step.batches.length + slices.length - (done ? 1 : 0) }, step.now, rules);
         return 'done' as const;
@@ -357,7 +357,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       inTransaction(pool, async (db) => {
         if (!(await lockOwnedJob(db, job))) return 'stale' as const;
         if (await orphaned(db, job)) return 'done' as const;
-        await db.query('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2', [job.hub, job.id]);
+        await db.query(prepared('DELETE FROM dispatch_jobs WHERE hub_key = $1 AND id = $2'), [job.hub, job.id]);
         if (r.retry) {
           await insertJobs(db, job.hub, job.notificationId, 'deliver', [r.retry.payload], r.retry.runAt);
           await notifyEnqueued(db);
@@ -367,7 +367,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         if (r.events) await appendEvents(db, job.hub, r.events);
         for (const f of r.expired) {
           await db.query(
-            'INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+            prepared('INSERT INTO pns_feedback (hub_key, at, platform, handle, registration_id, installation_id, notification_id, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)'),
             [job.hub, f.at, f.platform, f.handle, f.registrationId ?? null, f.installationId ?? null, f.notificationId ?? null, f.error],
           );
           await applyFeedback(db, job.hub, f, rules);
@@ -377,7 +377,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
         let written = await progress(db, job.hub, job.notificationId, { jobs: r.retry ? 0 : -1, outcomes: r.outcomes.length }, r.now, rules);
         if (written === undefined) {
           const { rows } = await db.query<{ s: number | null }>(
-            'SELECT max(first_seq + count - 1) AS s FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2',
+            prepared('SELECT max(first_seq + count - 1) AS s FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2'),
             [job.hub, job.notificationId],
           );
           written = rows[0]?.s ?? 0;
@@ -394,9 +394,9 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       // Rows a few at a time, so a page near the start does not read the whole notification's outcomes.
       for (;;) {
         const { rows } = await pool.query<{ first_seq: number; count: number; kinds: string; outcomes: string }>(
-          `SELECT first_seq, count, kinds, outcomes FROM device_outcome_batches
+          prepared(`SELECT first_seq, count, kinds, outcomes FROM device_outcome_batches
            WHERE hub_key = $1 AND notification_id = $2 AND first_seq > $3 ${wanted === undefined ? '' : 'AND strpos(kinds, $5) > 0'}
-           ORDER BY first_seq LIMIT $4`,
+           ORDER BY first_seq LIMIT $4`),
           [key(hub), notificationId, from, 8, ...(wanted === undefined ? [] : [wanted])],
         );
         for (const row of rows) {
@@ -419,7 +419,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
     listFeedback: async (hub, limit) =>
       (
         await pool.query<{ at: number; platform: string; handle: string; registration_id: string | null; installation_id: string | null; notification_id: string | null; error: string }>(
-          'SELECT at, platform, handle, registration_id, installation_id, notification_id, error FROM pns_feedback WHERE hub_key = $1 ORDER BY seq DESC LIMIT $2',
+          prepared('SELECT at, platform, handle, registration_id, installation_id, notification_id, error FROM pns_feedback WHERE hub_key = $1 ORDER BY seq DESC LIMIT $2'),
           [key(hub), limit],
         )
       ).rows.map((r) => ({
@@ -435,7 +435,7 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       if (ids.length === 0) return false;
       const wanted = new Set(ids);
       const { rows } = await pool.query<{ outcomes: string }>(
-        `SELECT outcomes FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2 AND strpos(kinds, ',Success,') > 0 ORDER BY first_seq`,
+        prepared(`SELECT outcomes FROM device_outcome_batches WHERE hub_key = $1 AND notification_id = $2 AND strpos(kinds, ',Success,') > 0 ORDER BY first_seq`),
         [key(hub), notificationId],
       );
       for (const row of rows) {
@@ -444,24 +444,24 @@ export function postgresDispatchStore(pool: PgPool): DispatchStore {
       return false;
     },
     recordSecureRead: async (hub, notificationId, installationId, at) => {
-      await pool.query('INSERT INTO secure_reads (hub_key, notification_id, installation_id, at) VALUES ($1, $2, $3, $4)', [key(hub), notificationId, installationId, at]);
+      await pool.query(prepared('INSERT INTO secure_reads (hub_key, notification_id, installation_id, at) VALUES ($1, $2, $3, $4)'), [key(hub), notificationId, installationId, at]);
     },
     listSecureReads: async (hub, notificationId) =>
-      (await pool.query<{ installation_id: string; at: number }>('SELECT installation_id, at FROM secure_reads WHERE hub_key = $1 AND notification_id = $2 ORDER BY at', [key(hub), notificationId])).rows.map(
+      (await pool.query<{ installation_id: string; at: number }>(prepared('SELECT installation_id, at FROM secure_reads WHERE hub_key = $1 AND notification_id = $2 ORDER BY at'), [key(hub), notificationId])).rows.map(
         (r) => ({ installationId: r.installation_id, at: r.at }),
       ),
     // Hub by hub through each hub's (hub_key, at) index. `limit` counts rows of up to OUTCOMES_PER_ROW
     // outcomes; the answer counts outcomes.
     pruneOutcomes: async (before, limit) => {
       const { rows } = await pool.query<{ n: number | null }>(
-        `WITH doomed AS (
+        prepared(`WITH doomed AS (
            SELECT o.hub_key, o.notification_id, o.first_seq FROM hubs h CROSS JOIN LATERAL (
              SELECT hub_key, notification_id, first_seq FROM device_outcome_batches WHERE hub_key = h.name_key AND at < $1 LIMIT $2) o
            LIMIT $2),
          gone AS (
            DELETE FROM device_outcome_batches b USING doomed d
            WHERE b.hub_key = d.hub_key AND b.notification_id = d.notification_id AND b.first_seq = d.first_seq RETURNING b.count)
-         SELECT sum(count) AS n FROM gone`,
+         SELECT sum(count) AS n FROM gone`),
         [before, Math.max(1, Math.ceil(limit / OUTCOMES_PER_ROW))],
       );
       return Number(rows[0]?.n ?? 0);

@@ -7,7 +7,7 @@ import { HubError } from '../../shared/errors.ts';
 import type { CredentialRecord, CredentialStore, HubRecord, HubSettings, HubStore, RegistrationStore, RuleRecord, RuleStore, Store, StoreChange } from '../store.ts';
 import { ChangeSubscribers, EVERYTHING, ruleScopeChange } from '../changes.ts';
 import { migrate } from './migrate.ts';
-import { inTransaction, isConnectionError, openPgListener, openPgPool, sqlState, type PgPool, type PgQueryable } from './pg-database.ts';
+import { inTransaction, isConnectionError, prepared, openPgListener, openPgPool, sqlState, type PgPool, type PgQueryable } from './pg-database.ts';
 import { JOBS_CHANNEL, postgresQueue } from './queue.ts';
 import { postgresInstallationStore, postgresRegistrationStore } from './registry-store.ts';
 import { postgresJobStore } from './job-store.ts';
@@ -68,7 +68,7 @@ function hubStore(pool: PgPool): HubStore {
         );
       }),
     get: async (name) => {
-      const row = (await pool.query<HubRow>(`SELECT ${hubCols} FROM hubs WHERE name_key = $1`, [key(name)])).rows[0];
+      const row = (await pool.query<HubRow>(prepared(`SELECT ${hubCols} FROM hubs WHERE name_key = $1`), [key(name)])).rows[0];
       return row && toHub(row);
     },
     list: async () => (await pool.query<HubRow>(`SELECT ${hubCols} FROM hubs ORDER BY name_key`)).rows.map(toHub),

@@ -6,13 +6,13 @@
  * store LISTENs on one dedicated connection (pg-database.ts openPgListener).
  */
 import type { PendingJob, Queue, QueuedJob } from '../../queue/queue.ts';
-import { inTransaction, type PgPool, type PgQueryable } from './pg-database.ts';
+import { inTransaction, prepared, type PgPool, type PgQueryable } from './pg-database.ts';
 
 export const JOBS_CHANNEL = 'herald_jobs';
 
 /** In the enqueueing transaction: every node LISTENing is told when it commits (never before). */
 export async function notifyEnqueued(db: PgQueryable): Promise<void> {
-  await db.query(`SELECT pg_notify('${JOBS_CHANNEL}', '')`);
+  await db.query(prepared(`SELECT pg_notify('${JOBS_CHANNEL}', '')`));
 }
 
 /**
@@ -20,7 +20,7 @@ export async function notifyEnqueued(db: PgQueryable): Promise<void> {
  * waits for (or skips) it until the completion commits. False: the caller must write nothing.
  */
 export async function lockOwnedJob(db: PgQueryable, job: QueuedJob): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM dispatch_jobs WHERE hub_key = $1 AND id = $2 AND owner = $3 FOR UPDATE', [job.hub, job.id, job.owner]);
+  const { rows } = await db.query(prepared('SELECT 1 FROM dispatch_jobs WHERE hub_key = $1 AND id = $2 AND owner = $3 FOR UPDATE'), [job.hub, job.id, job.owner]);
   return rows.length > 0;
 }
 
@@ -40,7 +40,7 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
     // jobs, skipping rows another claimer holds, lease them to `owner`, and start their notifications.
     claim: async (owner, now, limit, leaseMs) => {
       const { rows } = await pool.query<JobRow>(
-        `WITH picked AS (
+        prepared(`WITH picked AS (
            SELECT j.hub_key, j.id FROM hubs h CROSS JOIN LATERAL (
              SELECT d.hub_key, d.id, d.run_at FROM dispatch_jobs d
              WHERE d.hub_key = h.name_key AND d.owner IS NULL AND d.run_at <= $1
@@ -55,7 +55,7 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
            UPDATE notifications n SET state = 'Processing', started_at = coalesce(n.started_at, $1)
            FROM (SELECT DISTINCT hub_key, notification_id FROM claimed) c
            WHERE n.hub_key = c.hub_key AND n.id = c.notification_id AND n.state IN ('Enqueued', 'Scheduled'))
-         SELECT * FROM claimed ORDER BY run_at, id`,
+         SELECT * FROM claimed ORDER BY run_at, id`),
         [now, limit, leaseMs, owner],
       );
       return rows.map(
@@ -75,16 +75,16 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
     },
     // A lease only moves forward: a renewal that reaches the server after a later one cannot shorten it.
     extend: async (job, until) =>
-      ((await pool.query('UPDATE dispatch_jobs SET leased_until = greatest(leased_until, $4) WHERE hub_key = $1 AND id = $2 AND owner = $3', [job.hub, job.id, job.owner, until])).rowCount ?? 0) > 0,
+      ((await pool.query(prepared('UPDATE dispatch_jobs SET leased_until = greatest(leased_until, $4) WHERE hub_key = $1 AND id = $2 AND owner = $3'), [job.hub, job.id, job.owner, until])).rowCount ?? 0) > 0,
     // Hub by hub through each hub's (hub_key, leased_until) index of claimed jobs; a job a completion holds
     // locked is skipped (it is being completed by its owner). Taken-back jobs wake every node.
     resetLapsed: (now) =>
       inTransaction(pool, async (db) => {
         const { rowCount } = await db.query(
-          `UPDATE dispatch_jobs d SET owner = NULL, leased_until = NULL, attempt = d.attempt + 1
+          prepared(`UPDATE dispatch_jobs d SET owner = NULL, leased_until = NULL, attempt = d.attempt + 1
            FROM (SELECT l.hub_key, l.id FROM hubs h CROSS JOIN LATERAL (
                    SELECT hub_key, id FROM dispatch_jobs WHERE hub_key = h.name_key AND owner IS NOT NULL AND leased_until < $1 FOR UPDATE SKIP LOCKED) l) x
-           WHERE d.hub_key = x.hub_key AND d.id = x.id`,
+           WHERE d.hub_key = x.hub_key AND d.id = x.id`),
           [now],
         );
         if ((rowCount ?? 0) > 0) await notifyEnqueued(db);
@@ -92,21 +92,21 @@ export function postgresQueue(pool: PgPool, listeners: Set<() => void>): Queue {
       }),
     nextRunAt: async () => {
       const { rows } = await pool.query<{ t: number | null }>(
-        `SELECT min(t) AS t FROM hubs h CROSS JOIN LATERAL (
-           SELECT min(run_at) AS t FROM dispatch_jobs WHERE hub_key = h.name_key AND owner IS NULL) j`,
+        prepared(`SELECT min(t) AS t FROM hubs h CROSS JOIN LATERAL (
+           SELECT min(run_at) AS t FROM dispatch_jobs WHERE hub_key = h.name_key AND owner IS NULL) j`),
       );
       return rows[0]?.t ?? undefined;
     },
     pendingOf: async (hub, notificationId, limit) => {
       const { rows } = await pool.query<JobRow & { owner: string | null }>(
-        'SELECT kind, payload, attempt, run_at, owner FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 ORDER BY run_at, id LIMIT $3',
+        prepared('SELECT kind, payload, attempt, run_at, owner FROM dispatch_jobs WHERE hub_key = $1 AND notification_id = $2 ORDER BY run_at, id LIMIT $3'),
         [hub.toLowerCase(), notificationId, limit],
       );
       return rows.map((r) => ({ kind: r.kind, payload: typeof r.payload === 'string' ? JSON.parse(r.payload) : r.payload, attempt: r.attempt, runAt: Number(r.run_at), running: r.owner !== null }) as PendingJob);
     },
     depth: async (now) => {
       const { rows } = await pool.query<{ n: string; t: string | number | null }>(
-        'SELECT count(*) AS n, min(run_at) FILTER (WHERE owner IS NULL AND run_at <= $1) AS t FROM dispatch_jobs',
+        prepared('SELECT count(*) AS n, min(run_at) FILTER (WHERE owner IS NULL AND run_at <= $1) AS t FROM dispatch_jobs'),
         [now],
       );
       const t = rows[0]?.t;

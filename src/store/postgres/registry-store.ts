@@ -8,7 +8,7 @@ import { anchorTags, compileTagExpressionToSql, toPostgresPlaceholders, type Sql
 import { matchSystemTagPrefix } from '../../tags/tag.ts';
 import type { Installation, Registration } from '../../registry/model.ts';
 import type { InstallationFilter, InstallationStore, RangePageRequest, RegistrationStore, RegistryFilter, WriteCondition } from '../store.ts';
-import { inTransaction, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
+import { inTransaction, prepared, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
 import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
@@ -231,7 +231,7 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
 
   return {
     get: async (hub, id) => {
-      const row = (await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = $2`, [key(hub), id])).rows[0];
+      const row = (await pool.query<RegistrationRow>(prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = $2`), [key(hub), id])).rows[0];
       return row && toRegistration(row);
     },
     // By position first, when the planner's hints are given: a batch's rows sit side by side in the
@@ -251,7 +251,7 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
             return -1;
           }
         });
-        const { rows } = await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.seq = ANY($2::bigint[])`, [key(hub), seqs.filter((s) => s >= 0)]);
+        const { rows } = await pool.query<RegistrationRow>(prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.seq = ANY($2::bigint[])`), [key(hub), seqs.filter((s) => s >= 0)]);
         const found = new Map(rows.map((r) => [Number(r.seq), r]));
         const missing: string[] = [];
         ids.forEach((id, i) => {
@@ -262,7 +262,7 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
         byId = missing;
       }
       if (byId.length === 0) return out;
-      const { rows } = await pool.query<RegistrationRow>(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = ANY($2::text[])`, [key(hub), [...byId]]);
+      const { rows } = await pool.query<RegistrationRow>(prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = ANY($2::text[])`), [key(hub), [...byId]]);
       return [...out, ...rows.map(toRegistration)];
     },
     upsert: async (hub, reg, c) => {
@@ -410,10 +410,9 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
     a.hubKey === b.hubKey ? (a.installation.installationId < b.installation.installationId ? -1 : 1) : a.hubKey < b.hubKey ? -1 : 1,
   );
   const insts = sorted.map((p) => p.installation);
-  // The installations' events, hub by hub, in the same transaction (issue 13).
-  for (const hubKey of new Set(sorted.map((p) => p.hubKey))) {
-    await appendEvents(db, hubKey, sorted.filter((p) => p.hubKey === hubKey).map((p) => installationUpserted(p.installation)));
-  }
+  // The installations' events go in the same call (migration 0011), so they commit with the PUTs or not at
+  // all, also when `db` is the pool (a write group's statement commits on its own).
+  const events = sorted.map((p) => installationUpserted(p.installation));
   const regs = sorted.flatMap((p) => p.registrations.map((reg) => ({ hubKey: p.hubKey, reg })));
   const tagHubs: string[] = [];
   const tagIds: string[] = [];
@@ -427,9 +426,9 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
   }
   try {
     await db.query(
-      `SELECT herald_put_installations($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
+      prepared(`SELECT herald_put_installations($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[],
          $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::integer[], $18::bigint[], $19::bigint[], $20::bigint[],
-         $21::text[], $22::text[], $23::text[])`,
+         $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::bigint[], $27::text[])`),
       [
         sorted.map((p) => p.hubKey),
         insts.map((i) => i.installationId),
@@ -454,6 +453,10 @@ export async function putInstallations(db: PgQueryable, puts: readonly Installat
         tagHubs,
         tagIds,
         tags,
+        sorted.map((p) => p.hubKey),
+        events.map((e) => e.type),
+        events.map((e) => e.time),
+        events.map((e) => JSON.stringify(e.data)),
       ],
     );
   } catch (err) {

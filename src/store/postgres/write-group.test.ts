@@ -46,7 +46,7 @@ test('PUTs of one installation, each issued before the last committed, end with 
   }
 });
 
-test('a group with a PUT that takes another installation\'s registration id: that PUT alone is write_conflict, the others commit (#11 put)', async () => {
+test('a group with a PUT that takes another installation\'s registration id: that PUT alone is write_conflict, the others commit with their events (#11 put, #13)', async () => {
   const store = await openPostgresStore({ url: await postgres.createDatabase() });
   try {
     await store.hubs.create({ name: 'h', settings: { registrationTtlSeconds: null }, createdAt: 1, updatedAt: 1 }, []);
@@ -65,6 +65,13 @@ test('a group with a PUT that takes another installation\'s registration id: tha
     assert.equal(await store.installations.get('h', 'thief'), undefined);
     assert.equal((await store.registrations.get('h', 'owner-0'))?.installationId, 'owner');
     assert.equal(await store.registrations.count('h', { tag: 'v1' }), 3, 'owner, a and b');
+    // The events commit with the PUTs (#13): one per installation written, none for the refused PUT, and
+    // none twice although the group's statement failed and a and b were written again one by one.
+    const { events } = await store.events.read('h', undefined, { limit: 100, retainedSince: 0 });
+    assert.deepEqual(
+      events.filter((e) => e.type === 'installation.upserted').map((e) => e.data.installationId).sort(),
+      ['a', 'b', 'owner'],
+    );
   } finally {
     await store.close();
   }
