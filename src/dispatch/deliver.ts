@@ -215,10 +215,16 @@ export class Deliverer {
     return { result: await this.withEvents(hub, notificationId, result), report: report() };
   }
 
-  /** The batch's events (events/model.ts), recorded in its step commit; success events only if the hub asks. */
+  /**
+   * The batch's events (events/model.ts), recorded in its step commit; success events only if the hub asks.
+   * A hub with `deviceSuccessOutcomes: false` keeps per-device rows of failures only: its successes are in
+   * the counts (and in success events, if it asks for those). The settings come from the hub cache.
+   */
   private async withEvents(hub: string, notificationId: string, result: DeliveryResult): Promise<DeliveryResult> {
-    const successes = result.outcomes.some((o) => o.outcome === 'Success') && (await this.store.hubs.get(hub))?.settings.deviceSuccessEvents === true;
-    result.events = deliveryEvents(notificationId, result, successes);
+    const anySuccess = result.outcomes.some((o) => o.outcome === 'Success');
+    const settings = anySuccess ? (await this.hubs.authContext(hub)).hub?.settings : undefined;
+    result.events = deliveryEvents(notificationId, result, settings?.deviceSuccessEvents === true);
+    if (settings?.deviceSuccessOutcomes === false) result.outcomes = result.outcomes.filter((o) => o.outcome !== 'Success');
     return result;
   }
 }

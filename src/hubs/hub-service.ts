@@ -130,6 +130,12 @@ export const MAX_CACHED_MISSES = 1_000;
 export class HubService {
   private readonly authCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_HUBS });
   private readonly missCache = new BoundedMap<AuthEntry>({ maxEntries: MAX_CACHED_MISSES });
+  /**
+   * Opened PNS credentials by hub, then platform, for the delivery path (each batch needs them): kept as
+   * long as an auth context and dropped on the same change signal, so a credentials change reaches every
+   * node's deliveries within a second (issue 11: a store read per batch was a tenth of its statements).
+   */
+  private readonly credentialsCache = new BoundedMap<Map<string, { credentials: PnsCredentials; until: number }>>({ maxEntries: MAX_CACHED_HUBS });
   /** Entries kept (for tests of the bound). */
   get cachedAuthContexts(): number {
     return this.authCache.size + this.missCache.size;
@@ -151,9 +157,11 @@ export class HubService {
     if (hub === null) {
       this.authCache.clear();
       this.missCache.clear();
+      this.credentialsCache.clear();
     } else {
       this.authCache.delete(hub.toLowerCase());
       this.missCache.delete(hub.toLowerCase());
+      this.credentialsCache.delete(hub.toLowerCase());
     }
   }
 
@@ -241,8 +249,13 @@ export class HubService {
           if (typeof v !== 'boolean') throw new HubError('invalid_request', 'deviceSuccessEvents must be true or false.');
           settings.deviceSuccessEvents = v;
           break;
+        case 'deviceSuccessOutcomes':
+          // Per-device outcome rows of delivered devices (on by default; off: failures only, issue 11).
+          if (typeof v !== 'boolean') throw new HubError('invalid_request', 'deviceSuccessOutcomes must be true or false.');
+          settings.deviceSuccessOutcomes = v;
+          break;
         default:
-          throw new HubError('invalid_request', `Unknown hub setting '${k}'; the settings are registrationTtlSeconds, sendsPerSecond, registrationsPerSecond and deviceSuccessEvents.`);
+          throw new HubError('invalid_request', `Unknown hub setting '${k}'; the settings are registrationTtlSeconds, sendsPerSecond, registrationsPerSecond, deviceSuccessEvents and deviceSuccessOutcomes.`);
       }
     }
     const updated = await this.store.hubs.updateSettings(hub.name, settings, this.clock.now());
@@ -361,8 +374,16 @@ export class HubService {
 
   /** The credentials in clear, for a PNS connector. Never hand this to an API response. */
   async openCredentials(hubName: string, platform: string): Promise<PnsCredentials> {
+    const key = hubName.toLowerCase();
+    const now = this.clock.now();
+    const cached = this.credentialsCache.get(key)?.get(platform);
+    if (cached && cached.until > now) return cached.credentials;
     const record = await this.credentialRecord(hubName, platform);
-    return JSON.parse(this.secrets.open(record.sealed, `${record.hub.toLowerCase()}/${record.platform}`)) as PnsCredentials;
+    const credentials = JSON.parse(this.secrets.open(record.sealed, `${record.hub.toLowerCase()}/${record.platform}`)) as PnsCredentials;
+    let byPlatform = this.credentialsCache.get(key);
+    if (!byPlatform) this.credentialsCache.set(key, (byPlatform = new Map()));
+    byPlatform.set(platform, { credentials, until: now + AUTH_CACHE_MS });
+    return credentials;
   }
 
   async deleteCredentials(hubName: string, platformInput: string): Promise<void> {

@@ -21,6 +21,11 @@ export interface HubSettings {
   registrationsPerSecond?: number | null;
   /** Record a `notification.device_succeeded` event per delivered device (volume: off when absent). */
   deviceSuccessEvents?: boolean;
+  /**
+   * Keep a per-device outcome row for each delivered device (true when absent). False: failures only,
+   * successes counted per PNS (a broadcast's database writes are then mostly its counts).
+   */
+  deviceSuccessOutcomes?: boolean;
 }
 
 export interface HubRecord {

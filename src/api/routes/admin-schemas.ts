@@ -32,6 +32,7 @@ export const hubSchema = {
         sendsPerSecond: { type: ['number', 'null'] },
         registrationsPerSecond: { type: ['number', 'null'] },
         deviceSuccessEvents: { type: 'boolean' },
+        deviceSuccessOutcomes: { type: 'boolean' },
       },
     },
     createdAt: { type: 'string', format: 'date-time' },
