@@ -79,7 +79,10 @@ export async function portalBench(): Promise<void> {
         ['baseline: plain list, 20 rows', '/registrations?top=20'],
         ['page: tag expression + count', `/registrations?top=20&count=true&tagExpression=${encodeURIComponent('news && lang_fr')}`],
         ['page: tag expression + platform + count', `/registrations?top=20&count=true&platform=fcmv1&tagExpression=${encodeURIComponent('sports || lang_fr')}`],
+        ['page: tag expression (OR) + count', `/registrations?top=20&count=true&tagExpression=${encodeURIComponent('sports || lang_fr')}`],
         ['page: one user tag + count', `/registrations?top=20&count=true&tagExpression=user_42`],
+        ['page: platform only + count', '/registrations?top=20&count=true&platform=fcmv1'],
+        ['page: no filter + count', '/registrations?top=20&count=true'],
         ['page: second page (total kept from the first)', ''],
       ];
       const rows: string[][] = [];

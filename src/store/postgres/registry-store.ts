@@ -314,39 +314,40 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
       return slicesBetween(r.after, bounds);
     },
     count: async (hub, filter) => {
+      // Liveness is a column of every registration: checking it reads each match's row. While no
+      // registration of the hub has expired all are live, and the count stays in the indexes, as on SQLite.
+      const { liveAt, ...always } = filter;
+      const expired =
+        liveAt !== undefined &&
+        (await pool.query('SELECT 1 FROM registrations WHERE hub_key = $1 AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT 1', [key(hub), liveAt])).rows.length > 0;
+      const f: RegistryFilter = expired ? filter : always;
       // A count by tag expression (and platform) alone is answered from the tag rows, as on SQLite
       // (registry-rows.ts tagOnlyCount, tagRowCountParts): a sum over the anchors, each registration counted
-      // on the first anchor it carries; no registration is read. Unless a registration of the hub has
-      // expired and is not purged yet.
-      const count = tagOnlyCount(filter);
+      // on the first anchor it carries; no registration is read.
+      const count = f.liveAt === undefined ? tagOnlyCount(f) : undefined;
       const anchors = count && anchorTags(count.expression);
       if (count && anchors) {
-        const expired =
-          filter.liveAt !== undefined &&
-          (await pool.query('SELECT 1 FROM registrations WHERE hub_key = $1 AND expires_at IS NOT NULL AND expires_at <= $2 LIMIT 1', [key(hub), filter.liveAt])).rows.length > 0;
-        if (!expired) {
-          const params: unknown[] = [];
-          const sums = tagRowCountParts(count.expression, anchors).map(({ anchor, condition }) => {
-            // The anchor's rows stand as `r` for the probes: they have the registration's hub_key and seq.
-            const where = ['r.hub_key = ?', 'r.tag = ?'];
-            params.push(key(hub), anchor);
-            if (count.platform !== undefined) {
-              where.push('r.platform = ?');
-              params.push(count.platform);
-            }
-            if (condition) {
-              const p = compileTagExpressionToSql(condition, TAG_SCHEMA);
-              where.push(p.sql);
-              params.push(...p.params);
-            }
-            return `(SELECT count(*) FROM registration_tags r WHERE ${where.join(' AND ')})`;
-          });
-          const sql = `SELECT (${sums.length === 0 ? '0' : sums.join(' + ')})::int AS n`;
-          const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(sql), params);
-          return rows[0]!.n;
-        }
+        const params: unknown[] = [];
+        const sums = tagRowCountParts(count.expression, anchors).map(({ anchor, condition }) => {
+          // The anchor's rows stand as `r` for the probes: they have the registration's hub_key and seq.
+          const where = ['r.hub_key = ?', 'r.tag = ?'];
+          params.push(key(hub), anchor);
+          if (count.platform !== undefined) {
+            where.push('r.platform = ?');
+            params.push(count.platform);
+          }
+          if (condition) {
+            const p = compileTagExpressionToSql(condition, TAG_SCHEMA);
+            where.push(p.sql);
+            params.push(...p.params);
+          }
+          return `(SELECT count(*) FROM registration_tags r WHERE ${where.join(' AND ')})`;
+        });
+        const sql = `SELECT (${sums.length === 0 ? '0' : sums.join(' + ')})::int AS n`;
+        const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(sql), params);
+        return rows[0]!.n;
       }
-      const w = registrationWhere(hub, filter);
+      const w = registrationWhere(hub, f);
       const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT count(*) AS n FROM registrations r WHERE ${w.sql.join(' AND ')}`), w.params);
       return rows[0]!.n;
     },

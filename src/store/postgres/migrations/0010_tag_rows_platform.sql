@@ -7,6 +7,9 @@ ALTER TABLE registration_tags ADD COLUMN platform text COLLATE "C" NOT NULL DEFA
 UPDATE registration_tags t SET platform = r.platform FROM registrations r WHERE r.hub_key = t.hub_key AND r.seq = t.seq;
 ALTER TABLE registration_tags ALTER COLUMN platform DROP DEFAULT;
 
+-- The page's platform filter alone (every FCM device of the hub), counted from this index, as on SQLite.
+CREATE INDEX registrations_by_platform ON registrations (hub_key, platform, seq);
+
 -- herald_put_installations (0007) as it was, but for the tag rows' platform.
 CREATE OR REPLACE FUNCTION herald_put_installations(
   i_hub text[], i_id text[], i_platform text[], i_handle text[], i_user text[], i_document text[],

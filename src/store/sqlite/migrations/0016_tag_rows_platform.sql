@@ -7,3 +7,7 @@
 -- tag rows), once.
 ALTER TABLE registration_tags ADD COLUMN platform TEXT NOT NULL DEFAULT '';
 UPDATE registration_tags SET platform = coalesce((SELECT r.platform FROM registrations r WHERE r.seq = registration_tags.seq), '');
+
+-- The page's platform filter alone (every FCM device of the hub): counted and listed from this index, in
+-- seq order (the rowid ends each entry), instead of reading every registration of the hub.
+CREATE INDEX registrations_by_platform ON registrations (hub_key, platform);
