@@ -85,7 +85,8 @@ export async function portalBench(): Promise<void> {
     await c.connect();
     await c.query('VACUUM (ANALYZE) registrations, registration_tags');
     await c.end();
-    await measure('PostgreSQL', { 'data.dir': pgDir, 'store.url': url });
+    // A shared store takes the secret key from the configuration: the one the seed's hub was created with.
+    await measure('PostgreSQL', { 'data.dir': pgDir, 'store.url': url, secretKey: Buffer.alloc(32, 3).toString('base64') });
   } finally {
     await server.stop();
     rmSync(pgDir, { recursive: true, force: true });

@@ -299,9 +299,10 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
    * registration: a sum over the anchors, biggest first, each registration counted on the first anchor it
    * carries (registry-rows.ts tagRowCountParts), the platform read from the tag row itself. Only when
    * nothing else filters, the expression names no system tag (those are answered from registration
-   * columns), and liveness needs no check (`count` drops liveAt while nothing of the hub has expired). The portal's registry page counts `news && lang_fr` over a million registrations this way
-   * (100,000 index entries and probes, no table rows), and `sports || lang_fr` on FCM (433,000 entries,
-   * 50,000 probes).
+   * columns), and liveness needs no check (`count` drops liveAt while nothing of the hub has expired).
+   * The portal's registry page counts `news && lang_fr` over a million registrations this way (100,000
+   * index entries and probes, no table rows), and `sports || lang_fr` on FCM (433,000 entries, 50,000
+   * probes).
    */
   const countOnTagRows = (hub: string, f: RegistryFilter): { sql: string; params: unknown[] } | undefined => {
     const count = f.liveAt === undefined ? tagOnlyCount(f) : undefined;
