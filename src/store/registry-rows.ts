@@ -4,8 +4,8 @@
  * SQL stays in each adapter.
  */
 import { HubError } from '../shared/errors.ts';
-import type { Installation, PnsHandle, Registration, RegistrationInput } from '../registry/model.ts';
-import type { TagExpression } from '../tags/index.ts';
+import type { Installation, PlatformName, PnsHandle, Registration, RegistrationInput } from '../registry/model.ts';
+import { assumeTags, type TagExpression } from '../tags/index.ts';
 import type { Page, RegistryFilter } from './store.ts';
 
 export interface RegistrationRow {
@@ -103,13 +103,52 @@ export function namesSystemTag(e: TagExpression): boolean {
   }
 }
 
+/** A count the tag rows alone can answer: a tag expression and a platform (each tag row carries its registration's). */
+export interface TagRowCount {
+  expression: TagExpression;
+  platform?: PlatformName;
+}
+
 /**
- * The tag expression of a count that the tag rows alone can answer: nothing else filters (but liveness,
- * which the adapter checks: no registration of the hub expired and unpurged) and no system tag is named
- * (those are answered from registration columns). Undefined otherwise.
+ * The count that the tag rows alone can answer: nothing else filters (but the platform, which tag rows
+ * carry, and liveness, which the adapter checks: no registration of the hub expired and unpurged) and no
+ * system tag is named (those are answered from registration columns). Undefined otherwise.
  */
-export function tagOnlyCount(f: RegistryFilter): TagExpression | undefined {
-  const { tagExpression, liveAt: _liveAt, ...rest } = f;
+export function tagOnlyCount(f: RegistryFilter): TagRowCount | undefined {
+  const { tagExpression, liveAt: _liveAt, platform, ...rest } = f;
   if (!tagExpression || Object.values(rest).some((v) => v !== undefined) || namesSystemTag(tagExpression)) return undefined;
-  return tagExpression;
+  return platform === undefined ? { expression: tagExpression } : { expression: tagExpression, platform };
+}
+
+/** One anchor's share of a count from tag rows (see tagRowCountParts). */
+export interface TagRowCountPart {
+  anchor: string;
+  /** What each of the anchor's rows must still pass (probes of the tag index); absent: nothing. */
+  condition?: TagExpression;
+}
+
+/**
+ * A count from tag rows as a sum over the anchors, each registration counted once, on the first anchor it
+ * carries (every match carries one: anchorTags): the part of anchor i counts its rows that carry none of
+ * the anchors before it and pass the expression, simplified for what is then known (assumeTags). So
+ * `sports || lang_fr` reads each tag's rows once and probes only `lang_fr`'s, for `sports` (a DISTINCT over
+ * both sorted every seq and tested the whole expression on each again) (#13). Anchors the caller expects
+ * to have the most rows go first: their rows need the fewest probes. Parts that match nothing are left out.
+ */
+export function tagRowCountParts(expression: TagExpression, anchors: readonly string[]): TagRowCountPart[] {
+  const parts: TagRowCountPart[] = [];
+  const known = new Map<string, boolean>();
+  const before: TagExpression[] = [];
+  for (const anchor of new Set(anchors)) {
+    known.set(anchor, true);
+    const rest = assumeTags(expression, known);
+    if (rest !== false) {
+      const operands = rest === true ? before : [...before, rest];
+      const condition: TagExpression | undefined = operands.length === 0 ? undefined : operands.length === 1 ? operands[0]! : { kind: 'and', operands: [...operands] };
+      parts.push(condition ? { anchor, condition } : { anchor });
+    }
+    known.set(anchor, false);
+    before.push({ kind: 'not', operand: { kind: 'tag', tag: anchor } });
+  }
+  return parts;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { HubError } from '../shared/errors.ts';
 import { NAMESPACE_SCOPE, type HubRecord, type RuleRecord, type Store } from './store.ts';
 import type { Installation, Registration } from '../registry/model.ts';
-import { parseTagExpression } from '../tags/index.ts';
+import { evaluate, parseTagExpression } from '../tags/index.ts';
 import type { JobPayloads } from '../queue/queue.ts';
 import { STEP_RULES } from '../dispatch/step-rules.ts';
 import { slicesContract } from './slices-contract.ts';
@@ -257,6 +257,53 @@ export function storeContract(adapter: string, open: () => Promise<Store>, openP
       await store.hubs.create(hub('q'), []);
       assert.equal(await store.registrations.count('q', { tag: 'even' }), 0, "a re-created hub sees none of the old hub's tags");
       assert.equal(await store.registrations.count('other', { tag: 'even' }), 15, 'other hubs keep theirs');
+    });
+
+    test('registrations: counts and listings by tag expression and platform agree with a brute-force count, whatever wrote the tag rows (#13)', async () => {
+      await store.hubs.create(hub('plat'), []);
+      const on = (platform: 'fcmv1' | 'apns' | 'wns', id: string): Partial<Registration> =>
+        platform === 'fcmv1'
+          ? { kind: 'FcmV1', handle: { platform: 'fcmv1', value: `token-${id}` } }
+          : platform === 'apns'
+            ? { kind: 'Apple', handle: { platform: 'apns', value: `AB${id}` } }
+            : { kind: 'Windows', handle: { platform: 'wns', value: `https://wns.example/${id}` } };
+      const platformOf = (i: number) => (['fcmv1', 'apns', 'wns'] as const)[i % 3]!;
+      const tagsOf = (i: number) => [...(i % 2 === 0 ? ['a'] : []), ...(i % 3 === 1 ? ['b'] : []), ...(i % 5 < 2 ? ['c'] : [])];
+      for (let i = 0; i < 30; i++) await store.registrations.upsert('plat', reg(`r${i}`, tagsOf(i), on(platformOf(i), `r${i}`)), { now: 1000 });
+      // A new platform with the same tags: the tag rows must follow the platform.
+      for (let i = 0; i < 30; i += 4) await store.registrations.upsert('plat', reg(`r${i}`, tagsOf(i), on(platformOf(i + 1), `r${i}x`)), { now: 1100 });
+      // A bulk import: new rows, and a replaced one on a new platform.
+      const imported = await store.registrations.upsertMany('plat', [
+        { reg: reg('m1', ['a', 'b'], on('apns', 'm1')), condition: { now: 1200 } },
+        { reg: reg('m2', ['c'], on('wns', 'm2')), condition: { now: 1200 } },
+        { reg: reg('r1', tagsOf(1), on('wns', 'r1y')), condition: { now: 1200 } },
+      ]);
+      assert.equal(imported.filter((r) => r instanceof Error).length, 0);
+      // An installation's registrations, then the installation moved to another platform.
+      const regsOf = (id: string, platform: 'fcmv1' | 'apns', tags: string[]): Registration[] => [
+        { ...reg(`${id}-0`, [`$InstallationId:{${id}}`, ...tags], on(platform, id)), installationId: id, etag: 1, createdAt: 10 },
+      ];
+      await store.installations.put('plat', installation('i1'), regsOf('i1', 'fcmv1', ['a', 'c']));
+      await store.installations.put('plat', installation('i2'), regsOf('i2', 'fcmv1', ['b']));
+      await store.installations.put('plat', installation('i2', { platform: 'apns', pushChannel: 'ABi2' }), regsOf('i2', 'apns', ['b']));
+      await store.registrations.delete('plat', 'r3', { now: 1300 });
+
+      const all = (await store.registrations.list('plat', {}, { limit: 100 })).items;
+      assert.equal(all.length, 33);
+      for (const text of ['a', 'a || b', 'b || c || a', 'a && b', 'c && !a', '(a || b) && !c', '!a', 'nobody || c']) {
+        const { ast } = parseTagExpression(text);
+        for (const platform of [undefined, 'fcmv1', 'apns', 'wns'] as const) {
+          const want = all.filter((r) => evaluate(ast, new Set(r.tags)) && (platform === undefined || r.handle.platform === platform)).map((r) => r.id).sort();
+          const filter = { tagExpression: ast, ...(platform ? { platform } : {}) };
+          const what = `${text} on ${platform ?? 'every platform'}`;
+          assert.equal(await store.registrations.count('plat', filter), want.length, what);
+          assert.equal(await store.registrations.count('plat', { ...filter, liveAt: 2000 }), want.length, `${what} (live)`);
+          assert.deepEqual((await store.registrations.list('plat', filter, { limit: 100 })).items.map((r) => r.id).sort(), want, what);
+          assert.deepEqual((await store.registrations.listIds('plat', filter, { limit: 100 })).items.map((r) => r.id).sort(), want, `${what} (ids)`);
+        }
+      }
+      assert.equal(await store.registrations.count('plat', { tagExpression: parseTagExpression('a || b').ast, platform: 'adm' }), 0);
+      await store.hubs.delete('plat');
     });
 
     test('cursors are opaque: only a cursor from a previous page of the same listing is read; anything else is invalid_continuation_token', async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { anchorTags } from './anchors.ts';
+import { anchorTags, assumeTags } from './anchors.ts';
+import { formatTagExpression } from './ast.ts';
 import { evaluate } from './evaluate.ts';
 import { parseTagExpression } from './parser.ts';
 
@@ -46,4 +47,34 @@ test('with a cost, an && starts from its cheapest operand, not the one with the 
   assert.deepEqual(anchorTags(ast('news && (a || b)'), cost), ['a', 'b']);
   assert.deepEqual(anchorTags(ast('news && (a || b)')), ['news'], 'without a cost: the fewest tags');
   assert.equal(anchorTags(ast('!news && !a'), cost), undefined);
+});
+
+test('assumeTags: what is left of an expression once some tags are known agrees with it on every set that fits (random check, #13)', () => {
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const tags = ['a', 'b', 'c', 'd'];
+  const gen = (depth: number): string => {
+    const r = rnd();
+    if (depth === 0 || r < 0.3) return tags[Math.floor(rnd() * tags.length)]!;
+    if (r < 0.45) return `!(${gen(depth - 1)})`;
+    return `(${gen(depth - 1)} ${r < 0.75 ? '&&' : '||'} ${gen(depth - 1)})`;
+  };
+  for (let i = 0; i < 300; i++) {
+    const { ast } = parseTagExpression(gen(3), { maxTagsMixed: 50, maxTagsOrOnly: 50 });
+    const known = new Map(tags.filter(() => rnd() < 0.5).map((t) => [t, rnd() < 0.5] as const));
+    const rest = assumeTags(ast, known);
+    for (let mask = 0; mask < 16; mask++) {
+      const set = new Set(tags.filter((_, k) => mask & (1 << k)));
+      if ([...known].some(([t, v]) => set.has(t) !== v)) continue;
+      assert.equal(typeof rest === 'boolean' ? rest : evaluate(rest, set), evaluate(ast, set), `${formatTagExpression(ast)} with ${[...known]}`);
+    }
+  }
+});
+
+test('assumeTags simplifies: an OR of anchors needs no probe once one is known there', () => {
+  const ast = (text: string) => parseTagExpression(text).ast;
+  assert.equal(assumeTags(ast('sports || lang_fr'), new Map([['lang_fr', true]])), true);
+  assert.deepEqual(assumeTags(ast('news && lang_fr'), new Map([['lang_fr', true]])), ast('news'));
+  assert.equal(assumeTags(ast('a && !b'), new Map([['b', true]])), false);
+  assert.deepEqual(assumeTags(ast('(a || b) && !c'), new Map([['a', false]])), ast('b && !c'));
 });

@@ -40,3 +40,33 @@ export function anchorTags(ast: TagExpression, cost?: (tags: readonly string[]) 
     }
   }
 }
+
+/**
+ * The expression with the tags in `known` replaced by their truth value and simplified: what is left to
+ * test once those are known (`true` or `false` when nothing is). A count that walks one anchor's rows
+ * knows that anchor is there, and that the anchors walked before it are not; `sports || lang_fr` then
+ * needs no probe at all, and `news && lang_fr` read from `lang_fr` only the probe of `news`.
+ */
+export function assumeTags(ast: TagExpression, known: ReadonlyMap<string, boolean>): TagExpression | boolean {
+  switch (ast.kind) {
+    case 'tag':
+      return known.get(ast.tag) ?? ast;
+    case 'not': {
+      const o = assumeTags(ast.operand, known);
+      return typeof o === 'boolean' ? !o : { kind: 'not', operand: o };
+    }
+    case 'and':
+    case 'or': {
+      // `and` is decided by a false operand, `or` by a true one; the other value drops out.
+      const decisive = ast.kind === 'or';
+      const rest: TagExpression[] = [];
+      for (const operand of ast.operands) {
+        const o = assumeTags(operand, known);
+        if (o === decisive) return decisive;
+        if (typeof o !== 'boolean') rest.push(o);
+      }
+      if (rest.length === 0) return !decisive;
+      return rest.length === 1 ? rest[0]! : { kind: ast.kind, operands: rest };
+    }
+  }
+}

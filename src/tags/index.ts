@@ -11,7 +11,7 @@ export {
   type TagExpressionLimits,
 } from './parser.ts';
 export { evaluate } from './evaluate.ts';
-export { anchorTags } from './anchors.ts';
+export { anchorTags, assumeTags } from './anchors.ts';
 export {
   compileTagExpressionToSql,
   DEFAULT_SQL_TAG_SCHEMA,

@@ -9,6 +9,7 @@ import type { Installation, Registration } from '../../registry/model.ts';
 import { migrate, readMigrations } from './migrate.ts';
 import { openPgPool } from './pg-database.ts';
 import { usePostgresServer } from '../../../test/postgres-server.ts';
+import { parseTagExpression } from '../../tags/index.ts';
 
 const postgres = usePostgresServer();
 
@@ -222,6 +223,39 @@ test('0002: a secure notification stored before keeps its sealed payload beside 
     const store = await openPostgresStore({ url });
     assert.equal(await store.dispatch.securePayload('h', 'n1', 4999), 'SEALED');
     assert.equal(await store.dispatch.securePayload('h', 'n1', 5000), undefined);
+    await store.close();
+  } finally {
+    await pool.end();
+  }
+});
+
+test("0010: tag rows written before get their registration's platform, and installation PUTs write it (#13)", async () => {
+  const url = await postgres.createDatabase();
+  const pool = openPgPool({ connectionString: url });
+  try {
+    await migrate(pool, readMigrations().filter((m) => m.id <= 9));
+    await pool.query(`
+      INSERT INTO hubs (name_key, name, settings, created_at, updated_at) VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+      INSERT INTO registrations (hub_key, id, kind, platform, handle, document, etag, created_at, updated_at)
+        VALUES ('h', 'f', 'FcmV1', 'fcmv1', 'tok', '{"tags":["a","b"]}', 1, 1, 1), ('h', 'p', 'Apple', 'apns', 'AB', '{"tags":["a"]}', 1, 1, 1);
+      INSERT INTO registration_tags (hub_key, tag, seq) SELECT 'h', t, r.seq FROM registrations r, json_array_elements_text(r.document::json -> 'tags') AS t;`);
+    await migrate(pool);
+    const { rows } = await pool.query('SELECT r.id, t.tag, t.platform FROM registration_tags t JOIN registrations r ON r.seq = t.seq ORDER BY 1, 2');
+    assert.deepEqual(rows, [
+      { id: 'f', tag: 'a', platform: 'fcmv1' },
+      { id: 'f', tag: 'b', platform: 'fcmv1' },
+      { id: 'p', tag: 'a', platform: 'apns' },
+    ]);
+    await assert.rejects(pool.query(`INSERT INTO registration_tags (hub_key, tag, seq) VALUES ('h', 'x', 1)`), /platform/, 'no default: a write that forgets the platform fails');
+    const store = await openPostgresStore({ url });
+    const a = parseTagExpression('a || b').ast;
+    assert.equal(await store.registrations.count('h', { tagExpression: a, platform: 'apns' }), 1);
+    // herald_put_installations, replaced by 0010, writes the platform too.
+    const inst: Installation = { installationId: 'i', platform: 'apns', pushChannel: 'CD', pushChannelExpired: false, tags: ['b'], createdAt: 1, updatedAt: 1 };
+    const regs: Registration[] = [{ id: 'i-0', kind: 'Apple', handle: { platform: 'apns', value: 'CD' }, tags: ['$InstallationId:{i}', 'b'], installationId: 'i', etag: 1, createdAt: 1, updatedAt: 1 }];
+    await store.installations.put('h', inst, regs);
+    assert.equal(await store.registrations.count('h', { tagExpression: a, platform: 'apns' }), 2);
+    assert.equal(await store.registrations.count('h', { tagExpression: a, platform: 'fcmv1' }), 1);
     await store.close();
   } finally {
     await pool.end();

@@ -91,8 +91,8 @@ async function importChunk(db: PgQueryable, hub: string, rows: readonly ImportRo
        WHERE registrations.installation_id IS NULL
        RETURNING id, seq, etag, created_at),
      tag_rows AS (
-       INSERT INTO registration_tags (hub_key, tag, seq)
-       SELECT $1, g.tag, up.seq FROM up JOIN registration_import s ON s.id = up.id, json_array_elements_text(s.tags::json) AS g(tag)
+       INSERT INTO registration_tags (hub_key, tag, seq, platform)
+       SELECT $1, g.tag, up.seq, s.platform FROM up JOIN registration_import s ON s.id = up.id, json_array_elements_text(s.tags::json) AS g(tag)
        ON CONFLICT DO NOTHING)
      SELECT id, seq, etag, created_at FROM up`,
     [hubKey],

@@ -135,6 +135,32 @@ test("0007: an installation's registrations lose their system-tag rows, and are 
   after.close();
 });
 
+test("0016: tag rows written before get their registration's platform, and a count by expression and platform reads them (#13)", async () => {
+  const path = join(tempDir(), 'herald.db');
+  const db = openSqliteDatabase(path);
+  migrate(db, readMigrations().filter((m) => m.id <= 15));
+  db.exec(`
+    INSERT INTO hubs VALUES ('h', 'h', '{"registrationTtlSeconds":null}', 1, 1);
+    INSERT INTO registrations (seq, hub_key, id, kind, platform, handle, document, etag, created_at, updated_at)
+      VALUES (1, 'h', 'f', 'FcmV1', 'fcmv1', 'tok', '{"tags":["a","b"]}', 1, 1, 1), (2, 'h', 'p', 'Apple', 'apns', 'AB', '{"tags":["a"]}', 1, 1, 1);
+    INSERT INTO registration_tags VALUES ('h', 'a', 1), ('h', 'b', 1), ('h', 'a', 2);
+  `);
+  db.close();
+  const store = openSqliteStore({ path });
+  const a = parseTagExpression('a || b').ast;
+  assert.equal(await store.registrations.count('h', { tagExpression: a, platform: 'apns' }), 1);
+  assert.equal(await store.registrations.count('h', { tagExpression: a, platform: 'fcmv1' }), 1);
+  assert.deepEqual((await store.registrations.list('h', { tagExpression: a, platform: 'fcmv1' }, { limit: 10 })).items.map((r) => r.id), ['f']);
+  await store.close();
+  const after = openSqliteDatabase(path);
+  assert.deepEqual(after.prepare('SELECT tag, seq, platform FROM registration_tags ORDER BY seq, tag').all(), [
+    { tag: 'a', seq: 1, platform: 'fcmv1' },
+    { tag: 'b', seq: 1, platform: 'fcmv1' },
+    { tag: 'a', seq: 2, platform: 'apns' },
+  ]);
+  after.close();
+});
+
 test('0010: a secure notification stored before keeps its sealed payload beside it, no longer in its request', async () => {
   const db = openSqliteDatabase(':memory:');
   migrate(db, readMigrations().filter((m) => m.id <= 9));
