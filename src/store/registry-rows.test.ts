@@ -2,17 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { anchorTags, evaluate, formatTagExpression, parseTagExpression } from '../tags/index.ts';
 import { tagOnlyCount, tagRowCountParts } from './registry-rows.ts';
+import { randomExpressions } from '../tags/random-expressions.ts';
 
 test('tagRowCountParts: every set an expression selects is counted exactly once, on the first anchor it carries (random check, #13)', () => {
-  let seed = 5;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const tags = ['a', 'b', 'c', 'd', 'e'];
-  const gen = (depth: number): string => {
-    const r = rnd();
-    if (depth === 0 || r < 0.3) return tags[Math.floor(rnd() * tags.length)]!;
-    if (r < 0.45) return `!(${gen(depth - 1)})`;
-    return `(${gen(depth - 1)} ${r < 0.75 ? '&&' : '||'} ${gen(depth - 1)})`;
-  };
+  const { rnd, gen } = randomExpressions(5, tags);
   let checked = 0;
   for (let i = 0; i < 400; i++) {
     const { ast } = parseTagExpression(gen(3), { maxTagsMixed: 50, maxTagsOrOnly: 50 });

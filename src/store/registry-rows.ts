@@ -5,7 +5,7 @@
  */
 import { HubError } from '../shared/errors.ts';
 import type { Installation, PlatformName, PnsHandle, Registration, RegistrationInput } from '../registry/model.ts';
-import { assumeTags, type TagExpression } from '../tags/index.ts';
+import { assumeTags, compileTagExpressionToSql, type TagExpression } from '../tags/index.ts';
 import type { Page, RegistryFilter } from './store.ts';
 
 export interface RegistrationRow {
@@ -151,4 +151,29 @@ export function tagRowCountParts(expression: TagExpression, anchors: readonly st
     before.push({ kind: 'not', operand: { kind: 'tag', tag: anchor } });
   }
   return parts;
+}
+
+/**
+ * The count of `tagRowCountParts` as one SQL expression with `?` placeholders, the same on both adapters: a
+ * sum of one count per part over the anchor's tag rows (`r`, with the platform column when the count has
+ * one), each probing what is left of the expression.
+ */
+export function tagRowCountSql(hubKey: string, platform: string | undefined, parts: readonly TagRowCountPart[]): { expression: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const sums = parts.map(({ anchor, condition }) => {
+    // The anchor's rows stand as `r` for the probes: they have the registration's hub_key and seq.
+    const where = ['r.hub_key = ?', 'r.tag = ?'];
+    params.push(hubKey, anchor);
+    if (platform !== undefined) {
+      where.push('r.platform = ?');
+      params.push(platform);
+    }
+    if (condition) {
+      const p = compileTagExpressionToSql(condition, TAG_SCHEMA);
+      where.push(p.sql);
+      params.push(...p.params);
+    }
+    return `(SELECT count(*) FROM registration_tags r WHERE ${where.join(' AND ')})`;
+  });
+  return { expression: `(${sums.length === 0 ? '0' : sums.join(' + ')})`, params };
 }

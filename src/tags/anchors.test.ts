@@ -4,6 +4,7 @@ import { anchorTags, assumeTags } from './anchors.ts';
 import { formatTagExpression } from './ast.ts';
 import { evaluate } from './evaluate.ts';
 import { parseTagExpression } from './parser.ts';
+import { randomExpressions } from './random-expressions.ts';
 
 const anchors = (text: string) => anchorTags(parseTagExpression(text, { maxTagsMixed: 50, maxTagsOrOnly: 50 }).ast);
 
@@ -18,15 +19,8 @@ test('anchors of the common shapes', () => {
 });
 
 test('every set an expression selects carries one of its anchors (random check)', () => {
-  let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const tags = ['a', 'b', 'c', 'd', 'e'];
-  const gen = (depth: number): string => {
-    const r = rnd();
-    if (depth === 0 || r < 0.3) return tags[Math.floor(rnd() * tags.length)]!;
-    if (r < 0.45) return `!(${gen(depth - 1)})`;
-    return `(${gen(depth - 1)} ${r < 0.75 ? '&&' : '||'} ${gen(depth - 1)})`;
-  };
+  const { rnd, gen } = randomExpressions(7, tags);
   for (let i = 0; i < 300; i++) {
     const text = gen(3);
     const { ast } = parseTagExpression(text, { maxTagsMixed: 50, maxTagsOrOnly: 50 });
@@ -50,15 +44,8 @@ test('with a cost, an && starts from its cheapest operand, not the one with the 
 });
 
 test('assumeTags: what is left of an expression once some tags are known agrees with it on every set that fits (random check, #13)', () => {
-  let seed = 11;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const tags = ['a', 'b', 'c', 'd'];
-  const gen = (depth: number): string => {
-    const r = rnd();
-    if (depth === 0 || r < 0.3) return tags[Math.floor(rnd() * tags.length)]!;
-    if (r < 0.45) return `!(${gen(depth - 1)})`;
-    return `(${gen(depth - 1)} ${r < 0.75 ? '&&' : '||'} ${gen(depth - 1)})`;
-  };
+  const { rnd, gen } = randomExpressions(11, tags);
   for (let i = 0; i < 300; i++) {
     const { ast } = parseTagExpression(gen(3), { maxTagsMixed: 50, maxTagsOrOnly: 50 });
     const known = new Map(tags.filter(() => rnd() < 0.5).map((t) => [t, rnd() < 0.5] as const));

@@ -11,7 +11,7 @@ import type { InstallationFilter, InstallationStore, RangePageRequest, Registrat
 import { inTransaction, prepared, sqlState, UNIQUE_VIOLATION, type PgPool, type PgQueryable } from './pg-database.ts';
 import type { InstallationWriteGroup } from './write-group.ts';
 import { cursorCodec } from '../cursor.ts';
-import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, tagRowCountParts, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, tagRowCountParts, tagRowCountSql, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { upsertMany } from './registry-import.ts';
 import { appendEvents } from './event-store.ts';
 import { installationDeleted, installationUpserted, registrationEvent } from '../../events/model.ts';
@@ -329,24 +329,8 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
       // did not make it faster on PostgreSQL in the portal bench (its index probes cost more).
       const anchors = count && anchorTags(count.expression);
       if (count && anchors) {
-        const params: unknown[] = [];
-        const sums = tagRowCountParts(count.expression, anchors).map(({ anchor, condition }) => {
-          // The anchor's rows stand as `r` for the probes: they have the registration's hub_key and seq.
-          const where = ['r.hub_key = ?', 'r.tag = ?'];
-          params.push(key(hub), anchor);
-          if (count.platform !== undefined) {
-            where.push('r.platform = ?');
-            params.push(count.platform);
-          }
-          if (condition) {
-            const p = compileTagExpressionToSql(condition, TAG_SCHEMA);
-            where.push(p.sql);
-            params.push(...p.params);
-          }
-          return `(SELECT count(*) FROM registration_tags r WHERE ${where.join(' AND ')})`;
-        });
-        const sql = `SELECT (${sums.length === 0 ? '0' : sums.join(' + ')})::int AS n`;
-        const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(sql), params);
+        const { expression, params } = tagRowCountSql(key(hub), count.platform, tagRowCountParts(count.expression, anchors));
+        const { rows } = await pool.query<{ n: number }>(toPostgresPlaceholders(`SELECT ${expression}::int AS n`), params);
         return rows[0]!.n;
       }
       const w = registrationWhere(hub, f);

@@ -17,7 +17,7 @@ import type {
   WriteCondition,
 } from '../store.ts';
 import { cursorCodec } from '../cursor.ts';
-import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, tagRowCountParts, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
+import { documentOf, installationHandle, ownedByInstallation, page, sameTags, TAG_SCHEMA, tagOnlyCount, tagRowCountParts, tagRowCountSql, toRegistration, type RegistrationDocument, type RegistrationRow } from '../registry-rows.ts';
 import { boundRanks, slicesBetween } from '../slices.ts';
 import type { SqliteDatabase, SqliteStatement } from './sqlite-database.ts';
 import type { WriteBatcher } from './write-batcher.ts';
@@ -313,24 +313,8 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
     const anchors = anchorTags(count.expression, (tags) => tags.reduce((n, tag) => n + estimate(tag), 0));
     if (!anchors) return undefined;
     const parts = tagRowCountParts(count.expression, [...anchors].sort((a, b) => estimate(b) - estimate(a)));
-    if (parts.length === 0) return { sql: 'SELECT 0 AS n', params: [] };
-    const params: unknown[] = [];
-    const sums = parts.map(({ anchor, condition }) => {
-      // The anchor's rows stand as `r` for the probes: they have the registration's hub_key and seq.
-      const where = ['r.hub_key = ?', 'r.tag = ?'];
-      params.push(hubKey, anchor);
-      if (count.platform !== undefined) {
-        where.push('r.platform = ?');
-        params.push(count.platform);
-      }
-      if (condition) {
-        const p = compileTagExpressionToSql(condition, TAG_SCHEMA);
-        where.push(p.sql);
-        params.push(...p.params);
-      }
-      return `(SELECT count(*) FROM registration_tags r WHERE ${where.join(' AND ')})`;
-    });
-    return { sql: `SELECT ${sums.join(' + ')} AS n`, params };
+    const { expression, params } = tagRowCountSql(hubKey, count.platform, parts);
+    return { sql: `SELECT ${expression} AS n`, params };
   };
 
   /**
