@@ -183,6 +183,11 @@ export class JobService {
       await progress(0, true);
       const counts = job.type === 'ExportRegistrations' ? await this.export(hub, job, outputPath, failedPath, progress) : await this.import(hub, job, input!, outputPath, failedPath, progress);
       state.outputProperties = { ...state.outputProperties, SucceededLines: String(counts.ok), FailedLines: String(counts.failed) };
+      // An import can multiply a registry: the planner's statistics follow at once (a failure here only
+      // leaves them to the database's background analysis).
+      if (job.type !== 'ExportRegistrations' && counts.ok > 0) {
+        await this.store.registrations.refreshStatistics().catch((err: unknown) => this.logger.warn({ hub: hub.name, job: job.id, err }, 'refreshing the store statistics after an import failed'));
+      }
       await this.store.jobs.update({ ...state, status: 'Completed', progress: 100, updatedAt: this.clock.now() });
       this.logger.info({ hub: hub.name, job: job.id, type: job.type, ...counts }, 'job completed');
     } catch (err) {

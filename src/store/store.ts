@@ -190,6 +190,12 @@ export interface RegistrationStore {
    * transaction per row.
    */
   upsertMany(hub: string, writes: ReadonlyArray<{ reg: Omit<Registration, 'etag' | 'createdAt'>; condition: WriteCondition }>): Promise<Array<Registration | Error>>;
+  /**
+   * After a bulk write (an import job): brings the store's planner statistics up to the registry's new
+   * size, so statements planned from now on (and plans connections cached while the tables were small)
+   * fit it, without waiting for the database's own background analysis.
+   */
+  refreshStatistics(): Promise<void>;
   /** Same conditions and ownership rule as upsert; false when there was nothing to delete and no condition. */
   delete(hub: string, id: string, condition: WriteCondition): Promise<boolean>;
   list(hub: string, filter: RegistryFilter, page: PageRequest): Promise<Page<Registration>>;

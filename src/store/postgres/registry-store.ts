@@ -235,6 +235,11 @@ export function postgresRegistrationStore(pool: PgPool): RegistrationStore {
   };
 
   return {
+    // ANALYZE sends the invalidation that makes every connection plan its cached statements again (the
+    // installation PUT function's among them), on the new statistics.
+    refreshStatistics: async () => {
+      await pool.query('ANALYZE installations, registrations, registration_tags');
+    },
     get: async (hub, id) => {
       const row = (await pool.query<RegistrationRow>(prepared(`SELECT ${REG_COLUMNS} FROM registrations r WHERE r.hub_key = $1 AND r.id = $2`), [key(hub), id])).rows[0];
       return row && toRegistration(row);

@@ -392,6 +392,10 @@ export function sqliteRegistrationStore(db: SqliteDatabase, writes: WriteBatcher
   });
 
   return {
+    // SQLite's own advice after a schema's contents changed much: it analyses what needs it, cheaply.
+    refreshStatistics: async () => {
+      db.pragma('optimize');
+    },
     get: async (hub, id) => {
       const row = selectOne.get(key(hub), id) as RegistrationRow | undefined;
       return row && toRegistration(row);
