@@ -42,3 +42,52 @@ export function postForm(url: string, form: Record<string, string>, opts: { ca?:
     req.end(body);
   });
 }
+
+/**
+ * One POST to a PNS over HTTP/1.1 keep-alive (WNS, ADM): the answer's status, headers and (when
+ * `maxBodyChars` is given) its body, or why none came. `refused`: Node would not build the request (a
+ * header it cannot write): nothing was sent, and sending again will not help. The timeout starts once a
+ * connection is ours (a request waiting in the Agent's queue for a free connection is not timed out for
+ * waiting), on the injected clock, so tests run it on virtual time.
+ */
+export type PostResult =
+  | { ok: true; status: number; headers: Record<string, unknown>; body: string }
+  | { ok: false; error: string; refused?: boolean };
+
+export function postOnce(
+  url: string | URL,
+  opts: { agent: http.Agent; headers: http.OutgoingHttpHeaders; body: string | Buffer; clock: Clock; timeoutMs: number; pns: string; maxBodyChars?: number },
+): Promise<PostResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let timer: ReturnType<Clock['setTimeout']> | undefined;
+    const done = (result: PostResult): void => {
+      opts.clock.clearTimer(timer);
+      if (!settled) {
+        settled = true;
+        resolve(result);
+      }
+    };
+    let req: http.ClientRequest;
+    try {
+      const target = new URL(url);
+      req = (target.protocol === 'https:' ? https : http).request(target, { method: 'POST', agent: opts.agent, headers: opts.headers });
+    } catch (err) {
+      return done({ ok: false, error: (err as Error).message, refused: true });
+    }
+    req.once('socket', () => {
+      if (!settled) timer = opts.clock.setTimeout(() => req.destroy(new Error(`no answer from ${opts.pns} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    });
+    req.on('error', (err) => done({ ok: false, error: err.message }));
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      // Without a body to keep, drain it so the connection goes back to the pool.
+      if (opts.maxBodyChars === undefined) res.resume();
+      else res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => done({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, opts.maxBodyChars ?? 0) }));
+      res.on('error', (err) => done({ ok: false, error: err.message }));
+      res.on('aborted', () => done({ ok: false, error: `${opts.pns} closed the connection mid-answer` }));
+    });
+    req.end(opts.body);
+  });
+}

@@ -8,6 +8,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { allTargets, delivered, outcome, unreachable, type ConnectorOptions, type DeliveryOutcome, type PnsBatch, type PnsConnector } from '../connector.ts';
+import { postOnce, type PostResult } from '../http1.ts';
 import { trustOptions } from '../tls-trust.ts';
 import { admBase, AdmTokens, type AdmCredentials } from './adm-auth.ts';
 import { admErrorOutcome } from './adm-errors.ts';
@@ -19,7 +20,6 @@ export type { AdmCredentials } from './adm-auth.ts';
 const REGISTRATION_ID = /^[\x21-\x7e]{1,2048}$/;
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-type PostResult = { ok: true; status: number; headers: Record<string, unknown>; body: string } | { ok: false; error: string };
 
 export class AdmConnector implements PnsConnector<AdmCredentials> {
   readonly platform = 'adm' as const;
@@ -98,43 +98,21 @@ export class AdmConnector implements PnsConnector<AdmCredentials> {
   }
 
   private post(url: string, body: string, bearer: string): Promise<PostResult> {
-    return new Promise((resolve) => {
-      let settled = false;
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      const done = (result: PostResult): void => {
-        this.clock.clearTimer(timer);
-        if (!settled) {
-          settled = true;
-          resolve(result);
-        }
-      };
-      const target = new URL(url);
-      const secure = target.protocol === 'https:';
-      const req = (secure ? https : http).request(target, {
-        method: 'POST',
-        agent: secure ? this.httpsAgent : this.httpAgent,
-        headers: {
-          Authorization: `Bearer ${bearer}`,
-          'Content-Type': 'application/json',
-          'Content-Length': String(Buffer.byteLength(body)),
-          Accept: 'application/json',
-          'X-Amzn-Type-Version': 'com.amazon.device.messaging.ADMMessage@1.0',
-          'X-Amzn-Accept-Type': 'com.amazon.device.messaging.ADMSendResult@1.0',
-        },
-      });
-      // On the injected clock from the moment a connection is ours, so tests move time instead of waiting.
-      req.once('socket', () => {
-        if (!settled) timer = this.clock.setTimeout(() => req.destroy(new Error(`no answer from ADM within ${this.timeoutMs} ms`)), this.timeoutMs);
-      });
-      req.on('error', (err) => done({ ok: false, error: err.message }));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => done({ ok: true, status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8').slice(0, 64 * 1024) }));
-        res.on('error', (err) => done({ ok: false, error: err.message }));
-        res.on('aborted', () => done({ ok: false, error: 'ADM closed the connection mid-answer' }));
-      });
-      req.end(body);
+    return postOnce(url, {
+      agent: url.startsWith('https:') ? this.httpsAgent : this.httpAgent,
+      headers: {
+        Authorization: `Bearer ${bearer}`,
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(body)),
+        Accept: 'application/json',
+        'X-Amzn-Type-Version': 'com.amazon.device.messaging.ADMMessage@1.0',
+        'X-Amzn-Accept-Type': 'com.amazon.device.messaging.ADMSendResult@1.0',
+      },
+      body,
+      clock: this.clock,
+      timeoutMs: this.timeoutMs,
+      pns: 'ADM',
+      maxBodyChars: 64 * 1024,
     });
   }
 

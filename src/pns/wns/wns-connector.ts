@@ -10,6 +10,7 @@ import { allTargets, outcome, unreachable, type ConnectorOptions, type DeliveryO
 import { credentialProblem, WnsTokens, type WnsCredentials } from './wns-auth.ts';
 import { wnsResponseOutcome } from './wns-errors.ts';
 import { wnsRequest, type WnsRequest } from './wns-payload.ts';
+import { postOnce, type PostResult } from '../http1.ts';
 import { trustOptions } from '../tls-trust.ts';
 
 export type { WnsCredentials } from './wns-auth.ts';
@@ -21,11 +22,6 @@ export interface WnsConnectorOptions extends ConnectorOptions {
    */
   socketsPerHost?: number;
 }
-
-type SendResult =
-  | { ok: true; status: number; headers: Record<string, unknown> }
-  /** `refused`: Node would not build the request (nothing was sent, and resending will not help). */
-  | { ok: false; error: string; refused?: boolean };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -96,43 +92,8 @@ export class WnsConnector implements PnsConnector<WnsCredentials> {
   }
 
   /** One POST to a channel: the answer's status and headers (the body is empty, §1.5), or why none came. */
-  private post(r: WnsRequest, bearer: string): Promise<SendResult> {
-    return new Promise((resolve) => {
-      let settled = false;
-      let timer: ReturnType<Clock['setTimeout']> | undefined;
-      const done = (result: SendResult): void => {
-        this.clock.clearTimer(timer);
-        if (!settled) {
-          settled = true;
-          resolve(result);
-        }
-      };
-      let req;
-      try {
-        req = https.request(r.url, {
-          method: 'POST',
-          agent: this.agent,
-          headers: { ...r.headers, Authorization: `Bearer ${bearer}` },
-        });
-      } catch (err) {
-        // Node refused the request before sending anything (a header it cannot write).
-        return done({ ok: false, error: (err as Error).message, refused: true });
-      }
-      // The timeout starts once a connection is ours (a request waiting in the Agent's queue for a free
-      // connection is not timed out for waiting), on the injected clock so tests run it on virtual time.
-      req.once('socket', () => {
-        if (!settled) timer = this.clock.setTimeout(() => req.destroy(new Error(`no answer from WNS within ${this.timeoutMs} ms`)), this.timeoutMs);
-      });
-      req.on('error', (err) => done({ ok: false, error: err.message }));
-      req.on('response', (res) => {
-        // Drain the (empty) body so the connection goes back to the pool.
-        res.resume();
-        res.on('end', () => done({ ok: true, status: res.statusCode ?? 0, headers: res.headers }));
-        res.on('error', (err) => done({ ok: false, error: err.message }));
-        res.on('aborted', () => done({ ok: false, error: 'WNS closed the connection mid-answer' }));
-      });
-      req.end(r.body);
-    });
+  private post(r: WnsRequest, bearer: string): Promise<PostResult> {
+    return postOnce(r.url, { agent: this.agent, headers: { ...r.headers, Authorization: `Bearer ${bearer}` }, body: r.body, clock: this.clock, timeoutMs: this.timeoutMs, pns: 'WNS' });
   }
 
   async close(): Promise<void> {
